@@ -1,0 +1,1 @@
+//! Analysis of run outputs (see issue 8): placeholder crate root.

@@ -1,0 +1,1 @@
+//! Calibration kernels (see issue 6): placeholder crate root.

@@ -1,0 +1,25 @@
+//! taosim's engine and network model.
+//!
+//! The crate is cut by what it models:
+//! - [`engine`]: the discrete-event core (simulated time, the event queue, the run loop);
+//! - [`rng`]: seeded ChaCha streams derived from the run seed and a stable label;
+//! - [`chain`]: the chain's state and mechanisms, in integers (rao) and the chain's fixed point;
+//! - [`scenario`]: scenario files (TOML), their validation and `--set` overrides;
+//! - [`network`]: the simulated network, the model the engine runs;
+//! - [`output`]: run folders, atomic writes, digests and the manifest;
+//! - [`run`]: one run from a scenario to a finished run folder, and replay.
+#![warn(missing_docs)]
+
+pub mod chain;
+pub mod engine;
+pub mod error;
+pub mod network;
+pub mod output;
+pub mod rng;
+pub mod run;
+pub mod scenario;
+
+pub use error::{Error, Result};
+
+/// taosim's version, recorded in every manifest.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

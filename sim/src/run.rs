@@ -1,0 +1,228 @@
+//! One run, from a resolved scenario to a finished run folder; and replay of a run folder.
+//!
+//! A run folder holds `timeseries.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
+//! resolved scenario, runnable as it is) and `manifest.json` (resolved scenario, seed,
+//! version, calibration profile, SHA-256 of every other file). Every output is a pure
+//! function of the resolved scenario: no wall-clock time, host name or thread count is
+//! written, so the same scenario gives the same bytes on any machine and any thread count.
+
+use crate::chain::{ChainState, Rao};
+use crate::engine::{Block, Simulation, StopReason};
+use crate::error::{Error, Result};
+use crate::network::{HalvingRecord, Network, Recorder, tao_decimal};
+use crate::output::{MANIFEST_FORMAT, Manifest, RunDir, file_digest, read_manifest};
+use crate::scenario::Scenario;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Where a run's folder goes.
+#[derive(Clone, Debug)]
+pub enum OutTarget {
+    /// Exactly this folder; replaced only with `force`.
+    Exact {
+        /// The run folder.
+        path: PathBuf,
+        /// Replace an existing folder.
+        force: bool,
+    },
+    /// A new folder under `root` named `<scenario>-seed<seed>` (with `-2`, `-3`... if taken).
+    Auto {
+        /// The parent folder (`runs/` by default).
+        root: PathBuf,
+    },
+}
+
+/// A progress callback: (blocks done, blocks in the run).
+pub type Progress<'a> = &'a mut dyn FnMut(u64, u64);
+
+/// The headline results of a run, written to `summary.json`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Summary {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The run's seed.
+    pub seed: u64,
+    /// Blocks simulated.
+    pub blocks: u64,
+    /// Engine events handled.
+    pub events_handled: u64,
+    /// Rows in `timeseries.csv`.
+    pub samples: u64,
+    /// Rows in `events.csv`.
+    pub events_logged: u64,
+    /// Total issuance at the start, in TAO (exact decimal).
+    pub initial_issuance_tao: String,
+    /// Total issuance at the end, in TAO (exact decimal).
+    pub final_issuance_tao: String,
+    /// Block emission at the end, in TAO (exact decimal).
+    pub final_block_emission_tao: String,
+    /// TAO minted during the run (exact decimal).
+    pub minted_tao: String,
+    /// TAO recycled during the run (exact decimal).
+    pub recycled_tao: String,
+    /// Every halving seen.
+    pub halvings: Vec<HalvingRecord>,
+}
+
+/// A finished run.
+#[derive(Clone, Debug)]
+pub struct RunReport {
+    /// The run folder.
+    pub dir: PathBuf,
+    /// Its headline results.
+    pub summary: Summary,
+}
+
+/// Simulates `scenario`, streaming the timeseries and events to the given writers.
+///
+/// This is the whole model run without any file handling; [`run`] and the benchmarks use it.
+pub fn simulate<W: Write>(
+    scenario: &Scenario,
+    timeseries: W,
+    events: W,
+    progress: Option<Progress<'_>>,
+) -> Result<(Summary, W, W)> {
+    let horizon = Block(scenario.horizon_blocks());
+    let chain = ChainState::new(scenario.initial_issuance(), scenario.emission_schedule());
+    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, Recorder::new(timeseries, events));
+    let mut sim = Simulation::new(network);
+    sim.model.start(&mut sim.scheduler);
+    let chunk = (horizon.0 / 200).max(1_000);
+    let mut progress = progress;
+    let mut done = 0u64;
+    loop {
+        done = done.saturating_add(chunk).min(horizon.0);
+        let reason = sim.run_until(Block(done).start());
+        if let Some(p) = progress.as_mut() {
+            p(done.min(sim.model.chain.block.0), horizon.0);
+        }
+        if reason != StopReason::Horizon || done >= horizon.0 {
+            break;
+        }
+    }
+    if let Some(failure) = sim.model.failure.take() {
+        return Err(failure);
+    }
+    let events_handled = sim.events_handled();
+    let Network { chain, recorder, halvings, .. } = sim.model;
+    let (samples, events_logged) = (recorder.samples, recorder.events_logged);
+    let (ts, ev) =
+        recorder.finish().map_err(|message| Error::Write { path: "timeseries.csv / events.csv".into(), message })?;
+    let summary = Summary {
+        scenario: scenario.name.clone(),
+        seed: scenario.seed,
+        blocks: chain.block.0,
+        events_handled,
+        samples,
+        events_logged,
+        initial_issuance_tao: tao_decimal(chain.initial_issuance),
+        final_issuance_tao: tao_decimal(chain.total_issuance),
+        final_block_emission_tao: tao_decimal(chain.block_emission),
+        minted_tao: tao_decimal(chain.minted),
+        recycled_tao: tao_decimal(chain.recycled),
+        halvings,
+    };
+    Ok((summary, ts, ev))
+}
+
+/// Writes every output of `scenario` except the manifest into `dir`.
+fn produce(scenario: &Scenario, dir: &mut RunDir, progress: Option<Progress<'_>>) -> Result<Summary> {
+    let ts = dir.open("timeseries.csv")?;
+    let ev = dir.open("events.csv")?;
+    let (summary, ts, ev) = simulate(scenario, ts, ev, progress)?;
+    dir.close(ts)?;
+    dir.close(ev)?;
+    let mut json = serde_json::to_vec_pretty(&summary)
+        .map_err(|e| Error::Write { path: "summary.json".into(), message: e.to_string() })?;
+    json.push(b'\n');
+    dir.write("summary.json", &json)?;
+    dir.write("scenario.toml", scenario.to_toml().as_bytes())?;
+    Ok(summary)
+}
+
+fn manifest_for(scenario: &Scenario) -> Result<Manifest> {
+    Ok(Manifest {
+        format: MANIFEST_FORMAT.into(),
+        taosim_version: crate::VERSION.into(),
+        seed: scenario.seed,
+        scenario: serde_json::to_value(scenario)
+            .map_err(|e| Error::Write { path: "manifest.json".into(), message: e.to_string() })?,
+        calibration_profile: None,
+        outputs: BTreeMap::new(),
+    })
+}
+
+/// Runs a validated scenario into a run folder.
+pub fn run(scenario: &Scenario, out: &OutTarget, progress: Option<Progress<'_>>) -> Result<RunReport> {
+    let mut dir = match out {
+        OutTarget::Exact { path, force } => RunDir::create(path, *force)?,
+        OutTarget::Auto { root } => RunDir::create_unique(root, &format!("{}-seed{}", scenario.name, scenario.seed))?,
+    };
+    let summary = produce(scenario, &mut dir, progress)?;
+    let dir = dir.commit(manifest_for(scenario)?)?;
+    Ok(RunReport { dir, summary })
+}
+
+/// How one output file of a replayed run compares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileCheck {
+    /// The file's name.
+    pub name: String,
+    /// The digest in the manifest.
+    pub recorded: String,
+    /// The digest of the file now in the folder (`None` if missing).
+    pub on_disk: Option<String>,
+    /// The digest the re-run produced (`None` if it produced no such file).
+    pub replayed: Option<String>,
+}
+
+impl FileCheck {
+    /// Whether the folder's file and the re-run both match the manifest.
+    pub fn matches(&self) -> bool {
+        self.on_disk.as_deref() == Some(&self.recorded) && self.replayed.as_deref() == Some(&self.recorded)
+    }
+}
+
+/// Re-runs a run folder from its manifest and compares every digest.
+pub fn replay(run_dir: &Path, progress: Option<Progress<'_>>) -> Result<Vec<FileCheck>> {
+    let manifest = read_manifest(run_dir)?;
+    let manifest_path = run_dir.join(crate::output::MANIFEST);
+    let scenario: Scenario = serde_json::from_value(manifest.scenario.clone()).map_err(|e| Error::Manifest {
+        path: manifest_path.clone(),
+        message: format!("the recorded scenario is not valid: {e}"),
+    })?;
+    scenario.validate("manifest.json").map_err(|errors| Error::Manifest {
+        path: manifest_path.clone(),
+        message: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+    })?;
+    let scratch = std::env::temp_dir().join(format!("taosim-replay-{}", std::process::id()));
+    let mut dir = RunDir::create(&scratch, true)?;
+    produce(&scenario, &mut dir, progress)?;
+    let replayed = dir.digests().clone();
+    drop(dir);
+    let mut names: Vec<&String> = manifest.outputs.keys().collect();
+    for extra in replayed.keys() {
+        if !manifest.outputs.contains_key(extra) {
+            names.push(extra);
+        }
+    }
+    Ok(names
+        .into_iter()
+        .map(|name| FileCheck {
+            name: name.clone(),
+            recorded: manifest.outputs.get(name).cloned().unwrap_or_default(),
+            on_disk: file_digest(&run_dir.join(name)).ok(),
+            replayed: replayed.get(name).cloned(),
+        })
+        .collect())
+}
+
+/// Convenience for tests and benches: the TAO issuance of a run's end state.
+pub fn final_issuance(summary: &Summary) -> Option<Rao> {
+    let (whole, frac) = summary.final_issuance_tao.split_once('.').unwrap_or((&summary.final_issuance_tao, ""));
+    let whole: u64 = whole.parse().ok()?;
+    let frac: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
+    Some(Rao(whole.checked_mul(crate::chain::RAO_PER_TAO)?.checked_add(frac)?))
+}

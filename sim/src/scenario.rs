@@ -1,0 +1,478 @@
+//! Scenario files: what a run simulates, in TOML, with a default for every field.
+//!
+//! Loading is two-staged (like ripgrep's low/high args): the TOML text is parsed into a
+//! table, `--set` overrides are applied to that table, the result is deserialised into
+//! [`Scenario`] (unknown fields are errors, with their dotted path), and then
+//! [`Scenario::validate`] checks every range. The validated scenario is the *resolved* one:
+//! it is written into the run folder and the manifest, and `replay` re-runs from it.
+//!
+//! `scenarios/default.toml` spells out every default with a comment; a test keeps the two
+//! identical.
+
+use crate::chain::Rao;
+use crate::chain::emission::EmissionSchedule;
+use crate::engine::time::BLOCKS_PER_DAY;
+use crate::error::ScenarioError;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::fmt;
+use std::path::Path;
+
+/// The name used in errors for the built-in default scenario.
+pub const BUILT_IN: &str = "built-in default";
+
+/// Largest accepted horizon: 100 simulated years (bounds memory and time of a mistyped run).
+pub const MAX_HORIZON_BLOCKS: u64 = 100 * 365 * BLOCKS_PER_DAY;
+
+/// One simulation: everything a run needs besides the seed override and output folder.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used for the run folder (`runs/<name>-seed<seed>`).
+    pub name: String,
+    /// What the scenario studies, for people reading the manifest.
+    pub description: String,
+    /// The run's root seed: every random stream derives from it (0 ..= 2^63 - 1).
+    pub seed: u64,
+    /// Length and sampling of the run.
+    pub run: RunSection,
+    /// The chain's parameters.
+    pub chain: ChainSection,
+}
+
+/// Length and sampling of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RunSection {
+    /// When the run stops: blocks (an integer) or a duration ("30d", "12h").
+    pub horizon: Horizon,
+    /// Write a row of `timeseries.csv` every this many blocks (and at the last block).
+    pub sample_every_blocks: u64,
+}
+
+/// The chain's parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ChainSection {
+    /// Blocks between a subnet's epochs (`Tempo`; chain default 360).
+    pub tempo: u16,
+    /// Total issuance when the run starts, in TAO.
+    pub initial_issuance_tao: f64,
+    /// The issuance-to-emission rule.
+    pub emission: EmissionSection,
+}
+
+/// The block emission schedule as a scenario states it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmissionSection {
+    /// `"halving"` (the chain's rule) or `"smooth"` (a study variant).
+    pub schedule: ScheduleKind,
+    /// The supply cap in TAO (21M on chain).
+    pub supply_cap_tao: f64,
+    /// Emission per block before any halving, in TAO (1 on chain).
+    pub base_block_emission_tao: f64,
+}
+
+/// The named emission rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScheduleKind {
+    /// The chain's issuance-driven halving.
+    Halving,
+    /// Linear in remaining supply (not the chain's; for studies).
+    Smooth,
+}
+
+impl Default for Scenario {
+    fn default() -> Self {
+        Self {
+            name: "default".into(),
+            description: "A small network that shows the second halving within 30 days.".into(),
+            seed: 42,
+            run: RunSection::default(),
+            chain: ChainSection::default(),
+        }
+    }
+}
+
+impl Default for RunSection {
+    fn default() -> Self {
+        Self { horizon: Horizon::Days(30.0), sample_every_blocks: 100 }
+    }
+}
+
+impl Default for ChainSection {
+    fn default() -> Self {
+        Self { tempo: 360, initial_issuance_tao: 15_700_000.0, emission: EmissionSection::default() }
+    }
+}
+
+impl Default for EmissionSection {
+    fn default() -> Self {
+        Self { schedule: ScheduleKind::Halving, supply_cap_tao: 21_000_000.0, base_block_emission_tao: 1.0 }
+    }
+}
+
+/// How long a run lasts: a number of blocks, or a simulated duration converted at 12 s/block.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Horizon {
+    /// Exactly this many blocks.
+    Blocks(i64),
+    /// Simulated days (rounded to the nearest block).
+    Days(f64),
+    /// Simulated hours (rounded to the nearest block).
+    Hours(f64),
+}
+
+impl Horizon {
+    /// The horizon in blocks, or why it is not a valid one.
+    pub fn blocks(&self) -> Result<u64, String> {
+        let blocks = match *self {
+            Horizon::Blocks(b) => {
+                if b <= 0 {
+                    return Err(format!("{b} blocks: the horizon must be positive"));
+                }
+                b as f64
+            }
+            Horizon::Days(d) => (d * BLOCKS_PER_DAY as f64).round(),
+            Horizon::Hours(h) => (h * (BLOCKS_PER_DAY / 24) as f64).round(),
+        };
+        if !blocks.is_finite() || blocks < 1.0 {
+            return Err(format!("{self} is less than one block: the horizon must be positive"));
+        }
+        if blocks > MAX_HORIZON_BLOCKS as f64 {
+            return Err(format!("{self} is longer than the limit of {MAX_HORIZON_BLOCKS} blocks (100 years)"));
+        }
+        Ok(blocks as u64)
+    }
+
+    /// Parses `"216000"`, `"216000b"`, `"30d"` or `"12h"`.
+    pub fn parse(text: &str) -> Result<Horizon, String> {
+        let t = text.trim();
+        let bad = || format!("`{text}` is not a horizon: expected blocks (216000) or a duration (\"30d\", \"12h\")");
+        let (num, unit) = match t.char_indices().last() {
+            Some((i, c)) if c.is_ascii_alphabetic() => (&t[..i], Some(c)),
+            _ => (t, None),
+        };
+        match unit {
+            None | Some('b') => num.trim().parse::<i64>().map(Horizon::Blocks).map_err(|_| bad()),
+            Some('d') => num.trim().parse::<f64>().map(Horizon::Days).map_err(|_| bad()),
+            Some('h') => num.trim().parse::<f64>().map(Horizon::Hours).map_err(|_| bad()),
+            Some(_) => Err(bad()),
+        }
+    }
+}
+
+impl fmt::Display for Horizon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Horizon::Blocks(b) => write!(f, "{b}"),
+            Horizon::Days(d) => write!(f, "{d}d"),
+            Horizon::Hours(h) => write!(f, "{h}h"),
+        }
+    }
+}
+
+impl Serialize for Horizon {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Horizon::Blocks(b) => s.serialize_i64(*b),
+            other => s.serialize_str(&other.to_string()),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Horizon {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Horizon;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number of blocks (216000) or a duration string (\"30d\", \"12h\")")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Horizon, E> {
+                Ok(Horizon::Blocks(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Horizon, E> {
+                i64::try_from(v).map(Horizon::Blocks).map_err(|_| E::custom("horizon too large"))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Horizon, E> {
+                Horizon::parse(v).map_err(E::custom)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Collects range errors for one scenario source.
+struct Checker<'a> {
+    source_name: &'a str,
+    errors: Vec<ScenarioError>,
+}
+
+impl Checker<'_> {
+    fn fail(&mut self, field: &str, message: String) {
+        self.errors.push(ScenarioError::new(self.source_name, field, message));
+    }
+
+    fn range_u64(&mut self, field: &str, value: u64, lo: u64, hi: u64) {
+        if value < lo || value > hi {
+            self.fail(field, format!("{value} is out of range; allowed {lo} ..= {hi}"));
+        }
+    }
+
+    fn tao(&mut self, field: &str, value: f64, lo: f64, hi: f64) -> Option<Rao> {
+        if !value.is_finite() || value < lo || value > hi {
+            self.fail(field, format!("{value} TAO is out of range; allowed {lo} ..= {hi} TAO"));
+            return None;
+        }
+        Rao::from_tao_f64(value)
+    }
+}
+
+impl Scenario {
+    /// Checks every range; the error list names each bad field and what is allowed.
+    pub fn validate(&self, source_name: &str) -> Result<(), Vec<ScenarioError>> {
+        let mut c = Checker { source_name, errors: Vec::new() };
+        if self.name.is_empty()
+            || !self.name.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == '-' || ch == '_' || ch == '.')
+        {
+            c.fail("name", format!("`{}` is not allowed; use letters, digits, '-', '_' or '.'", self.name));
+        }
+        c.range_u64("seed", self.seed, 0, i64::MAX as u64);
+        if let Err(e) = self.run.horizon.blocks() {
+            c.fail("run.horizon", e);
+        }
+        c.range_u64("run.sample_every_blocks", self.run.sample_every_blocks, 1, MAX_HORIZON_BLOCKS);
+        c.range_u64("chain.tempo", u64::from(self.chain.tempo), 1, 50_400);
+        let cap = c.tao("chain.emission.supply_cap_tao", self.chain.emission.supply_cap_tao, 1e-9, 1e10);
+        c.tao("chain.emission.base_block_emission_tao", self.chain.emission.base_block_emission_tao, 0.0, 1e6);
+        if let Some(cap) = cap {
+            c.tao("chain.initial_issuance_tao", self.chain.initial_issuance_tao, 0.0, cap.as_tao_f64());
+        }
+        if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
+    }
+
+    /// The horizon in blocks (valid after [`Scenario::validate`]; 1 otherwise).
+    pub fn horizon_blocks(&self) -> u64 {
+        self.run.horizon.blocks().unwrap_or(1)
+    }
+
+    /// The emission schedule in chain units.
+    pub fn emission_schedule(&self) -> EmissionSchedule {
+        let e = &self.chain.emission;
+        let cap = Rao::from_tao_f64(e.supply_cap_tao).unwrap_or(Rao::ZERO);
+        let base = Rao::from_tao_f64(e.base_block_emission_tao).unwrap_or(Rao::ZERO);
+        match e.schedule {
+            ScheduleKind::Halving => EmissionSchedule::Halving { cap, base },
+            ScheduleKind::Smooth => EmissionSchedule::Smooth { cap, base },
+        }
+    }
+
+    /// The starting issuance in rao.
+    pub fn initial_issuance(&self) -> Rao {
+        Rao::from_tao_f64(self.chain.initial_issuance_tao).unwrap_or(Rao::ZERO)
+    }
+
+    /// The scenario as TOML, as written to a run folder's `scenario.toml`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).unwrap_or_else(|e| format!("# cannot render scenario: {e}\n"))
+    }
+}
+
+/// Where a scenario comes from.
+#[derive(Clone, Debug)]
+pub enum Source<'a> {
+    /// The built-in default.
+    BuiltIn,
+    /// A TOML file.
+    File(&'a Path),
+    /// TOML text with a name for errors.
+    Text {
+        /// The name used in errors.
+        name: &'a str,
+        /// The TOML text.
+        text: &'a str,
+    },
+}
+
+/// Loads, overrides, deserialises and validates a scenario.
+///
+/// `overrides` are `key.path=value` strings (the value is TOML: `99`, `"halving"`, `true`,
+/// `[1, 2]`; bare words are taken as strings). Returns every problem found.
+pub fn load(source: Source<'_>, overrides: &[String]) -> Result<Scenario, Vec<ScenarioError>> {
+    let (name, mut table) = match source {
+        Source::BuiltIn => (BUILT_IN.to_string(), toml::Table::new()),
+        Source::File(path) => {
+            let name = path.display().to_string();
+            let text = std::fs::read_to_string(path).map_err(|e| {
+                let what = match e.kind() {
+                    std::io::ErrorKind::NotFound => "no such file".to_string(),
+                    std::io::ErrorKind::InvalidData => "not UTF-8 text".to_string(),
+                    _ => e.to_string(),
+                };
+                vec![ScenarioError::new(&name, "", format!("cannot read the scenario: {what}"))]
+            })?;
+            let table = parse_toml(&name, &text).map_err(|e| vec![e])?;
+            (name, table)
+        }
+        Source::Text { name, text } => (name.to_string(), parse_toml(name, text).map_err(|e| vec![e])?),
+    };
+    for spec in overrides {
+        apply_override(&mut table, spec).map_err(|e| vec![e])?;
+    }
+    let scenario: Scenario = from_table(&name, table).map_err(|e| vec![e])?;
+    scenario.validate(&name)?;
+    Ok(scenario)
+}
+
+/// Parses TOML text into a table; syntax errors carry line and column.
+pub fn parse_toml(name: &str, text: &str) -> Result<toml::Table, ScenarioError> {
+    text.parse::<toml::Table>().map_err(|e| {
+        let location = e
+            .span()
+            .map(|span| {
+                let before = &text[..span.start.min(text.len())];
+                let line = before.matches('\n').count() + 1;
+                let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+                format!("line {line}, column {col}: ")
+            })
+            .unwrap_or_default();
+        ScenarioError::new(name, "", format!("malformed TOML: {location}{}", e.message().trim()))
+    })
+}
+
+/// Deserialises a table into `T`, naming the field path of any error.
+pub fn from_table<T: serde::de::DeserializeOwned>(name: &str, table: toml::Table) -> Result<T, ScenarioError> {
+    serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+        let field = e.path().to_string();
+        let field = if field == "." { String::new() } else { field };
+        // toml appends "\nin `path`" to its messages; the path is already in `field`.
+        let message = e.into_inner().to_string();
+        ScenarioError::new(name, field, message.lines().next().unwrap_or_default().trim().to_string())
+    })
+}
+
+/// Applies one `key.path=value` override to a table.
+pub fn apply_override(table: &mut toml::Table, spec: &str) -> Result<(), ScenarioError> {
+    let err = |field: &str, message: String| ScenarioError::new("--set", field, message);
+    let Some((key, value)) = spec.split_once('=') else {
+        return Err(err("", format!("`{spec}` is not an override; expected key.path=value, e.g. chain.tempo=99")));
+    };
+    let key = key.trim();
+    let path: Vec<&str> = key.split('.').map(str::trim).collect();
+    if path.iter().any(|p| p.is_empty()) {
+        return Err(err(key, "empty key segment; expected key.path=value".into()));
+    }
+    let value = parse_value(value.trim());
+    let mut current = table;
+    for (depth, segment) in path.iter().enumerate() {
+        if depth + 1 == path.len() {
+            current.insert((*segment).to_string(), value);
+            return Ok(());
+        }
+        let entry = current.entry((*segment).to_string()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        match entry {
+            toml::Value::Table(t) => current = t,
+            _ => {
+                return Err(err(
+                    &path[..=depth].join("."),
+                    "is a value, not a section; cannot set a field inside it".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A TOML value from override text; text that is not TOML is taken as a string.
+fn parse_value(text: &str) -> toml::Value {
+    format!("v = {text}")
+        .parse::<toml::Table>()
+        .ok()
+        .and_then(|mut t| t.remove("v"))
+        .unwrap_or_else(|| toml::Value::String(text.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load_text(text: &str, overrides: &[&str]) -> Result<Scenario, Vec<ScenarioError>> {
+        let overrides: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+        load(Source::Text { name: "t.toml", text }, &overrides)
+    }
+
+    fn first_error(text: &str, overrides: &[&str]) -> String {
+        load_text(text, overrides).expect_err("should fail")[0].to_string()
+    }
+
+    #[test]
+    fn an_empty_file_is_the_default_scenario() {
+        assert_eq!(load_text("", &[]).expect("valid"), Scenario::default());
+        assert_eq!(load(Source::BuiltIn, &[]).expect("valid"), Scenario::default());
+    }
+
+    #[test]
+    fn the_shipped_default_toml_spells_out_the_built_in_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/default.toml");
+        assert_eq!(load(Source::File(&path), &[]).expect("valid"), Scenario::default());
+    }
+
+    #[test]
+    fn resolved_scenarios_round_trip_through_toml_and_json() {
+        let s = load_text("", &["run.horizon=\"12h\"", "chain.emission.schedule=smooth", "seed=7"]).expect("valid");
+        let back: Scenario = from_table("x", parse_toml("x", &s.to_toml()).expect("toml")).expect("de");
+        assert_eq!(back, s);
+        let json = serde_json::to_string(&s).expect("json");
+        assert_eq!(serde_json::from_str::<Scenario>(&json).expect("de"), s);
+    }
+
+    #[test]
+    fn overrides_set_nested_fields() {
+        let s = load_text("", &["chain.tempo=99", "run.horizon=1000"]).expect("valid");
+        assert_eq!(s.chain.tempo, 99);
+        assert_eq!(s.horizon_blocks(), 1000);
+    }
+
+    #[test]
+    fn errors_name_the_file_the_field_and_what_is_allowed() {
+        let e = first_error("[chain]\ntempo = 0\n", &[]);
+        assert_eq!(e, "t.toml: chain.tempo: 0 is out of range; allowed 1 ..= 50400");
+        let e = first_error("[chain]\ntempoo = 5\n", &[]);
+        assert!(e.starts_with("t.toml: chain.tempoo: unknown field `tempoo`, expected one of"), "{e}");
+        let e = first_error("[run]\nhorizon = -5\n", &[]);
+        assert!(e.starts_with("t.toml: run.horizon: -5 blocks: the horizon must be positive"), "{e}");
+        let e = first_error("[chain]\ntempo = \"fast\"\n", &[]);
+        assert!(e.starts_with("t.toml: chain.tempo: invalid type: string \"fast\""), "{e}");
+        let e = first_error("[chain\n", &[]);
+        assert!(e.starts_with("t.toml: malformed TOML: line 1, column"), "{e}");
+        let e = first_error("[chain.emission]\nschedule = \"cliff\"\n", &[]);
+        assert!(e.contains("chain.emission.schedule: unknown variant `cliff`, expected `halving` or `smooth`"), "{e}");
+        let e = first_error("[chain]\ninitial_issuance_tao = 22e6\n", &[]);
+        assert!(e.starts_with("t.toml: chain.initial_issuance_tao: 22000000 TAO is out of range"), "{e}");
+        let e = first_error("", &["chain.tempo"]);
+        assert!(e.starts_with("--set: `chain.tempo` is not an override"), "{e}");
+        let e = first_error("", &["seed.x=1"]);
+        assert_eq!(e, "t.toml: seed: invalid type: map, expected u64");
+        let e = first_error("seed = 1", &["seed.x=1"]);
+        assert_eq!(e, "--set: seed: is a value, not a section; cannot set a field inside it");
+        let e = first_error("", &["run.horizon=30y"]);
+        assert!(e.contains("run.horizon: `30y` is not a horizon"), "{e}");
+        let e = first_error("name = \"a b\"", &[]);
+        assert!(e.starts_with("t.toml: name: `a b` is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn horizons_convert_to_blocks() {
+        assert_eq!(Horizon::parse("30d").and_then(|h| h.blocks()), Ok(216_000));
+        assert_eq!(Horizon::parse("12h").and_then(|h| h.blocks()), Ok(3_600));
+        assert_eq!(Horizon::parse("500b").and_then(|h| h.blocks()), Ok(500));
+        assert_eq!(Horizon::parse("500").and_then(|h| h.blocks()), Ok(500));
+        assert!(Horizon::parse("0").and_then(|h| h.blocks()).is_err());
+        assert!(Horizon::parse("-1d").and_then(|h| h.blocks()).is_err());
+        assert!(Horizon::parse("1e9d").and_then(|h| h.blocks()).is_err());
+        assert!(Horizon::parse("nand").and_then(|h| h.blocks()).is_err());
+    }
+}

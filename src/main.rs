@@ -1,0 +1,226 @@
+//! `taosim`: the command line of the simulator.
+//!
+//! Glue only: argument parsing, progress display and exit codes. Everything it runs lives in
+//! the `sim`, `kernels` and `analysis` crates.
+
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use sim::error::ScenarioError;
+use sim::run::{OutTarget, replay, run};
+use sim::scenario::{self, Scenario, Source};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code for bad input (scenario errors, bad flags).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for failures while running or a replay that does not match.
+const EXIT_FAILED: u8 = 1;
+
+#[derive(Parser)]
+#[command(
+    name = "taosim",
+    version,
+    about = "Deterministic, seeded discrete-event simulator of a Bittensor-like network"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a scenario (the built-in default without FILE) into a new run folder.
+    Run(RunArgs),
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files to check.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Re-run a run folder from its manifest and check every output digest.
+    Replay {
+        /// The run folder (it holds manifest.json).
+        run_dir: PathBuf,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Scenario file (TOML); without it the built-in default scenario runs.
+    scenario: Option<PathBuf>,
+    /// Seed for every random stream (default: the scenario's seed).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Run folder to write (default: a new folder under runs/).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace the --out folder if it exists.
+    #[arg(long)]
+    force: bool,
+    /// Horizon: blocks (216000) or a duration ("30d", "12h").
+    #[arg(long)]
+    horizon: Option<String>,
+    /// Override a scenario field: --set chain.tempo=99 (repeatable; value in TOML syntax).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// No progress bar or summary on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Run(args) => cmd_run(args),
+        Command::Check { files } => cmd_check(&files),
+        Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
+    }
+}
+
+fn report_scenario_errors(errors: &[ScenarioError]) -> ExitCode {
+    for e in errors {
+        eprintln!("error: {e}");
+    }
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+fn progress_bar(quiet: bool, label: &str) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} blocks ({eta} left)")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(label.to_string());
+    bar
+}
+
+fn cmd_run(args: RunArgs) -> ExitCode {
+    let mut overrides = args.set.clone();
+    if let Some(seed) = args.seed {
+        if seed > i64::MAX as u64 {
+            eprintln!("error: --seed: {seed} is out of range; allowed 0 ..= {}", i64::MAX);
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+        overrides.push(format!("seed={seed}"));
+    }
+    if let Some(h) = &args.horizon {
+        let value = if h.trim().parse::<i64>().is_ok() { h.trim().to_string() } else { format!("{:?}", h.trim()) };
+        overrides.push(format!("run.horizon={value}"));
+    }
+    let source = match &args.scenario {
+        Some(path) => Source::File(path),
+        None => Source::BuiltIn,
+    };
+    let scenario = match scenario::load(source, &overrides) {
+        Ok(s) => s,
+        Err(errors) => return report_scenario_errors(&errors),
+    };
+    let out = match &args.out {
+        Some(path) => OutTarget::Exact { path: path.clone(), force: args.force },
+        None => OutTarget::Auto { root: PathBuf::from("runs") },
+    };
+    let bar = progress_bar(args.quiet, &scenario.name);
+    let mut on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let started = Instant::now();
+    let result = run(&scenario, &out, Some(&mut on_progress));
+    bar.finish_and_clear();
+    match result {
+        Ok(report) => {
+            if !args.quiet {
+                let s = &report.summary;
+                eprintln!(
+                    "{}: {} blocks, seed {}, {} halving(s); issuance {} -> {} TAO; {:.2} s",
+                    s.scenario,
+                    s.blocks,
+                    s.seed,
+                    s.halvings.len(),
+                    s.initial_issuance_tao,
+                    s.final_issuance_tao,
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            println!("{}", report.dir.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(if matches!(e, sim::Error::OutputExists(_)) { EXIT_BAD_INPUT } else { EXIT_FAILED })
+        }
+    }
+}
+
+fn cmd_check(files: &[PathBuf]) -> ExitCode {
+    let mut failed = false;
+    for file in files {
+        match scenario::load(Source::File(file), &[]) {
+            Ok(s) => println!(
+                "{}: ok (scenario `{}`, {} blocks, seed {})",
+                file.display(),
+                s.name,
+                s.horizon_blocks(),
+                s.seed
+            ),
+            Err(errors) => {
+                report_scenario_errors(&errors);
+                failed = true;
+            }
+        }
+    }
+    if failed { ExitCode::from(EXIT_BAD_INPUT) } else { ExitCode::SUCCESS }
+}
+
+fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
+    let bar = progress_bar(quiet, "replay");
+    let mut on_progress = |done: u64, total: u64| {
+        bar.set_length(total);
+        bar.set_position(done);
+    };
+    let result = replay(run_dir, Some(&mut on_progress));
+    bar.finish_and_clear();
+    match result {
+        Ok(checks) => {
+            let mut all = true;
+            for c in &checks {
+                let status = match (&c.on_disk, &c.replayed) {
+                    _ if c.matches() => "match".to_string(),
+                    (None, _) => "MISSING from the run folder".to_string(),
+                    (_, None) => "NOT PRODUCED by the re-run".to_string(),
+                    (Some(d), Some(r)) if d != &c.recorded && r == &c.recorded => {
+                        "MODIFIED since the run (re-run matches the manifest)".to_string()
+                    }
+                    (Some(d), Some(r)) if d == &c.recorded => format!("DIFFERS: re-run gives {r}"),
+                    (Some(_), Some(r)) => format!("DIFFERS: file modified and re-run gives {r}"),
+                };
+                all &= c.matches();
+                println!("{:<16} {status}", c.name);
+            }
+            if all {
+                println!("all {} digests match", checks.len());
+                ExitCode::SUCCESS
+            } else {
+                println!("replay does NOT match the manifest");
+                ExitCode::from(EXIT_FAILED)
+            }
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(EXIT_FAILED)
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn _assert_scenario_is_send(s: Scenario) -> impl Send {
+    s
+}
