@@ -63,7 +63,7 @@ struct RunArgs {
     #[arg(long)]
     force: bool,
     /// Horizon: blocks (216000) or a duration ("30d", "12h").
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     horizon: Option<String>,
     /// Override a scenario field: --set chain.tempo=99 (repeatable; value in TOML syntax).
     #[arg(long = "set", value_name = "KEY=VALUE")]
