@@ -11,8 +11,10 @@
 #![warn(missing_docs)]
 
 pub mod chain;
+pub mod concentration;
 pub mod engine;
 pub mod error;
+pub mod market;
 pub mod network;
 pub mod output;
 pub mod rng;
