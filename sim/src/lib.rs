@@ -10,6 +10,7 @@
 //! - [`run`]: one run from a scenario to a finished run folder, and replay.
 #![warn(missing_docs)]
 
+pub mod agents;
 pub mod chain;
 pub mod concentration;
 pub mod engine;
