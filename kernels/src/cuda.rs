@@ -209,7 +209,7 @@ extern "C" __global__ void chunk_squares(const float* vals, const float* params,
 extern "C" __global__ void finish_scale(const double* sum_squares, float* params, u64 count, float range, int bins) {
     double std = count > 1 ? sqrt(sum_squares[0] / (double)(count - 1)) : 0.0;
     float scale = (float)((double)range * std / (double)bins);
-    if (!(scale > 0.0f) || isinf(scale)) scale = 1.0f;
+    if (!(scale > 0.0f) || !(scale <= 3.4028234663852886e38f)) scale = 1.0f;  // zero, NaN or infinite
     params[1] = scale;
 }
 
@@ -777,3 +777,40 @@ impl TrainingStep for CudaStep {
 
 /// Chunk side the kernels assume (checked at compile time against the CPU's constant).
 const _: () = assert!(CHUNK_SIDE == 64);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// NVRTC ships with the CUDA toolkit and needs no GPU or driver: wherever it loads, the
+    /// kernels must compile, and every kernel the back end loads must be in the PTX.
+    #[test]
+    fn the_kernels_compile_with_nvrtc_where_it_is_installed() {
+        // SAFETY: only tries to open the shared library.
+        if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
+            eprintln!("SKIPPED the_kernels_compile_with_nvrtc_where_it_is_installed: libnvrtc not found");
+            return;
+        }
+        let ptx = match cudarc::nvrtc::compile_ptx(KERNELS) {
+            Ok(ptx) => ptx.to_src(),
+            Err(e) => panic!("the kernels do not compile: {e}"),
+        };
+        for name in [
+            "silu_forward",
+            "loss_grad",
+            "silu_backward",
+            "adamw",
+            "error_feedback",
+            "topk_chunks",
+            "reduce_sum",
+            "finish_shift",
+            "chunk_squares",
+            "finish_scale",
+            "quantise",
+            "finish_lookup",
+            "decode_apply",
+        ] {
+            assert!(ptx.contains(&format!(".entry {name}(")), "kernel {name} missing from the PTX");
+        }
+    }
+}
