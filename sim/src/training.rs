@@ -291,6 +291,16 @@ mod tests {
         let s = &r.summary;
         // Payload: 72e9 / 4096 chunks × 112 bytes = 1.97 GB, >146x smaller than f32.
         assert!((s.payload_bytes as f64 / 1.969e9 - 1.0).abs() < 0.01, "{}", s.payload_bytes);
+        eprintln!(
+            "covenant-72b: communication {:.1} s/round (published ~70), utilisation {:.3} (published 0.945), \
+             wall utilisation {:.3}, compute {:.1} s/round, {:.0} tokens/s, {:.1} GB moved/round",
+            s.communication_s_mean,
+            s.utilisation_mean,
+            s.wall_utilisation_mean,
+            s.compute_s_mean,
+            s.tokens_per_s_mean,
+            s.bytes_moved as f64 / s.rounds as f64 / 1e9
+        );
         let comm_error = (s.communication_s_mean - 70.0).abs() / 70.0;
         let util_error = (s.utilisation_mean - 0.945).abs() / 0.945;
         assert!(comm_error <= 0.15, "communication {:.1} s vs published 70 s", s.communication_s_mean);
