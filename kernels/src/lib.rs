@@ -10,7 +10,7 @@
 //! - `cuda` (feature `cuda`): the CUDA back end (cuBLAS GEMMs, NVRTC kernels, CUDA events),
 //!   loaded at run time so the crate builds without a CUDA toolkit;
 //! - [`device`]: finding a GPU without letting cudarc panic, and the `TAOSIM_FORCE_CPU` override;
-//! - [`reference`]: a plain-loop f64 reference of the step for tests;
+//! - [`reference`](mod@reference): a plain-loop f64 reference of the step for tests;
 //! - [`differential`]: the check that two back ends agree on the same inputs;
 //! - [`calibrate`]: warm-up, timed samples, medians and the fitted per-device figures;
 //! - [`profile`]: the calibration profile file (its format, loader and GPU scaling) that the

@@ -25,7 +25,7 @@
 
 use super::config::TrainingConfig;
 use super::report::{PeerReport, RoundReport, TrainingReport, TrainingSummary};
-use super::topology::{Direction, Topology};
+use super::topology::{Direction, LinkLoad, Topology};
 use super::validator;
 use crate::engine::{Model, Scheduler, SimTime};
 use crate::label;
@@ -141,6 +141,9 @@ struct Round {
     pending_primaries: usize,
     /// Peers that did not sit out (they may still fail to complete a step).
     present: Vec<usize>,
+    /// Link loads of the uploads (the present peers) and of the gathers (those that computed).
+    upload_load: LinkLoad,
+    gather_load: Option<LinkLoad>,
     /// The gather once fixed: (peer, when its payload is available to download), by
     /// availability then peer.
     gather: Option<Vec<(usize, u64)>>,
@@ -236,6 +239,8 @@ impl TrainingModel {
             deadline_ms,
             pending_primaries: primaries.len(),
             primaries,
+            upload_load: self.topology.load(&present),
+            gather_load: None,
             present: present.clone(),
             gather: None,
             peers,
@@ -279,7 +284,7 @@ impl TrainingModel {
         let compress_ms = ms(self.peers[peer].compress_s);
         let rnd = self.round(round);
         let upload_start = (now + compress_ms).max(rnd.window_end_ms);
-        let rate = self.topology.fair_rate_bps(peer, &rnd.present, Direction::Up);
+        let rate = self.topology.rate_bps(peer, &rnd.upload_load, Direction::Up);
         let seconds = self.topology.rtt_s(peer) + self.payload_bytes as f64 * 8.0 / rate;
         let done = upload_start + ms(seconds);
         let r = &mut self.round_mut(round).peers[peer];
@@ -321,7 +326,12 @@ impl TrainingModel {
             }
         }
         gather.sort_by_key(|&(p, t)| (t, p));
-        self.round_mut(round).gather = Some(gather);
+        // Everyone who computed this round gathers (a late uploader too, to stay in sync).
+        let gatherers: Vec<usize> = rnd.present.iter().copied().filter(|&p| rnd.peers[p].steps > 0).collect();
+        let load = self.topology.load(&gatherers);
+        let r = self.round_mut(round);
+        r.gather = Some(gather);
+        r.gather_load = Some(load);
         let uploaded: Vec<usize> = (0..self.peers.len())
             .filter(|&p| self.round(round).peers[p].upload_done_ms.is_some_and(|t| t <= now))
             .collect();
@@ -334,7 +344,7 @@ impl TrainingModel {
     /// peer's path with every other gathering peer; then decode and apply.
     fn plan_gather(&mut self, now: u64, round: u64, peer: usize, s: &mut Scheduler<Event>) {
         let rnd = self.round(round);
-        let Some(gather) = rnd.gather.as_ref() else {
+        let (Some(gather), Some(load)) = (rnd.gather.as_ref(), rnd.gather_load.as_ref()) else {
             return;
         };
         let Some(own) = rnd.peers[peer].upload_done_ms else {
@@ -343,8 +353,7 @@ impl TrainingModel {
         if rnd.peers[peer].gather_planned {
             return;
         }
-        let gatherers: Vec<usize> = rnd.present.iter().copied().filter(|&p| rnd.peers[p].steps > 0).collect();
-        let rate = self.topology.fair_rate_bps(peer, &gatherers, Direction::Down);
+        let rate = self.topology.rate_bps(peer, load, Direction::Down);
         let rtt = self.topology.rtt_s(peer);
         let transfer_s = self.payload_bytes as f64 * 8.0 / rate;
         let mut t_s = own as f64 / 1e3;

@@ -113,14 +113,24 @@ impl Topology {
         2.0 * self.paths[peer].iter().map(|&e| self.graph[e].latency_s).sum::<f64>()
     }
 
-    /// The rate (bits/s) a peer's transfer gets when the peers in `active` (which includes it)
-    /// transfer in the same direction at the same time: on each link of its path, the link's
-    /// bandwidth divided by the number of active peers whose paths use that link; the smallest.
-    pub fn fair_rate_bps(&self, peer: usize, active: &[usize], direction: Direction) -> f64 {
+    /// How many of the peers in `active` use each link (what [`Topology::rate_bps`] shares by).
+    pub fn load(&self, active: &[usize]) -> LinkLoad {
+        let mut flows = vec![0usize; self.graph.edge_count()];
+        for &p in active {
+            for &e in &self.paths[p] {
+                flows[e.index()] += 1;
+            }
+        }
+        LinkLoad { flows }
+    }
+
+    /// The rate (bits/s) a peer's transfer gets under `load`: on each link of its path, the
+    /// link's bandwidth divided by the number of flows on it (at least its own); the smallest.
+    pub fn rate_bps(&self, peer: usize, load: &LinkLoad, direction: Direction) -> f64 {
         self.paths[peer]
             .iter()
             .map(|&e| {
-                let sharing = active.iter().filter(|&&q| self.paths[q].contains(&e)).count().max(1);
+                let sharing = load.flows.get(e.index()).copied().unwrap_or(0).max(1);
                 let link = self.graph[e];
                 let bps = match direction {
                     Direction::Up => link.up_bps,
@@ -130,6 +140,17 @@ impl Topology {
             })
             .fold(f64::INFINITY, f64::min)
     }
+
+    /// [`Topology::rate_bps`] for the peers in `active` (which should include `peer`).
+    pub fn fair_rate_bps(&self, peer: usize, active: &[usize], direction: Direction) -> f64 {
+        self.rate_bps(peer, &self.load(active), direction)
+    }
+}
+
+/// Flows per link in one phase.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LinkLoad {
+    flows: Vec<usize>,
 }
 
 #[cfg(test)]
