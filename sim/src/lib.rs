@@ -7,7 +7,8 @@
 //! - [`scenario`]: scenario files (TOML), their validation and `--set` overrides;
 //! - [`network`]: the simulated network, the model the engine runs;
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
-//! - [`run`]: one run from a scenario to a finished run folder, and replay.
+//! - [`run`]: one run from a scenario to a finished run folder, and replay;
+//! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
 #![warn(missing_docs)]
 
 pub mod agents;
@@ -21,6 +22,7 @@ pub mod output;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod training;
 
 pub use error::{Error, Result};
 

@@ -1,0 +1,3 @@
+//! Integration tests of the kernels crate (one binary; files named by behaviour).
+
+mod cuda_vs_cpu;
