@@ -4,6 +4,8 @@
 //! so that it is identical on every platform. Floating point never touches chain state.
 
 pub mod emission;
+pub mod math;
+pub mod pool;
 pub mod rao;
 pub mod state;
 
