@@ -163,7 +163,7 @@ fn log_series(i: u32, alternating: bool) -> u128 {
         if term == 0 {
             break;
         }
-        if alternating && k % 2 == 0 {
+        if alternating && k.is_multiple_of(2) {
             total -= term;
         } else {
             total += term;

@@ -309,18 +309,27 @@ impl Pool {
         Ok(result)
     }
 
-    /// The protocol's injection (`adjust_protocol_liquidity`): adds `tao` and `alpha` to the
-    /// reserves; the balancer re-weights so the price does not move. If the new weight would
-    /// leave [0.01, 0.99] nothing is injected, as on chain. Returns what was injected.
+    /// The protocol's injection (`adjust_protocol_liquidity` plus the reserve updates): adds
+    /// `tao` and `alpha` to the reserves; the balancer re-weights so the price does not move.
+    /// If the new weight would leave [0.01, 0.99] nothing is injected, as on chain. Returns what
+    /// was injected.
     pub fn inject(&mut self, tao: Rao, alpha: Rao) -> (Rao, Rao) {
+        let (tao, alpha) = self.reweight_for_injection(tao, alpha);
+        self.tao = self.tao.saturating_add(tao);
+        self.alpha = self.alpha.saturating_add(alpha);
+        (tao, alpha)
+    }
+
+    /// `adjust_protocol_liquidity` alone: re-weights the pool for an injection of `tao` and
+    /// `alpha` without adding them (the coinbase adds them after its chain buy, in the chain's
+    /// order); returns what may be injected (both zero if the weight would leave its range).
+    pub fn reweight_for_injection(&mut self, tao: Rao, alpha: Rao) -> (Rao, Rao) {
         if self.design == PoolDesign::Balancer {
             let Some(weight) = reweight(self.tao.0, self.alpha.0, tao.0, alpha.0, self.quote_weight) else {
                 return (Rao::ZERO, Rao::ZERO);
             };
             self.quote_weight = weight;
         }
-        self.tao = self.tao.saturating_add(tao);
-        self.alpha = self.alpha.saturating_add(alpha);
         (tao, alpha)
     }
 }
