@@ -12,12 +12,14 @@
 //! - [`registration`]: burn price, neuron and subnet registration, pruning, dissolution;
 //! - [`epoch`]: the epoch interface and its stand-in;
 //! - [`coinbase`]: the per-block step and the epoch payout;
-//! - [`state`]: the whole state, parameters, errors and the conservation ledger.
+//! - [`state`]: the whole state, parameters, errors and the conservation ledger;
+//! - [`genesis`]: the state a run starts from.
 
 pub mod coinbase;
 pub mod emission;
 pub mod emission_share;
 pub mod epoch;
+pub mod genesis;
 pub mod math;
 pub mod pool;
 pub mod rao;

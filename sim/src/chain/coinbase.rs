@@ -521,3 +521,285 @@ impl ChainState {
         outcome
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::genesis::{build, small};
+    use crate::chain::registration::{decay_factor_q32, mul_by_q32};
+    use crate::chain::state::{ChainError, WORLD};
+    use crate::chain::subnet::ColdkeyId;
+    use proptest::prelude::*;
+
+    const TAO: u64 = 1_000_000_000;
+
+    fn chain() -> ChainState {
+        build(&small()).expect("genesis")
+    }
+
+    #[test]
+    fn blocks_conserve_tao_and_alpha_and_pay_epochs() {
+        let mut c = chain();
+        let mut epochs = 0;
+        for _ in 0..721 {
+            let outcome = c.step_block_with_epochs();
+            epochs += outcome.epochs_due.len();
+            c.check_conservation().expect("conserved");
+        }
+        // 4 subnets at tempo 360, at most 2 epochs a block (3 and 4 wait a block): every
+        // subnet ran twice.
+        assert_eq!(epochs, 8);
+        assert!(c.subnets.iter().flatten().all(|s| s.epochs == 2));
+        // Emission went somewhere: pools grew, alpha was paid to stakers.
+        let s1 = c.subnet(1).expect("subnet");
+        assert!(s1.pool.tao > Rao::from_tao(50_000));
+        // Prices sum below 1, so there is no root sell: the root alpha is recycled, yet the
+        // epoch pays miners half of (server + validator) only, as on chain; the rest of the
+        // miners' pending alpha stays in alpha out without an owner: about half the recycled.
+        // Subnets 3 and 4 just ran their epoch: nothing is pending. Floors (a few rao a block and
+        // per payout) account for the rest.
+        for s in c.subnets.iter().flatten().skip(2) {
+            let half_recycled = s.alpha_recycled.0 as i128 / 2;
+            assert!((s.alpha_unassigned - half_recycled).abs() < 10_000, "{} vs {half_recycled}", s.alpha_unassigned);
+        }
+        assert_eq!(c.minted, Rao(721 * TAO / 2));
+    }
+
+    #[test]
+    fn epochs_due_together_are_capped_at_two_per_block() {
+        let mut c = chain();
+        for _ in 0..359 {
+            c.step_block_with_epochs();
+        }
+        assert_eq!(c.step_block_with_epochs().epochs_due, vec![1, 2]);
+        assert_eq!(c.step_block_with_epochs().epochs_due, vec![3, 4]);
+        assert_eq!(c.subnet(3).map(|s| s.last_epoch_block), Some(361));
+    }
+
+    #[test]
+    fn the_second_halving_comes_at_15_75m_tao_of_issuance() {
+        let mut g = small();
+        g.initial_issuance = Rao(15_750_000 * TAO - 2 * TAO);
+        let mut c = build(&g).expect("genesis");
+        let mut emissions = Vec::new();
+        for _ in 0..8 {
+            emissions.push(c.step_block_with_epochs().emission.0);
+        }
+        // 0.5 TAO a block until issuance crosses 15.75M (four blocks, less the recycled rao),
+        // then 0.25 TAO.
+        assert_eq!(emissions[..4], [TAO / 2; 4]);
+        assert_eq!(emissions[5..], [TAO / 4; 3]);
+        assert!(c.recycled.0 < 100, "only rounding is recycled: {}", c.recycled.0);
+        c.check_conservation().expect("conserved");
+    }
+
+    #[test]
+    fn injection_does_not_move_the_price() {
+        // Root stake large enough that no subnet's injection is capped: no chain buys.
+        let mut g = small();
+        g.root_stake = Rao::from_tao(10_000_000);
+        g.params.tao_weight = u64::MAX;
+        g.price_max = 1.0;
+        g.price_min = 0.5;
+        let mut c = build(&g).expect("genesis");
+        let before: Vec<f64> = c.subnets.iter().flatten().map(|s| s.pool.price().to_num::<f64>()).collect();
+        for _ in 0..50 {
+            c.step_block();
+        }
+        for (s, p) in c.subnets.iter().flatten().zip(before) {
+            assert_eq!(s.last.excess_tao, Rao::ZERO);
+            assert!(s.last.tao_in.0 > 0 && s.last.alpha_in.0 > 0);
+            let after = s.pool.price().to_num::<f64>();
+            assert!((after - p).abs() <= p * 1e-12, "subnet {}: {p} -> {after}", s.netuid);
+        }
+        // With little root stake the cap binds: the excess is chain-bought and the price rises.
+        let mut g = small();
+        g.root_stake = Rao::from_tao(1_000);
+        let mut c = build(&g).expect("genesis");
+        let p = c.subnet(1).map(|s| s.pool.price()).unwrap_or_default();
+        for _ in 0..50 {
+            c.step_block();
+        }
+        let s = c.subnet(1).expect("subnet");
+        assert!(s.last.excess_tao.0 > 0 && s.protocol_alpha.0 > 0);
+        assert!(s.pool.price() > p);
+        c.check_conservation().expect("conserved");
+    }
+
+    #[test]
+    fn injection_cap_is_root_proportion_times_alpha_emission() {
+        let mut c = chain();
+        let netuid = 4; // the cheapest subnet: uncapped alpha_in would be large
+        let prop = c.root_proportion(netuid).to_num::<f64>();
+        c.step_block();
+        let s = c.subnet(netuid).expect("subnet");
+        let alpha_emission = s.last.alpha_out.0 as f64;
+        if s.last.excess_tao.0 > 0 {
+            assert!((s.last.alpha_in.0 as f64 - prop * alpha_emission).abs() <= 1.0 + alpha_emission * 1e-9);
+        }
+        let total: u64 = c.subnets.iter().flatten().map(|s| s.last.tao_in.0 + s.last.excess_tao.0).sum();
+        assert!(total <= TAO / 2 && total + 10 >= TAO / 2, "all of the emission reaches the subnets: {total}");
+    }
+
+    #[test]
+    fn burn_cost_after_n_blocks_and_m_registrations_matches_the_closed_form() {
+        let mut c = chain();
+        let funder = c.create_coldkey(Rao::from_tao(1_000)).expect("funded");
+        let start = c.subnet(1).map(|s| s.burn).unwrap_or_default();
+        let n_blocks = 720u64;
+        for _ in 0..n_blocks {
+            c.step_block_with_epochs();
+        }
+        // Block 1 does not decay (`current_block > 1`): N blocks give N - 1 decays.
+        let f = decay_factor_q32(360);
+        let mut iterated = start.0;
+        for _ in 1..n_blocks {
+            iterated = mul_by_q32(iterated, f);
+        }
+        let burn = c.subnet(1).map(|s| s.burn).unwrap_or_default();
+        assert_eq!(burn.0, iterated.max(c.params.min_burn.0));
+        let closed = start.0 as f64 * 0.5f64.powf((n_blocks - 1) as f64 / 360.0);
+        // Each block floors to the rao: at most one rao per block below the real-number value.
+        assert!((burn.0 as f64 - closed).abs() < n_blocks as f64 + closed * 1e-6, "{} vs {closed}", burn.0);
+        // M registrations in one block: times 1.26 each.
+        let m = 5;
+        for _ in 0..m {
+            let hk = c.create_hotkey(funder).expect("hotkey");
+            c.register_neuron(funder, hk, 1).expect("registered");
+        }
+        let after = c.subnet(1).map(|s| s.burn).unwrap_or_default();
+        let closed = burn.0 as f64 * 1.26f64.powi(m);
+        assert!((after.0 as f64 - closed).abs() < m as f64 + closed * 1e-9, "{} vs {closed}", after.0);
+        c.check_conservation().expect("conserved");
+    }
+
+    #[test]
+    fn registration_prunes_the_lowest_emission_non_immune_uid_when_full() {
+        let mut g = small();
+        g.params.max_allowed_uids = 16;
+        g.params.min_non_immune_uids = 1;
+        let mut c = build(&g).expect("genesis");
+        let funder = c.create_coldkey(Rao::from_tao(100)).expect("funded");
+        for _ in 0..5_000 {
+            c.step_block();
+        }
+        let hk = c.create_hotkey(funder).expect("hotkey");
+        // Every UID is past immunity and has the same (zero) emission: the earliest
+        // registration, then the lowest UID, goes; the owner (UID 0) is never pruned.
+        let uid = c.register_neuron(funder, hk, 1).expect("registered");
+        assert_eq!(uid, 1);
+        assert_eq!(c.subnet(1).and_then(|s| s.uid_of(hk)), Some(1));
+        let again = c.create_hotkey(funder).expect("hotkey");
+        assert_eq!(c.register_neuron(funder, again, 1), Ok(2));
+        assert_eq!(c.register_neuron(funder, again, 1), Err(ChainError::HotkeyAlreadyRegistered));
+    }
+
+    #[test]
+    fn subnet_registration_locks_and_dissolves_the_weakest_at_the_limit() {
+        let mut g = small();
+        g.params.subnet_limit = 4;
+        g.params.network_immunity_period = 100;
+        let mut c = build(&g).expect("genesis");
+        let owner = c.create_coldkey(Rao::from_tao(10_000)).expect("funded");
+        let hk = c.create_hotkey(owner).expect("hotkey");
+        assert_eq!(c.network_lock_cost(), Rao::from_tao(1_000));
+        assert_eq!(c.register_subnet(owner, hk), Err(ChainError::SubnetLimitReached));
+        for _ in 0..200 {
+            c.step_block_with_epochs();
+        }
+        let weakest = c.subnet_to_prune();
+        assert_eq!(weakest, Some(4), "lowest price EMA");
+        let issuance = c.total_issuance;
+        let netuid = c.register_subnet(owner, hk).expect("registered");
+        assert_eq!(netuid, 4);
+        assert!(c.total_issuance < issuance, "the protocol's share of the pot is recycled");
+        assert_eq!(c.subnet(4).map(|s| s.pool.tao), Some(Rao::from_tao(1_000)));
+        c.check_conservation().expect("conserved");
+        // Doubled, then decaying; rate limited for a day.
+        assert_eq!(c.network_lock_cost(), Rao::from_tao(2_000));
+        assert_eq!(c.register_subnet(owner, hk), Err(ChainError::NetworkRateLimit));
+    }
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Blocks(u16),
+        Stake { who: u8, netuid: u16, tao: u64 },
+        Unstake { who: u8, netuid: u16, fraction: u8 },
+        Register { who: u8, netuid: u16 },
+        RegisterSubnet { who: u8 },
+        Transfer { who: u8, tao: u64 },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            (1u16..400).prop_map(Op::Blocks),
+            (0u8..4, 0u16..7, 0u64..u64::MAX).prop_map(|(who, netuid, tao)| Op::Stake { who, netuid, tao }),
+            (0u8..4, 0u16..7, 0u8..=255).prop_map(|(who, netuid, fraction)| Op::Unstake { who, netuid, fraction }),
+            (0u8..4, 0u16..7).prop_map(|(who, netuid)| Op::Register { who, netuid }),
+            (0u8..4).prop_map(|who| Op::RegisterSubnet { who }),
+            (0u8..4, 0u64..u64::MAX).prop_map(|(who, tao)| Op::Transfer { who, tao }),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+        /// After any sequence of blocks, stakes, unstakes and registrations, every rao of TAO
+        /// and alpha is accounted for exactly, reserves stay at or above the minimum, and no
+        /// operation panics; a failed operation changes nothing.
+        #[test]
+        fn conservation_holds_under_any_operations(ops in proptest::collection::vec(op(), 1..40), flow in 0u8..3) {
+            let mut g = small();
+            g.params.share_rule = match flow { 0 => ShareRule::PriceEma, 1 => ShareRule::TaoFlow, _ => ShareRule::NetFlow };
+            g.params.network_rate_limit = 10;
+            g.params.subnet_limit = 5;
+            g.params.network_immunity_period = 300;
+            let mut c = build(&g).expect("genesis");
+            let mut users: Vec<(ColdkeyId, crate::chain::subnet::HotkeyId)> = Vec::new();
+            for _ in 0..4 {
+                let ck = c.create_coldkey(Rao::from_tao(5_000)).expect("funded");
+                let hk = c.create_hotkey(ck).expect("hotkey");
+                users.push((ck, hk));
+            }
+            for op in ops {
+                let before = c.clone();
+                let result: Result<(), ChainError> = match op {
+                    Op::Blocks(n) => { for _ in 0..n { c.step_block_with_epochs(); } Ok(()) }
+                    Op::Stake { who, netuid, tao } => {
+                        let (ck, hk) = users[usize::from(who)];
+                        let tao = Rao(tao >> (tao % 64));
+                        c.add_stake(ck, hk, netuid, tao, None).map(|_| ())
+                    }
+                    Op::Unstake { who, netuid, fraction } => {
+                        let (ck, hk) = users[usize::from(who)];
+                        let held = c.stake_of(ck, hk, netuid);
+                        let amount = Rao((u128::from(held.0) * u128::from(fraction) / 255) as u64);
+                        c.remove_stake(ck, hk, netuid, amount, None).map(|_| ())
+                    }
+                    Op::Register { who, netuid } => {
+                        let (ck, _) = users[usize::from(who)];
+                        let hk = c.create_hotkey(ck).expect("hotkey");
+                        let before = c.clone();
+                        let r = c.register_neuron(ck, hk, netuid).map(|_| ());
+                        if r.is_err() { prop_assert!(c.subnets == before.subnets && c.balances == before.balances); }
+                        r
+                    }
+                    Op::RegisterSubnet { who } => {
+                        let (ck, hk) = users[usize::from(who)];
+                        c.register_subnet(ck, hk).map(|_| ())
+                    }
+                    Op::Transfer { who, tao } => {
+                        let (ck, _) = users[usize::from(who)];
+                        c.transfer(WORLD, ck, Rao(tao >> 20))
+                    }
+                };
+                if result.is_err() && !matches!(op, Op::Register { .. }) {
+                    prop_assert!(c == before, "a failed {:?} changed the state", op);
+                }
+                if let Err(e) = c.check_conservation() {
+                    prop_assert!(false, "after {:?}: {}", op, e);
+                }
+            }
+        }
+    }
+}

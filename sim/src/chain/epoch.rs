@@ -90,9 +90,10 @@ pub trait EpochPayout: Send + Sync + std::fmt::Debug {
 }
 
 /// The stand-in epoch: validator permits to the top `max_validators` UIDs by stake
-/// (`alpha + tao_weight * root`, ties to the higher UID, never to zero stake), a fixed
-/// incentive vector (equal among UIDs without a permit), and dividends in proportion to
-/// stake among permitted UIDs. Emission: miners `E I_j / 2`, validators `E D_i / 2`; with no
+/// (`alpha + tao_weight * root`, ties to the higher UID, never to zero stake); a fixed
+/// incentive vector, equal among the UIDs that set no weights (the miners; the subnet owner's UID
+/// excepted); dividends in proportion to stake among permitted UIDs that set weights (among all
+/// permitted UIDs if none does). Emission: miners `E I_j / 2`, validators `E D_i / 2`; with no
 /// miners, validators share all of E by stake (the chain's fallback). Bonds are not kept.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StakeSplit;
@@ -129,20 +130,32 @@ impl EpochPayout for StakeSplit {
         for i in &order {
             permit[*i] = true;
         }
-        let miners = permit.iter().filter(|p| !**p).count() as u64;
-        let validator_stake = order.iter().fold(zero, |acc, i| acc.saturating_add(stakes[*i]));
+        // The fixed incentive vector: equal among UIDs that set no weights (miners), the owner's
+        // excepted. Dividends go to permitted UIDs that set weights (all permitted if none do).
+        let is_miner: Vec<bool> =
+            (0..n).map(|i| input.neurons[i].weights.is_empty() && input.owner_uid != Some(i as u16)).collect();
+        let miners = is_miner.iter().filter(|m| **m).count() as u64;
+        let weighted_permits: Vec<usize> =
+            order.iter().copied().filter(|i| !input.neurons[*i].weights.is_empty()).collect();
+        let dividend_takers = if weighted_permits.is_empty() { order.clone() } else { weighted_permits };
+        let mut takes_dividends = vec![false; n];
+        for i in &dividend_takers {
+            takes_dividends[*i] = true;
+        }
+        let validator_stake = dividend_takers.iter().fold(zero, |acc, i| acc.saturating_add(stakes[*i]));
         let emission = U96F32::saturating_from_num(input.emission.0);
         let half = emission.checked_div(U96F32::saturating_from_num(2)).unwrap_or_default();
         let validator_pot = if miners == 0 { emission } else { half };
         let neurons = (0..n)
             .map(|i| {
                 let mut out = EpochNeuronOutput { validator_permit: permit[i], ..EpochNeuronOutput::default() };
-                if permit[i] {
+                if takes_dividends[i] {
                     let share = stakes[i].checked_div(validator_stake).unwrap_or_default();
                     out.dividends =
                         share.saturating_mul(U96F32::saturating_from_num(u16::MAX)).saturating_to_num::<u16>();
                     out.validator_emission = Rao(validator_pot.saturating_mul(share).saturating_to_num::<u64>());
-                } else {
+                }
+                if is_miner[i] {
                     out.incentive = (u64::from(u16::MAX) / miners.max(1)) as u16;
                     let each = half.checked_div(U96F32::saturating_from_num(miners)).unwrap_or_default();
                     out.server_emission = Rao(each.saturating_to_num::<u64>());
@@ -157,6 +170,10 @@ impl EpochPayout for StakeSplit {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn validator(alpha: u64, root: u64) -> EpochNeuron {
+        EpochNeuron { weights: vec![(2, 1)], ..neuron(alpha, root) }
+    }
 
     fn neuron(alpha: u64, root: u64) -> EpochNeuron {
         EpochNeuron {
@@ -187,7 +204,7 @@ mod tests {
 
     #[test]
     fn stand_in_splits_half_by_stake_and_half_equally() {
-        let out = StakeSplit.epoch(&input(vec![neuron(300, 0), neuron(0, 100), neuron(0, 0), neuron(0, 0)], 2));
+        let out = StakeSplit.epoch(&input(vec![validator(300, 0), validator(0, 100), neuron(0, 0), neuron(0, 0)], 2));
         let permits: Vec<bool> = out.neurons.iter().map(|n| n.validator_permit).collect();
         assert_eq!(permits, [true, true, false, false]);
         // Stakes 300 and 1.0 * 100 = 100: validators get 375,000 and 125,000.
@@ -201,7 +218,7 @@ mod tests {
 
     #[test]
     fn without_miners_validators_take_everything() {
-        let out = StakeSplit.epoch(&input(vec![neuron(1, 0), neuron(3, 0)], 8));
+        let out = StakeSplit.epoch(&input(vec![validator(1, 0), validator(3, 0)], 8));
         assert_eq!(out.neurons[0].validator_emission, Rao(250_000));
         assert_eq!(out.neurons[1].validator_emission, Rao(750_000));
         assert!(out.neurons.iter().all(|n| n.incentive == 0));
