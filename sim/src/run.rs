@@ -1,6 +1,6 @@
 //! One run, from a resolved scenario to a finished run folder; and replay of a run folder.
 //!
-//! A run folder holds `timeseries.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
+//! A run folder holds `timeseries.csv`, `subnets.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
 //! resolved scenario, runnable as it is) and `manifest.json` (resolved scenario, seed,
 //! version, calibration profile, SHA-256 of every other file). Every output is a pure
 //! function of the resolved scenario: no wall-clock time, host name or thread count is
@@ -64,6 +64,20 @@ pub struct Summary {
     pub recycled_tao: String,
     /// Every halving seen.
     pub halvings: Vec<HalvingRecord>,
+    /// Rows in `subnets.csv`.
+    pub subnet_rows: u64,
+    /// Subnets at the end (root excluded).
+    pub subnets: usize,
+    /// Epochs paid.
+    pub epochs: u64,
+    /// The epoch implementation used.
+    pub epoch_payout: String,
+    /// Free TAO at the end (exact decimal).
+    pub final_free_tao: String,
+    /// TAO in subnet pools and on root at the end (exact decimal).
+    pub final_staked_tao: String,
+    /// Swap fees paid to block authors over the run (exact decimal).
+    pub author_fees_tao: String,
 }
 
 /// A finished run.
@@ -82,11 +96,14 @@ pub fn simulate<W: Write>(
     scenario: &Scenario,
     timeseries: W,
     events: W,
+    subnets: W,
     progress: Option<Progress<'_>>,
-) -> Result<(Summary, W, W)> {
+) -> Result<(Summary, W, W, W)> {
     let horizon = Block(scenario.horizon_blocks());
-    let chain = ChainState::new(scenario.initial_issuance(), scenario.emission_schedule());
-    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, Recorder::new(timeseries, events));
+    let chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
+        .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
+    let recorder = Recorder::new(timeseries, events, subnets);
+    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, recorder);
     let mut sim = Simulation::new(network);
     sim.model.start(&mut sim.scheduler);
     let chunk = (horizon.0 / 200).max(1_000);
@@ -106,10 +123,12 @@ pub fn simulate<W: Write>(
         return Err(failure);
     }
     let events_handled = sim.events_handled();
-    let Network { chain, recorder, halvings, .. } = sim.model;
-    let (samples, events_logged) = (recorder.samples, recorder.events_logged);
-    let (ts, ev) =
-        recorder.finish().map_err(|message| Error::Write { path: "timeseries.csv / events.csv".into(), message })?;
+    let Network { chain, recorder, halvings, epochs, .. } = sim.model;
+    let (samples, events_logged, subnet_rows) = (recorder.samples, recorder.events_logged, recorder.subnet_rows);
+    let (ts, ev, sn) = recorder
+        .finish()
+        .map_err(|message| Error::Write { path: "timeseries.csv / events.csv / subnets.csv".into(), message })?;
+    let tao128 = |v: u128| tao_decimal(Rao(u64::try_from(v).unwrap_or(u64::MAX)));
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -123,17 +142,26 @@ pub fn simulate<W: Write>(
         minted_tao: tao_decimal(chain.minted),
         recycled_tao: tao_decimal(chain.recycled),
         halvings,
+        subnet_rows,
+        subnets: chain.subnet_count(),
+        epochs,
+        epoch_payout: chain.payout.name().to_string(),
+        final_free_tao: tao128(chain.free_total()),
+        final_staked_tao: tao128(chain.staked_tao_total()),
+        author_fees_tao: tao_decimal(chain.balance(crate::chain::state::AUTHOR)),
     };
-    Ok((summary, ts, ev))
+    Ok((summary, ts, ev, sn))
 }
 
 /// Writes every output of `scenario` except the manifest into `dir`.
 fn produce(scenario: &Scenario, dir: &mut RunDir, progress: Option<Progress<'_>>) -> Result<Summary> {
     let ts = dir.open("timeseries.csv")?;
     let ev = dir.open("events.csv")?;
-    let (summary, ts, ev) = simulate(scenario, ts, ev, progress)?;
+    let sn = dir.open("subnets.csv")?;
+    let (summary, ts, ev, sn) = simulate(scenario, ts, ev, sn, progress)?;
     dir.close(ts)?;
     dir.close(ev)?;
+    dir.close(sn)?;
     let mut json = serde_json::to_vec_pretty(&summary)
         .map_err(|e| Error::Write { path: "summary.json".into(), message: e.to_string() })?;
     json.push(b'\n');
