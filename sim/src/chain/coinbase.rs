@@ -13,6 +13,7 @@
 
 use super::emission_share::{ShareRule, flow_shares, price_ema_shares};
 use super::epoch::{EpochInput, EpochNeuron};
+use super::math::{div_u64f64, div_u96f32};
 use super::rao::Rao;
 use super::state::ChainState;
 use super::subnet::{HotkeyId, NetUid, Pending};
@@ -78,9 +79,13 @@ impl ChainState {
         let Some(subnet) = self.subnet(netuid) else {
             return u96(0);
         };
-        let tao_weight = u96(self.params.tao_weight).checked_div(u96(u64::MAX)).unwrap_or_default();
-        let weighted = u96(self.root.tao.0).saturating_mul(tao_weight);
-        weighted.checked_div(weighted.saturating_add(u96(subnet.alpha_issuance().0))).unwrap_or_default()
+        let weighted = u96(self.root.tao.0).saturating_mul(self.tao_weight_fraction());
+        div_u96f32(weighted, weighted.saturating_add(u96(subnet.alpha_issuance().0))).unwrap_or_default()
+    }
+
+    /// `get_tao_weight`: TaoWeight / u64::MAX in U96F32.
+    pub fn tao_weight_fraction(&self) -> U96F32 {
+        div_u96f32(u96(self.params.tao_weight), u96(u64::MAX)).unwrap_or_default()
     }
 
     /// One block (see the module docs). Returns what happened, including the epochs now due.
@@ -185,7 +190,7 @@ impl ChainState {
                 u96(subnet.alpha_emission.emission(subnet.pool.alpha.saturating_add(subnet.alpha_out)).0);
             let price = U96F32::saturating_from_num(subnet.pool.price());
             let mut tao_in = tao_emission;
-            let mut alpha_in = tao_emission.checked_div(price).unwrap_or_default();
+            let mut alpha_in = div_u96f32(tao_emission, price).unwrap_or_default();
             let cap = root_prop.saturating_mul(alpha_emission);
             if alpha_in > cap {
                 alpha_in = cap;
@@ -330,7 +335,7 @@ impl ChainState {
             let since =
                 U64F64::saturating_from_num(block.saturating_sub(start).saturating_add(subnet.age_blocks_at_start));
             let alpha =
-                moving_alpha.saturating_mul(since.checked_div(since.saturating_add(halving)).unwrap_or_default());
+                moving_alpha.saturating_mul(div_u64f64(since, since.saturating_add(halving)).unwrap_or_default());
             let current = alpha.saturating_mul(subnet.pool.price().min(one));
             let previous = one.saturating_sub(alpha).saturating_mul(U64F64::saturating_from_num(subnet.moving_price));
             subnet.moving_price = I96F32::saturating_from_num(current.saturating_add(previous));

@@ -64,7 +64,8 @@ pub fn price_ema_shares(moving_prices: &[U64F64], miner_burned: &[U96F32]) -> Ve
     let zero = u64f64(0);
     let one = u64f64(1);
     let total = moving_prices.iter().fold(zero, |acc, p| acc.saturating_add(*p));
-    let price_shares: Vec<U64F64> = moving_prices.iter().map(|p| p.checked_div(total).unwrap_or(zero)).collect();
+    let price_shares: Vec<U64F64> =
+        moving_prices.iter().map(|p| super::math::div_u64f64(*p, total).unwrap_or(zero)).collect();
     let weighted: Vec<U64F64> = price_shares
         .iter()
         .zip(miner_burned)
@@ -75,7 +76,7 @@ pub fn price_ema_shares(moving_prices: &[U64F64], miner_burned: &[U96F32]) -> Ve
         .collect();
     let total_weight = weighted.iter().fold(zero, |acc, w| acc.saturating_add(*w));
     if total_weight > zero {
-        weighted.iter().map(|w| w.checked_div(total_weight).unwrap_or_default()).collect()
+        weighted.iter().map(|w| super::math::div_u64f64(*w, total_weight).unwrap_or_default()).collect()
     } else {
         price_shares
     }

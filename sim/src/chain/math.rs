@@ -11,6 +11,7 @@
 //! within that distance of an integer. Nothing here touches state, the RNG or the clock.
 
 use std::sync::OnceLock;
+use substrate_fixed::types::{U64F64, U96F32};
 
 /// `sp_arithmetic::Perquintill::ACCURACY`: weights are parts per 10^18.
 pub const PERQUINTILL: u64 = 1_000_000_000_000_000_000;
@@ -66,15 +67,17 @@ pub fn div_wide_u64(high: u128, low: u128, divisor: u64) -> Option<u128> {
         // The quotient would need more than 128 bits.
         return None;
     }
-    let limbs = [(high >> 64) as u64, high as u64, (low >> 64) as u64, low as u64];
-    let mut rem: u128 = 0;
-    let mut quotient: [u64; 4] = [0; 4];
-    for (i, limb) in limbs.iter().enumerate() {
-        let cur = (rem << 64) | u128::from(*limb);
-        quotient[i] = (cur / d) as u64;
-        rem = cur % d;
+    // high < d < 2^64: the first two quotient limbs are zero and the running remainder starts
+    // at `high`; two 128-by-64 steps remain.
+    let mut rem = high;
+    let mut quotient: u128 = 0;
+    for limb in [low >> 64, low & u128::from(u64::MAX)] {
+        let cur = (rem << 64) | limb;
+        let q = cur / d;
+        quotient = (quotient << 64) | q;
+        rem = cur - q * d;
     }
-    Some((u128::from(quotient[2]) << 64) | u128::from(quotient[3]))
+    Some(quotient)
 }
 
 /// `floor(a * b / d)` exactly, for `d` below 2^64; `None` on a zero divisor or overflow.
@@ -83,8 +86,31 @@ pub fn mul_div_u64(a: u128, b: u128, d: u64) -> Option<u128> {
     div_wide_u64(high, low, d)
 }
 
-/// `floor(a * b / d)` exactly for any 128-bit `d` (binary long division over the 256-bit
-/// product); `None` on a zero divisor or a quotient beyond 128 bits.
+/// Divides the 192-bit `(u2, u1, u0)` by the normalised 128-bit `(d1, d0)` (top bit of `d1`
+/// set, `(u2, u1) < (d1, d0)`): quotient below 2^64 and the 128-bit remainder (Knuth's
+/// algorithm D step with at most two corrections).
+fn div_3by2(u2: u64, u1: u64, u0: u64, d1: u64, d0: u64) -> (u64, u128) {
+    let top = (u128::from(u2) << 64) | u128::from(u1);
+    let mut qhat: u128 = if u2 >= d1 { u128::from(u64::MAX) } else { top / u128::from(d1) };
+    // product = qhat * d as (high 128, low 64); numerator = (top, u0).
+    let product = |q: u128| {
+        let low = q * u128::from(d0);
+        let high = q * u128::from(d1) + (low >> 64);
+        (high, low as u64)
+    };
+    let (mut p_high, mut p_low) = product(qhat);
+    while (p_high, p_low) > (top, u0) {
+        qhat -= 1;
+        (p_high, p_low) = product(qhat);
+    }
+    // remainder = numerator - product < d < 2^128.
+    let (low, borrow) = u0.overflowing_sub(p_low);
+    let high = top.wrapping_sub(p_high).wrapping_sub(u128::from(borrow));
+    (qhat as u64, (high << 64) | u128::from(low))
+}
+
+/// `floor(a * b / d)` exactly for any 128-bit `d`; `None` on a zero divisor or a quotient
+/// beyond 128 bits.
 pub fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
     if d == 0 {
         return None;
@@ -96,19 +122,15 @@ pub fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
     if high >= d {
         return None;
     }
-    // Restoring division: the remainder stays below d < 2^128, one bit of `low` at a time.
-    let mut rem = high;
-    let mut quotient: u128 = 0;
-    for bit in (0..128).rev() {
-        let carry = rem >> 127;
-        rem = (rem << 1) | ((low >> bit) & 1);
-        quotient <<= 1;
-        if carry == 1 || rem >= d {
-            rem = rem.wrapping_sub(d);
-            quotient |= 1;
-        }
-    }
-    Some(quotient)
+    // Normalise so the divisor's top bit is set (d >= 2^64, so the shift is below 64).
+    let shift = d.leading_zeros();
+    let d = d << shift;
+    let (high, low) = if shift == 0 { (high, low) } else { ((high << shift) | (low >> (128 - shift)), low << shift) };
+    let (d1, d0) = ((d >> 64) as u64, d as u64);
+    let (n3, n2, n1, n0) = ((high >> 64) as u64, high as u64, (low >> 64) as u64, low as u64);
+    let (q1, r) = div_3by2(n3, n2, n1, d1, d0);
+    let (q0, _) = div_3by2((r >> 64) as u64, r as u64, n0, d1, d0);
+    Some((u128::from(q1) << 64) | u128::from(q0))
 }
 
 /// `Perquintill::from_rational(p, q)` of `sp_arithmetic`: `floor(10^18 * p / q)` (it rounds
@@ -129,6 +151,18 @@ pub fn mul_perquintill_round(parts: u64, value: u128) -> u128 {
     // value_low * parts < 10^36 < 2^120: exact in u128.
     let low_part = (value_low * parts + acc / 2) / acc;
     value_high.saturating_mul(parts).saturating_add(low_part)
+}
+
+/// `a.checked_div(b)` of `substrate-fixed`'s U64F64, bit for bit (`floor(a 2^64 / b)`, `None`
+/// on a zero divisor or overflow), through the exact wide division above, which is several
+/// times faster than the crate's generic one in the per-block hot path.
+pub fn div_u64f64(a: U64F64, b: U64F64) -> Option<U64F64> {
+    mul_div(a.to_bits(), 1u128 << 64, b.to_bits()).map(U64F64::from_bits)
+}
+
+/// `a.checked_div(b)` of `substrate-fixed`'s U96F32, bit for bit (`floor(a 2^32 / b)`).
+pub fn div_u96f32(a: U96F32, b: U96F32) -> Option<U96F32> {
+    mul_div(a.to_bits(), 1u128 << 32, b.to_bits()).map(U96F32::from_bits)
 }
 
 fn gcd(mut a: u128, mut b: u128) -> u128 {
@@ -182,14 +216,43 @@ fn tables() -> &'static Tables {
     })
 }
 
-/// ln(v) for v >= 1 in Q120: `b ln 2 + ln(m)` with `v = m 2^b`, m in [1, 2), and ln(m) by
-/// multiplying m by factors (1 + 2^-i) (shifts and adds) until it reaches 2.
-fn ln_q120(v: u128) -> u128 {
+/// Below this (2^-20 in Q126) logarithms and exponentials use their power series, which
+/// converge in a handful of terms.
+const SERIES_LIMIT: u128 = 1u128 << (Q - 20);
+
+/// ln(1 + x) in Q126 for small x (below [`SERIES_LIMIT`]) by its alternating series.
+fn ln1p_series(x: u128) -> u128 {
+    let mut total: u128 = x;
+    let mut power = x;
+    let mut negative = true;
+    let mut k: u128 = 2;
+    loop {
+        power = mul_shr(power, x, Q);
+        let term = power / k;
+        if term == 0 {
+            break;
+        }
+        if negative {
+            total -= term;
+        } else {
+            total += term;
+        }
+        negative = !negative;
+        k += 1;
+    }
+    total
+}
+
+/// ln(m) in Q126 for m in [1, 2) given in Q126, by multiplying m by factors (1 + 2^-i)
+/// (shifts and adds) until it reaches 2, or by the series when m is near 1.
+fn ln_mantissa_q126(m: u128) -> u128 {
     let t = tables();
-    let b = 127 - v.leading_zeros(); // v >= 1
-    // m in Q126, in [2^126, 2^127).
-    let mut m = if b <= Q { v << (Q - b) } else { v >> (b - Q) };
+    let one = 1u128 << Q;
+    if m - one < SERIES_LIMIT {
+        return ln1p_series(m - one);
+    }
     let two = 1u128 << (Q + 1);
+    let mut m = m;
     let mut acc: u128 = 0; // sum of ln(1 + 2^-i) applied, Q126
     for (index, ln_factor) in t.ln_one_plus.iter().enumerate() {
         let candidate = m + (m >> (index + 1));
@@ -200,12 +263,75 @@ fn ln_q120(v: u128) -> u128 {
     }
     // m = 2 (1 - delta): ln(m_original) = ln 2 - acc - ln(1 - delta) ~ ln 2 - acc + delta.
     let delta = (two - m) >> 1; // Q126, below 2^-110
-    let ln_m = (t.ln2 + delta).saturating_sub(acc);
-    u128::from(b) * (t.ln2 >> (Q - QL)) + (ln_m >> (Q - QL))
+    (t.ln2 + delta).saturating_sub(acc)
+}
+
+/// ln(n / d) for n >= d >= 1 in Q120: `b ln 2 + ln(m)` with `n / d = m 2^b`, m in [1, 2) in
+/// Q126 from one exact wide division when `d` fits in 64 bits.
+fn ln_ratio_q120(n: u128, d: u128) -> u128 {
+    let t = tables();
+    let ln2_q120 = t.ln2 >> (Q - QL);
+    // b = floor(log2(n / d)), from bit lengths, corrected by one comparison.
+    let bits = |v: u128| 128 - v.leading_zeros();
+    let mut b = bits(n) - bits(d);
+    if b > 0 && (d << b) > n {
+        b -= 1;
+    }
+    let mantissa = match u64::try_from(d) {
+        // m = n 2^(126 - b) / d, exact to the last bit of Q126.
+        Ok(d64) if b <= Q => {
+            let shift = Q - b;
+            let (high, low) = if shift == 0 {
+                (0, n)
+            } else if shift >= 128 {
+                (n << (shift - 128), 0)
+            } else {
+                (n >> (128 - shift), n << shift)
+            };
+            div_wide_u64(high, low, d64)
+        }
+        _ => None,
+    };
+    match mantissa {
+        Some(m) => u128::from(b) * ln2_q120 + (ln_mantissa_q126(m) >> (Q - QL)),
+        None => ln_q120(n) - ln_q120(d),
+    }
+}
+
+/// ln(v) for v >= 1 in Q120: `b ln 2 + ln(m)` with `v = m 2^b`, m in [1, 2).
+fn ln_q120(v: u128) -> u128 {
+    let t = tables();
+    let b = 127 - v.leading_zeros(); // v >= 1
+    // m in Q126, in [2^126, 2^127).
+    let m = if b <= Q { v << (Q - b) } else { v >> (b - Q) };
+    u128::from(b) * (t.ln2 >> (Q - QL)) + (ln_mantissa_q126(m) >> (Q - QL))
+}
+
+/// exp(-f) or exp(f) in Q126 for small f (below [`SERIES_LIMIT`]) by the series.
+fn exp_series_q126(f: u128, negative: bool) -> u128 {
+    let mut total: u128 = 1u128 << Q;
+    let mut term: u128 = 1u128 << Q;
+    let mut k: u128 = 1;
+    loop {
+        term = mul_shr(term, f, Q) / k;
+        if term == 0 {
+            break;
+        }
+        if negative && k % 2 == 1 {
+            total -= term;
+        } else {
+            total += term;
+        }
+        k += 1;
+    }
+    total
 }
 
 /// exp(-f) in Q126 for f in [0, ln 2] given in Q126, by factors (1 - 2^-i).
 fn exp_neg_q126(f: u128) -> u128 {
+    if f < SERIES_LIMIT {
+        return exp_series_q126(f, true);
+    }
     let t = tables();
     let mut rem = f;
     let mut res: u128 = 1u128 << Q;
@@ -221,6 +347,9 @@ fn exp_neg_q126(f: u128) -> u128 {
 
 /// exp(f) in Q126 for f in [0, ln 2] given in Q126, by factors (1 + 2^-i).
 fn exp_pos_q126(f: u128) -> u128 {
+    if f < SERIES_LIMIT {
+        return exp_series_q126(f, false);
+    }
     let t = tables();
     let mut rem = f;
     let mut res: u128 = 1u128 << Q;
@@ -259,7 +388,7 @@ pub fn pow_ratio_scaled(n: u128, d: u128, a: u128, b: u128, scale: u64) -> Optio
     let t = tables();
     let ln2_q120 = t.ln2 >> (Q - QL);
     let greater = n > d;
-    let diff = if greater { ln_q120(n) - ln_q120(d) } else { ln_q120(d) - ln_q120(n) };
+    let diff = if greater { ln_ratio_q120(n, d) } else { ln_ratio_q120(d, n) };
     // w = diff * a / b in Q120; beyond 200 ln 2 the result is 0 (or overflows).
     let (high, low) = mul_wide(diff, a);
     let w = match u64::try_from(b) {
@@ -298,7 +427,71 @@ mod tests {
         assert_eq!(mul_div((1 << 127) + 5, 3, (1 << 126) + 1), Some(6));
         assert_eq!(mul_shr(3, 1 << 127, 128), 1);
         assert_eq!(div_wide_u64(0, 100, 7), Some(14));
+        // Knuth division against a slow reference.
+        let cases = [
+            (u128::MAX, u128::MAX - 5, u128::MAX - 1),
+            ((1 << 100) + 12345, (1 << 90) + 7, (1 << 70) + 3),
+            (987_654_321_987_654_321_987_654_321, 123_456_789_123_456_789, 1u128 << 65),
+            (u128::MAX / 3, u128::MAX / 5, (u128::MAX / 7) | 1),
+        ];
+        for (a, b, d) in cases {
+            assert_eq!(mul_div(a, b, d), slow_mul_div(a, b, d), "{a} * {b} / {d}");
+        }
     }
+
+    /// Restoring binary long division, bit by bit.
+    fn slow_mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
+        let (high, low) = mul_wide(a, b);
+        if d == 0 || high >= d {
+            return None;
+        }
+        let mut rem = high;
+        let mut quotient: u128 = 0;
+        for bit in (0..128).rev() {
+            let carry = rem >> 127;
+            rem = (rem << 1) | ((low >> bit) & 1);
+            quotient <<= 1;
+            if carry == 1 || rem >= d {
+                rem = rem.wrapping_sub(d);
+                quotient |= 1;
+            }
+        }
+        Some(quotient)
+    }
+
+    proptest! {
+        /// The fast fixed-point divisions are substrate-fixed's, bit for bit.
+        #[test]
+        fn fixed_divisions_match_substrate_fixed(a in any::<u128>(), b in any::<u128>(), shift in 0u32..128) {
+            let (a, b) = (a >> (shift / 2), b >> shift);
+            let (x, y) = (U64F64::from_bits(a), U64F64::from_bits(b));
+            prop_assert_eq!(div_u64f64(x, y), x.checked_div(y));
+            let (x, y) = (U96F32::from_bits(a), U96F32::from_bits(b));
+            prop_assert_eq!(div_u96f32(x, y), x.checked_div(y));
+        }
+
+        #[test]
+        fn knuth_division_matches_long_division(a in any::<u128>(), b in any::<u128>(), d in (1u128 << 64)..u128::MAX) {
+            prop_assert_eq!(mul_div(a, b, d), slow_mul_div(a, b, d));
+        }
+
+        /// Near-one ratios (the series path) agree with the table path to within one unit.
+        #[test]
+        fn series_and_table_paths_agree(x in 1_000_000_000u64..u64::MAX / 2, dx in 1u64..1_000_000, w in MIN_W..PERQUINTILL - MIN_W) {
+            let (a, b) = (u128::from(PERQUINTILL - w), u128::from(w));
+            let fast = pow_ratio_scaled(u128::from(x), u128::from(x) + u128::from(dx), a, b, PERQUINTILL);
+            // Reference: ln of each integer separately through the table path.
+            let diff = ln_q120(u128::from(x) + u128::from(dx)) - ln_q120(u128::from(x));
+            let w_q120 = mul_div(diff, a, b).unwrap_or(0);
+            let ln2 = tables().ln2 >> (Q - QL);
+            let j = w_q120 / ln2;
+            let f = (w_q120 - j * ln2) << (Q - QL);
+            let reference = mul_shr(exp_neg_q126(f), u128::from(PERQUINTILL), Q + j as u32);
+            prop_assert!(fast.unwrap_or(0).abs_diff(reference) <= 1, "{:?} vs {}", fast, reference);
+        }
+    }
+
+    const MIN_W: u64 = PERQUINTILL / 100;
 
     #[test]
     fn perquintill_rounds_down_like_sp_arithmetic() {

@@ -111,7 +111,7 @@ fn fixed(v: u64) -> U64F64 {
 }
 
 fn safe_div(a: U64F64, b: U64F64) -> U64F64 {
-    a.checked_div(b).unwrap_or_default()
+    super::math::div_u64f64(a, b).unwrap_or_default()
 }
 
 impl Pool {

@@ -153,12 +153,24 @@ impl ChainState {
     pub(crate) fn update_registration_prices(&mut self) {
         let block = self.now();
         let (min, max, rule) = (self.params.min_burn, self.params.max_burn, self.params.burn_rule);
+        // The factor depends on the half-life only: computed once, not per subnet and block.
+        let factor = match rule {
+            BurnRule::Decay { half_life_blocks, .. } => match self.burn_decay_cache {
+                Some((h, f)) if h == half_life_blocks => f,
+                _ => {
+                    let f = decay_factor_q32(half_life_blocks);
+                    self.burn_decay_cache = Some((half_life_blocks, f));
+                    f
+                }
+            },
+            BurnRule::Interval { .. } => 1 << 32,
+        };
         for subnet in self.subnets.iter_mut().flatten() {
             let mut burn = subnet.burn.0;
             match rule {
                 BurnRule::Decay { half_life_blocks, .. } => {
                     if half_life_blocks > 0 && block > 1 {
-                        burn = mul_by_q32(burn, decay_factor_q32(half_life_blocks));
+                        burn = mul_by_q32(burn, factor);
                     }
                 }
                 BurnRule::Interval { interval_blocks, target_registrations } => {

@@ -220,6 +220,8 @@ pub struct ChainState {
     pub network_last_lock_block: u64,
     /// The epoch implementation.
     pub payout: Arc<dyn EpochPayout>,
+    /// `decay_factor_q32` for the burn half-life in use (half-life, factor).
+    pub burn_decay_cache: Option<(u16, u64)>,
 }
 
 impl PartialEq for ChainState {
@@ -258,6 +260,7 @@ impl ChainState {
             network_last_lock: Rao::ZERO,
             network_last_lock_block: 0,
             payout: Arc::new(StakeSplit),
+            burn_decay_cache: None,
         }
     }
 
