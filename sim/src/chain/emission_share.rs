@@ -29,6 +29,7 @@ pub enum ShareRule {
     #[default]
     PriceEma,
     /// Gross user TAO flow EMA, "taoflow" (Nov 2025 - mid 2026).
+    #[serde(rename = "taoflow")]
     TaoFlow,
     /// Net flow: user flow minus normalised protocol flow (2026, subtensor #2634).
     NetFlow,

@@ -162,3 +162,76 @@ pub(crate) fn record_outflow(flows: &mut super::subnet::Flows, tao: Rao) {
     flows.user_block = flows.user_block.saturating_sub(i64::try_from(tao.0).unwrap_or(i64::MAX));
     flows.user_out_total = flows.user_out_total.saturating_add(u128::from(tao.0));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chain::genesis::{build, small};
+    use crate::chain::subnet::HotkeyId;
+
+
+    fn setup() -> (ChainState, ColdkeyId, HotkeyId) {
+        let mut c = build(&small()).expect("genesis");
+        let ck = c.create_coldkey(Rao::from_tao(1_000)).expect("funded");
+        let hk = c.create_hotkey(ck).expect("hotkey");
+        (c, ck, hk)
+    }
+
+    #[test]
+    fn stake_and_unstake_go_through_the_pool_with_fees_to_the_author() {
+        let (mut c, ck, hk) = setup();
+        let quote =
+            c.subnet(1).map(|s| s.pool.quote(Rao::from_tao(100), true, None, false)).expect("subnet").expect("q");
+        let alpha = c.add_stake(ck, hk, 1, Rao::from_tao(100), None).expect("staked");
+        assert_eq!(alpha, quote.paid_out);
+        assert_eq!(c.balance(ck), Rao::from_tao(900));
+        assert_eq!(c.balance(AUTHOR), quote.fee);
+        assert_eq!(c.stake_of(ck, hk, 1), alpha);
+        let flows = c.subnet(1).map(|s| s.flows).expect("subnet");
+        assert_eq!(flows.user_block, quote.paid_in.0 as i64);
+        let tao = c.remove_stake(ck, hk, 1, alpha, None).expect("unstaked");
+        assert!(tao < Rao::from_tao(100) && tao > Rao::from_tao(99), "fees and slippage: {tao}");
+        assert_eq!(c.stake_of(ck, hk, 1), Rao::ZERO);
+        assert!(c.balance(AUTHOR) > quote.fee, "the alpha fee was sold for the author");
+        c.check_conservation().expect("conserved");
+    }
+
+    #[test]
+    fn root_stake_is_one_to_one() {
+        let (mut c, ck, hk) = setup();
+        assert_eq!(c.add_stake(ck, hk, 0, Rao::from_tao(10), None), Ok(Rao::from_tao(10)));
+        assert_eq!(c.root_stake_of(hk), Rao::from_tao(10));
+        assert_eq!(c.remove_stake(ck, hk, 0, Rao::from_tao(4), None), Ok(Rao::from_tao(4)));
+        assert_eq!(c.balance(ck), Rao::from_tao(994));
+        c.check_conservation().expect("conserved");
+    }
+
+    #[test]
+    fn bad_requests_get_typed_errors_and_change_nothing() {
+        let (mut c, ck, hk) = setup();
+        let before = c.clone();
+        assert_eq!(c.add_stake(ck, hk, 9, Rao::from_tao(1), None), Err(ChainError::SubnetNotExists(9)));
+        assert_eq!(c.add_stake(ck, hk, 1, Rao::from_tao(2_000), None), Err(ChainError::NotEnoughBalance));
+        assert_eq!(c.add_stake(ck, hk, 1, Rao(1_000), None), Err(ChainError::AmountTooLow));
+        assert_eq!(
+            c.add_stake(ck, HotkeyId(9_999), 1, Rao::from_tao(1), None),
+            Err(ChainError::HotkeyNotExists(9_999))
+        );
+        assert_eq!(
+            c.add_stake(ColdkeyId(99_999), hk, 1, Rao::from_tao(1), None),
+            Err(ChainError::ColdkeyNotExists(99_999))
+        );
+        assert_eq!(c.remove_stake(ck, hk, 1, Rao(1), None), Err(ChainError::NotEnoughStake));
+        assert_eq!(c.remove_stake(ck, hk, 1, Rao::ZERO, None), Err(ChainError::AmountTooLow));
+        let price = c.subnet(1).map(|s| s.pool.price()).expect("subnet");
+        let below = price.checked_div(U64F64::from_num(2)).unwrap_or_default();
+        assert!(matches!(c.add_stake(ck, hk, 1, Rao::from_tao(1), Some(below)), Err(ChainError::Swap(_))));
+        assert!(c == before);
+        // A limit just above the price fills partly and refunds the rest.
+        let limit = price.saturating_mul(U64F64::from_num(1.001));
+        let alpha = c.add_stake(ck, hk, 1, Rao::from_tao(1_000), Some(limit)).expect("partial");
+        assert!(alpha.0 > 0 && c.balance(ck) > Rao::ZERO);
+        assert!(c.subnet(1).map(|s| s.pool.price()).expect("subnet") <= limit);
+        c.check_conservation().expect("conserved");
+    }
+}
