@@ -784,6 +784,17 @@ mod tests {
         assert_eq!(e, "--set: seed: is a value, not a section; cannot set a field inside it");
         let e = first_error("", &["run.horizon=30y"]);
         assert!(e.contains("run.horizon: `30y` is not a horizon"), "{e}");
+        let e = first_error("[chain.subnets]\ncount = 200\n", &[]);
+        assert_eq!(e, "t.toml: chain.subnets.count: 200 is out of range; allowed 0 ..= 128");
+        let e = first_error("[chain.pool]\ndesign = \"uniswap\"\n", &[]);
+        assert!(
+            e.contains("chain.pool.design: unknown variant `uniswap`, expected `balancer` or `constant_product`"),
+            "{e}"
+        );
+        let e = first_error("[chain.subnets]\nroot_stake_tao = 16e6\n", &[]);
+        assert!(e.starts_with("t.toml: chain.subnets: the pools"), "{e}");
+        let e = first_error("[chain.registration]\nburn_increase_mult = 0.5\n", &[]);
+        assert_eq!(e, "t.toml: chain.registration.burn_increase_mult: 0.5 is out of range; allowed 1 ..= 100");
         let e = first_error("name = \"a b\"", &[]);
         assert!(e.starts_with("t.toml: name: `a b` is not allowed"), "{e}");
     }

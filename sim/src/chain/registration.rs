@@ -463,4 +463,30 @@ mod tests {
         assert_eq!(decay_factor_q32(0), 1 << 32);
         assert_eq!(bump(Rao(1_000_000_000), 1.26), Rao(1_260_000_000));
     }
+
+    #[test]
+    fn the_pre_2026_interval_rule_moves_toward_the_target() {
+        let mut g = crate::chain::genesis::small();
+        g.params.burn_rule = BurnRule::Interval { interval_blocks: 100, target_registrations: 2 };
+        let mut c = crate::chain::genesis::build(&g).expect("genesis");
+        let funder = c.create_coldkey(Rao::from_tao(100)).expect("funded");
+        c.step_block();
+        let start = c.subnet(1).map(|s| s.burn).unwrap_or_default();
+        for _ in 0..4 {
+            let hk = c.create_hotkey(funder).expect("hotkey");
+            c.register_neuron(funder, hk, 1).expect("registered");
+        }
+        assert_eq!(c.subnet(1).map(|s| s.burn), Some(start), "no per-registration bump");
+        for _ in 0..99 {
+            c.step_block();
+        }
+        // Block 100: 4 registrations against a target of 2: burn * (4 + 2) / (2 * 2).
+        assert_eq!(c.subnet(1).map(|s| s.burn), Some(Rao(start.0 * 6 / 4)));
+        for _ in 0..100 {
+            c.step_block();
+        }
+        // No registrations: burn * 2 / 4.
+        assert_eq!(c.subnet(1).map(|s| s.burn), Some(Rao(start.0 * 6 / 4 * 2 / 4)));
+        c.check_conservation().expect("conserved");
+    }
 }

@@ -169,7 +169,6 @@ mod tests {
     use crate::chain::genesis::{build, small};
     use crate::chain::subnet::HotkeyId;
 
-
     fn setup() -> (ChainState, ColdkeyId, HotkeyId) {
         let mut c = build(&small()).expect("genesis");
         let ck = c.create_coldkey(Rao::from_tao(1_000)).expect("funded");
