@@ -76,10 +76,15 @@ struct Terms {
 impl ChainState {
     /// `root_proportion`: `tw * RootTAO / (tw * RootTAO + alpha issuance)` in U96F32.
     pub fn root_proportion(&self, netuid: NetUid) -> U96F32 {
+        self.root_proportion_with(netuid, self.tao_weight_fraction())
+    }
+
+    /// [`ChainState::root_proportion`] with the TaoWeight fraction already computed.
+    fn root_proportion_with(&self, netuid: NetUid, tao_weight: U96F32) -> U96F32 {
         let Some(subnet) = self.subnet(netuid) else {
             return u96(0);
         };
-        let weighted = u96(self.root.tao.0).saturating_mul(self.tao_weight_fraction());
+        let weighted = u96(self.root.tao.0).saturating_mul(tao_weight);
         div_u96f32(weighted, weighted.saturating_add(u96(subnet.alpha_issuance().0))).unwrap_or_default()
     }
 
@@ -182,9 +187,10 @@ impl ChainState {
             total > U64F64::saturating_from_num(1)
         };
         // Terms for every subnet first (prices and root proportions before any injection).
+        let tao_weight = self.tao_weight_fraction();
         let mut terms = Vec::with_capacity(emit.len());
         for (netuid, (tao_emission, share)) in emit.iter().zip(emissions) {
-            let root_prop = self.root_proportion(*netuid);
+            let root_prop = self.root_proportion_with(*netuid, tao_weight);
             let Some(subnet) = self.subnet_mut(*netuid) else { continue };
             let alpha_emission =
                 u96(subnet.alpha_emission.emission(subnet.pool.alpha.saturating_add(subnet.alpha_out)).0);
@@ -259,7 +265,7 @@ impl ChainState {
             subnet.last.alpha_out = Rao(created);
             let owner_cut = t.alpha_out.saturating_mul(cut);
             let rest = t.alpha_out.saturating_sub(owner_cut);
-            let root_prop = self.root_proportion(t.netuid);
+            let root_prop = self.root_proportion_with(t.netuid, tao_weight);
             let Some(subnet) = self.subnet_mut(t.netuid) else { continue };
             let root_alpha = root_prop.saturating_mul(rest).saturating_mul(half);
             let server = rest.saturating_mul(half);

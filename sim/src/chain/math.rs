@@ -147,7 +147,8 @@ pub fn perquintill_from_rational(p: u128, q: u128) -> u64 {
 pub fn mul_perquintill_round(parts: u64, value: u128) -> u128 {
     let acc = u128::from(PERQUINTILL);
     let parts = u128::from(parts.min(PERQUINTILL));
-    let (value_high, value_low) = (value / acc, value % acc);
+    let value_high = value / acc;
+    let value_low = value - value_high * acc;
     // value_low * parts < 10^36 < 2^120: exact in u128.
     let low_part = (value_low * parts + acc / 2) / acc;
     value_high.saturating_mul(parts).saturating_add(low_part)
