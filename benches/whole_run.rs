@@ -11,8 +11,8 @@ fn bench_default_run(c: &mut Criterion) {
     group.throughput(Throughput::Elements(scenario.horizon_blocks()));
     group.bench_function("default_30d", |b| {
         b.iter(|| {
-            let result = sim::run::simulate(&scenario, Vec::with_capacity(1 << 20), Vec::new(), None);
-            black_box(result.map(|(s, ts, _)| (s.blocks, ts.len())).ok())
+            let result = sim::run::simulate(&scenario, Vec::with_capacity(1 << 20), Vec::new(), Vec::new(), None);
+            black_box(result.map(|(s, ts, _, _)| (s.blocks, ts.len())).ok())
         })
     });
     group.finish();

@@ -196,6 +196,7 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
     match result {
         Ok(checks) => {
             let mut all = true;
+            let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0) + 2;
             for c in &checks {
                 let status = match (&c.on_disk, &c.replayed) {
                     _ if c.matches() => "match".to_string(),
@@ -208,7 +209,7 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
                     (Some(_), Some(r)) => format!("DIFFERS: file modified and re-run gives {r}"),
                 };
                 all &= c.matches();
-                println!("{:<16} {status}", c.name);
+                println!("{:<width$}{status}", c.name);
             }
             if all {
                 println!("all {} digests match", checks.len());

@@ -31,7 +31,8 @@ pub const FORMAT: &str = "taosim-calibration/1";
 pub const BUILT_IN: &str = "built-in default profile (kernels/profiles/default.toml)";
 
 /// The committed default profile, compiled in so that runs and tests need no file.
-const DEFAULT_TOML: &str = include_str!("../profiles/default.toml");
+/// The committed default profile's text (compiled in).
+pub const DEFAULT_TOML: &str = include_str!("../profiles/default.toml");
 
 /// A calibration profile (see the module docs).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod agents;
+pub mod calibration;
 pub mod chain;
 pub mod concentration;
 pub mod engine;

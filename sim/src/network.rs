@@ -1,31 +1,45 @@
 //! The simulated network: the [`Model`] the engine runs for `taosim run`.
 //!
 //! It owns the chain state and the recorder of outputs, and reacts to a closed set of
-//! [`Event`]s. Each block is one event at the block's start time; the block step mints the
-//! issuance-driven emission (subtensor's coinbase, `block_step.rs`), logs halvings, samples
-//! the timeseries every `sample_every_blocks` and checks conservation at each sample.
-//! Later models (subnets, pools, epochs, participants) add their state here and their events
-//! to [`Event`], each with its own tie rank.
+//! [`Event`]s. Each block is one event at the block's start time: the block step
+//! (subtensor's `block_step.rs`: registration prices, issuance-driven emission, the coinbase,
+//! price EMAs) runs, halvings are logged, and every subnet whose epoch fell due gets an
+//! [`Event::Epoch`] at the same instant, ordered after the block and by netuid, which pays its
+//! drained emission. The timeseries (`timeseries.csv`, chain totals) and the per-subnet series
+//! (`subnets.csv`, long format) are sampled every `sample_every_blocks`, and conservation is
+//! checked at each sample. Participants (later) add their events with their own tie ranks.
 
 use crate::chain::emission::{EmissionSchedule, halvings_at};
+use crate::chain::state::AUTHOR;
 use crate::chain::{ChainState, RAO_PER_TAO, Rao};
 use crate::engine::{Block, Model, Scheduler, SimTime};
 use crate::error::Error;
 use serde::Serialize;
 use std::io::Write;
+use substrate_fixed::types::U64F64;
 
 /// Every event the network reacts to. Tie ranks order same-instant events by kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// The chain produces a block: emission, then sampling. Emitted by the previous block.
+    /// The chain produces a block: the block step, then sampling. Emitted by the previous
+    /// block. Touches the whole chain state.
     Block,
+    /// A subnet's epoch pays its drained emission (`distribute_emission`). Emitted by the block
+    /// that drained it, at the same instant. Touches that subnet's stakes and neurons.
+    Epoch(u16),
 }
+
+/// Tie rank of [`Event::Block`] (first at its instant).
+pub const TIE_RANK_BLOCK: u64 = 0;
+/// Tie rank of [`Event::Epoch`] (after the block, by netuid).
+pub const TIE_RANK_EPOCH: u64 = 1;
 
 impl Event {
     /// The stable tie key of this event: kind rank in the high bits, entity in the low bits.
     pub fn tie(&self) -> u64 {
         match self {
-            Event::Block => 0,
+            Event::Block => TIE_RANK_BLOCK << 32,
+            Event::Epoch(netuid) => (TIE_RANK_EPOCH << 32) | u64::from(*netuid),
         }
     }
 }
@@ -52,37 +66,94 @@ pub fn tao_decimal(amount: Rao) -> String {
     if frac == 0 { whole.to_string() } else { format!("{whole}.{}", format!("{frac:09}").trim_end_matches('0')) }
 }
 
-/// Streams the timeseries and the event log as CSV.
+/// A price (or other fixed-point fraction) for output: Rust's shortest round-trip `{}` of the
+/// nearest f64, the same on every platform.
+pub fn fixed_decimal(v: U64F64) -> String {
+    v.to_num::<f64>().to_string()
+}
+
+/// Streams the timeseries, the per-subnet series and the event log as CSV.
 pub struct Recorder<W: Write> {
     timeseries: csv::Writer<W>,
     events: csv::Writer<W>,
+    subnets: csv::Writer<W>,
     error: Option<csv::Error>,
     /// Rows written to the timeseries.
     pub samples: u64,
     /// Rows written to the event log.
     pub events_logged: u64,
+    /// Rows written to the per-subnet series.
+    pub subnet_rows: u64,
 }
 
 /// Columns of `timeseries.csv`, units last.
-pub const TIMESERIES_COLUMNS: [&str; 7] =
-    ["block", "day", "total_issuance_tao", "block_emission_tao", "halvings", "minted_tao", "recycled_tao"];
+pub const TIMESERIES_COLUMNS: [&str; 16] = [
+    "block",
+    "day",
+    "total_issuance_tao",
+    "block_emission_tao",
+    "halvings",
+    "minted_tao",
+    "recycled_tao",
+    "free_tao",
+    "subnet_tao_reserves_tao",
+    "root_stake_tao",
+    "author_fees_tao",
+    "subnets",
+    "tao_injected_tao",
+    "tao_chain_bought_tao",
+    "sum_moving_prices",
+    "root_sell",
+];
+
+/// Columns of `subnets.csv` (one row per subnet per sample), units last.
+pub const SUBNET_COLUMNS: [&str; 25] = [
+    "block",
+    "netuid",
+    "price_tao_per_alpha",
+    "moving_price_tao_per_alpha",
+    "tao_reserve_tao",
+    "alpha_reserve_alpha",
+    "alpha_out_alpha",
+    "alpha_issuance_alpha",
+    "quote_weight",
+    "emission_share",
+    "tao_emission_tao",
+    "tao_in_tao",
+    "alpha_in_alpha",
+    "excess_tao",
+    "alpha_bought_alpha",
+    "alpha_emission_alpha",
+    "root_proportion",
+    "pending_alpha",
+    "protocol_alpha",
+    "alpha_burned_alpha",
+    "alpha_recycled_alpha",
+    "burn_tao",
+    "neurons",
+    "tao_flow_in_tao",
+    "tao_flow_out_tao",
+];
 
 /// Columns of `events.csv`.
 pub const EVENT_COLUMNS: [&str; 5] = ["block", "kind", "subject", "value", "detail"];
 
 impl<W: Write> Recorder<W> {
-    /// A recorder writing the headers of both files.
-    pub fn new(timeseries: W, events: W) -> Self {
+    /// A recorder writing the headers of all three files.
+    pub fn new(timeseries: W, events: W, subnets: W) -> Self {
         let mut r = Self {
             timeseries: csv::Writer::from_writer(timeseries),
             events: csv::Writer::from_writer(events),
+            subnets: csv::Writer::from_writer(subnets),
             error: None,
             samples: 0,
             events_logged: 0,
+            subnet_rows: 0,
         };
         let a = r.timeseries.write_record(TIMESERIES_COLUMNS);
         let b = r.events.write_record(EVENT_COLUMNS);
-        r.keep(a.and(b));
+        let c = r.subnets.write_record(SUBNET_COLUMNS);
+        r.keep(a.and(b).and(c));
         r
     }
 
@@ -102,6 +173,14 @@ impl<W: Write> Recorder<W> {
     fn sample(&mut self, chain: &ChainState) {
         let block = chain.block;
         let halvings = halvings_at(chain.total_issuance, &chain.schedule).map_or(String::new(), |k| k.to_string());
+        let subnets = chain.subnets.iter().flatten();
+        let reserves: u128 = subnets.clone().map(|s| u128::from(s.pool.tao.0)).sum();
+        let injected: u128 = subnets.clone().map(|s| u128::from(s.last.tao_in.0)).sum();
+        let bought: u128 = subnets.clone().map(|s| u128::from(s.last.excess_tao.0)).sum();
+        let sum_ema = subnets
+            .clone()
+            .fold(U64F64::saturating_from_num(0), |a, s| a.saturating_add(U64F64::saturating_from_num(s.moving_price)));
+        let tao128 = |v: u128| tao_decimal(Rao(u64::try_from(v).unwrap_or(u64::MAX)));
         let result = self.timeseries.write_record([
             block.0.to_string(),
             block.days().to_string(),
@@ -110,19 +189,63 @@ impl<W: Write> Recorder<W> {
             halvings,
             tao_decimal(chain.minted),
             tao_decimal(chain.recycled),
+            tao128(chain.free_total()),
+            tao128(reserves),
+            tao_decimal(chain.root.tao),
+            tao_decimal(chain.balance(AUTHOR)),
+            chain.subnet_count().to_string(),
+            tao128(injected),
+            tao128(bought),
+            fixed_decimal(sum_ema),
+            u8::from(sum_ema > U64F64::saturating_from_num(1)).to_string(),
         ]);
         self.keep(result);
         self.samples += 1;
+        for s in chain.subnets.iter().flatten() {
+            let root_prop = chain.root_proportion(s.netuid).to_num::<f64>();
+            let pending = s.pending.total() + s.in_flight.map_or(0, |p| p.total());
+            let result = self.subnets.write_record([
+                block.0.to_string(),
+                s.netuid.to_string(),
+                fixed_decimal(s.pool.price()),
+                fixed_decimal(U64F64::saturating_from_num(s.moving_price)),
+                tao_decimal(s.pool.tao),
+                tao_decimal(s.pool.alpha),
+                tao_decimal(s.alpha_out),
+                tao_decimal(s.alpha_issuance()),
+                (s.pool.quote_weight as f64 / 1e18).to_string(),
+                s.last.share.to_string(),
+                tao_decimal(s.last.tao_emission),
+                tao_decimal(s.last.tao_in),
+                tao_decimal(s.last.alpha_in),
+                tao_decimal(s.last.excess_tao),
+                tao_decimal(s.last.alpha_bought),
+                tao_decimal(s.last.alpha_out),
+                root_prop.to_string(),
+                tao128(pending),
+                tao_decimal(s.protocol_alpha),
+                tao_decimal(s.alpha_burned),
+                tao_decimal(s.alpha_recycled),
+                tao_decimal(s.burn),
+                s.neurons.len().to_string(),
+                tao128(s.flows.user_in_total),
+                tao128(s.flows.user_out_total),
+            ]);
+            self.keep(result);
+            self.subnet_rows += 1;
+        }
     }
 
-    /// Flushes both files and hands back the writers, or the first write error.
-    pub fn finish(self) -> Result<(W, W), String> {
+    /// Flushes all files and hands back the writers (timeseries, events, subnets), or the
+    /// first write error.
+    pub fn finish(self) -> Result<(W, W, W), String> {
         if let Some(e) = self.error {
             return Err(e.to_string());
         }
         let ts = self.timeseries.into_inner().map_err(|e| e.error().to_string())?;
         let ev = self.events.into_inner().map_err(|e| e.error().to_string())?;
-        Ok((ts, ev))
+        let sn = self.subnets.into_inner().map_err(|e| e.error().to_string())?;
+        Ok((ts, ev, sn))
     }
 }
 
@@ -140,6 +263,8 @@ pub struct Network<W: Write> {
     pub halvings: Vec<HalvingRecord>,
     /// The first invariant failure, which stops the run.
     pub failure: Option<Error>,
+    /// Epochs paid.
+    pub epochs: u64,
 }
 
 impl<W: Write> Network<W> {
@@ -152,6 +277,7 @@ impl<W: Write> Network<W> {
             recorder,
             halvings: Vec::new(),
             failure: None,
+            epochs: 0,
         };
         n.recorder.sample(&n.chain);
         n
@@ -190,6 +316,10 @@ impl<W: Write> Network<W> {
             self.halvings.push(record);
         }
         let block = self.chain.block;
+        for netuid in &outcome.epochs_due {
+            let event = Event::Epoch(*netuid);
+            scheduler.schedule_at(block.start(), event.tie(), event);
+        }
         if block.0.is_multiple_of(self.sample_every_blocks) || block == self.horizon {
             self.recorder.sample(&self.chain);
             if let Err(message) = self.chain.check_conservation() {
@@ -210,6 +340,11 @@ impl<W: Write> Model for Network<W> {
     fn handle(&mut self, _now: SimTime, event: Event, scheduler: &mut Scheduler<Event>) {
         match event {
             Event::Block => self.block_step(scheduler),
+            Event::Epoch(netuid) => {
+                if self.chain.run_epoch(netuid).is_some() {
+                    self.epochs += 1;
+                }
+            }
         }
     }
 }

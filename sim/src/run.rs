@@ -1,11 +1,12 @@
 //! One run, from a resolved scenario to a finished run folder; and replay of a run folder.
 //!
-//! A run folder holds `timeseries.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
+//! A run folder holds `timeseries.csv`, `subnets.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
 //! resolved scenario, runnable as it is) and `manifest.json` (resolved scenario, seed,
 //! version, calibration profile, SHA-256 of every other file). Every output is a pure
 //! function of the resolved scenario: no wall-clock time, host name or thread count is
 //! written, so the same scenario gives the same bytes on any machine and any thread count.
 
+use crate::calibration::UsedProfile;
 use crate::chain::{ChainState, Rao};
 use crate::engine::{Block, Simulation, StopReason};
 use crate::error::{Error, Result};
@@ -64,6 +65,23 @@ pub struct Summary {
     pub recycled_tao: String,
     /// Every halving seen.
     pub halvings: Vec<HalvingRecord>,
+    /// Rows in `subnets.csv`.
+    pub subnet_rows: u64,
+    /// Subnets at the end (root excluded).
+    pub subnets: usize,
+    /// Epochs paid.
+    pub epochs: u64,
+    /// The epoch implementation used.
+    pub epoch_payout: String,
+    /// Free TAO at the end (exact decimal).
+    pub final_free_tao: String,
+    /// TAO in subnet pools and on root at the end (exact decimal).
+    pub final_staked_tao: String,
+    /// Swap fees paid to block authors over the run (exact decimal).
+    pub author_fees_tao: String,
+    /// The decentralised-training subnet's figures, when the scenario has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub training: Option<crate::training::TrainingSummary>,
 }
 
 /// A finished run.
@@ -82,11 +100,14 @@ pub fn simulate<W: Write>(
     scenario: &Scenario,
     timeseries: W,
     events: W,
+    subnets: W,
     progress: Option<Progress<'_>>,
-) -> Result<(Summary, W, W)> {
+) -> Result<(Summary, W, W, W)> {
     let horizon = Block(scenario.horizon_blocks());
-    let chain = ChainState::new(scenario.initial_issuance(), scenario.emission_schedule());
-    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, Recorder::new(timeseries, events));
+    let chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
+        .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
+    let recorder = Recorder::new(timeseries, events, subnets);
+    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, recorder);
     let mut sim = Simulation::new(network);
     sim.model.start(&mut sim.scheduler);
     let chunk = (horizon.0 / 200).max(1_000);
@@ -106,10 +127,12 @@ pub fn simulate<W: Write>(
         return Err(failure);
     }
     let events_handled = sim.events_handled();
-    let Network { chain, recorder, halvings, .. } = sim.model;
-    let (samples, events_logged) = (recorder.samples, recorder.events_logged);
-    let (ts, ev) =
-        recorder.finish().map_err(|message| Error::Write { path: "timeseries.csv / events.csv".into(), message })?;
+    let Network { chain, recorder, halvings, epochs, .. } = sim.model;
+    let (samples, events_logged, subnet_rows) = (recorder.samples, recorder.events_logged, recorder.subnet_rows);
+    let (ts, ev, sn) = recorder
+        .finish()
+        .map_err(|message| Error::Write { path: "timeseries.csv / events.csv / subnets.csv".into(), message })?;
+    let tao128 = |v: u128| tao_decimal(Rao(u64::try_from(v).unwrap_or(u64::MAX)));
     let summary = Summary {
         scenario: scenario.name.clone(),
         seed: scenario.seed,
@@ -123,17 +146,43 @@ pub fn simulate<W: Write>(
         minted_tao: tao_decimal(chain.minted),
         recycled_tao: tao_decimal(chain.recycled),
         halvings,
+        subnet_rows,
+        subnets: chain.subnet_count(),
+        epochs,
+        epoch_payout: chain.payout.name().to_string(),
+        final_free_tao: tao128(chain.free_total()),
+        final_staked_tao: tao128(chain.staked_tao_total()),
+        author_fees_tao: tao_decimal(chain.balance(crate::chain::state::AUTHOR)),
+        training: None,
     };
-    Ok((summary, ts, ev))
+    Ok((summary, ts, ev, sn))
 }
 
 /// Writes every output of `scenario` except the manifest into `dir`.
-fn produce(scenario: &Scenario, dir: &mut RunDir, progress: Option<Progress<'_>>) -> Result<Summary> {
+fn produce(
+    scenario: &Scenario,
+    profile: &UsedProfile,
+    dir: &mut RunDir,
+    progress: Option<Progress<'_>>,
+) -> Result<Summary> {
     let ts = dir.open("timeseries.csv")?;
     let ev = dir.open("events.csv")?;
-    let (summary, ts, ev) = simulate(scenario, ts, ev, progress)?;
+    let sn = dir.open("subnets.csv")?;
+    let (mut summary, ts, ev, sn) = simulate(scenario, ts, ev, sn, progress)?;
     dir.close(ts)?;
     dir.close(ev)?;
+    dir.close(sn)?;
+    if let Some(training) = &scenario.training {
+        let report = crate::training::simulate_training(training, scenario.seed, &profile.profile)
+            .map_err(|e| Error::Write { path: "training".into(), message: e.to_string() })?;
+        let mut rounds = dir.open("training_rounds.csv")?;
+        let mut peers = dir.open("training_peers.csv")?;
+        crate::training::report::write_csv(&report, &mut rounds, &mut peers)
+            .map_err(|message| Error::Write { path: "training_rounds.csv".into(), message })?;
+        dir.close(rounds)?;
+        dir.close(peers)?;
+        summary.training = Some(report.summary);
+    }
     let mut json = serde_json::to_vec_pretty(&summary)
         .map_err(|e| Error::Write { path: "summary.json".into(), message: e.to_string() })?;
     json.push(b'\n');
@@ -142,14 +191,14 @@ fn produce(scenario: &Scenario, dir: &mut RunDir, progress: Option<Progress<'_>>
     Ok(summary)
 }
 
-fn manifest_for(scenario: &Scenario) -> Result<Manifest> {
+fn manifest_for(scenario: &Scenario, profile: &UsedProfile) -> Result<Manifest> {
     Ok(Manifest {
         format: MANIFEST_FORMAT.into(),
         taosim_version: crate::VERSION.into(),
         seed: scenario.seed,
         scenario: serde_json::to_value(scenario)
             .map_err(|e| Error::Write { path: "manifest.json".into(), message: e.to_string() })?,
-        calibration_profile: None,
+        calibration_profile: Some(profile.manifest_entry()),
         outputs: BTreeMap::new(),
     })
 }
@@ -160,8 +209,9 @@ pub fn run(scenario: &Scenario, out: &OutTarget, progress: Option<Progress<'_>>)
         OutTarget::Exact { path, force } => RunDir::create(path, *force)?,
         OutTarget::Auto { root } => RunDir::create_unique(root, &format!("{}-seed{}", scenario.name, scenario.seed))?,
     };
-    let summary = produce(scenario, &mut dir, progress)?;
-    let dir = dir.commit(manifest_for(scenario)?)?;
+    let profile = UsedProfile::for_scenario(scenario)?;
+    let summary = produce(scenario, &profile, &mut dir, progress)?;
+    let dir = dir.commit(manifest_for(scenario, &profile)?)?;
     Ok(RunReport { dir, summary })
 }
 
@@ -198,8 +248,9 @@ pub fn replay(run_dir: &Path, progress: Option<Progress<'_>>) -> Result<Vec<File
         message: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
     })?;
     let scratch = std::env::temp_dir().join(format!("taosim-replay-{}", std::process::id()));
+    let profile = UsedProfile::from_manifest(manifest.calibration_profile.as_ref())?;
     let mut dir = RunDir::create(&scratch, true)?;
-    produce(&scenario, &mut dir, progress)?;
+    produce(&scenario, &profile, &mut dir, progress)?;
     let replayed = dir.digests().clone();
     drop(dir);
     let mut names: Vec<&String> = manifest.outputs.keys().collect();
@@ -225,4 +276,76 @@ pub fn final_issuance(summary: &Summary) -> Option<Rao> {
     let whole: u64 = whole.parse().ok()?;
     let frac: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
     Some(Rao(whole.checked_mul(crate::chain::RAO_PER_TAO)?.checked_add(frac)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::{Source, load};
+
+    type Outputs = (Summary, Vec<u8>, Vec<u8>, Vec<u8>);
+
+    fn run_in_memory(scenario: &Scenario) -> Outputs {
+        match simulate(scenario, Vec::new(), Vec::new(), Vec::new(), None) {
+            Ok(out) => out,
+            Err(e) => panic!("{}: {e}", scenario.name),
+        }
+    }
+
+    /// Every shipped scenario loads, runs a short horizon with conservation checked at every
+    /// sample, and gives the same bytes twice.
+    #[test]
+    fn every_shipped_scenario_runs_conserved_and_deterministic() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("scenarios folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        assert!(paths.len() >= 2, "default.toml and subnets-64.toml at least");
+        for path in paths {
+            let overrides = ["run.horizon=800".to_string(), "run.sample_every_blocks=100".to_string()];
+            let scenario = load(Source::File(&path), &overrides).expect("valid scenario");
+            let (summary, ts, ev, sn) = run_in_memory(&scenario);
+            assert_eq!(summary.blocks, 800, "{}", path.display());
+            assert!(summary.epochs > 0, "{}: epochs ran", path.display());
+            assert_eq!(summary.subnet_rows, 9 * summary.subnets as u64, "{}", path.display());
+            let again = run_in_memory(&scenario);
+            assert!(ts == again.1 && ev == again.2 && sn == again.3, "{}: not deterministic", path.display());
+        }
+    }
+
+    /// The default run shows the second halving where issuance crosses 15.75M TAO: block
+    /// 100,002 (100,000 blocks of 0.5 TAO, delayed two blocks by the rao of rounding the
+    /// coinbase recycles, which lower issuance).
+    #[test]
+    fn the_default_run_shows_the_second_halving() {
+        let scenario =
+            load(Source::BuiltIn, &["run.horizon=100010".to_string(), "run.sample_every_blocks=5000".to_string()])
+                .expect("valid");
+        let (summary, _, events, _) = run_in_memory(&scenario);
+        assert_eq!(summary.halvings.len(), 1);
+        let h = summary.halvings[0];
+        assert_eq!(
+            (h.block, h.halvings, h.emission_before_rao, h.emission_after_rao),
+            (100_002, 2, 500_000_000, 250_000_000)
+        );
+        assert!(h.issuance_rao >= 15_750_000_000_000_000);
+        assert!(String::from_utf8_lossy(&events).contains("halving 2 at issuance 15750000."));
+        // Recycling is rounding only: well under a TAO over 100,000 blocks.
+        assert!(summary.recycled_tao.starts_with("0."), "{}", summary.recycled_tao);
+    }
+
+    #[test]
+    fn the_share_rule_and_pool_design_change_the_outputs_and_stay_conserved() {
+        let flow = load(Source::BuiltIn, &["run.horizon=800".into(), "chain.emission_share.rule=\"taoflow\"".into()])
+            .expect("valid");
+        let price = load(Source::BuiltIn, &["run.horizon=800".into()]).expect("valid");
+        let cp = load(Source::BuiltIn, &["run.horizon=800".into(), "chain.pool.design=\"constant_product\"".into()])
+            .expect("valid");
+        let (a, b, c) = (run_in_memory(&flow), run_in_memory(&price), run_in_memory(&cp));
+        assert_ne!(a.3, b.3, "the share rule shows in subnets.csv");
+        assert_ne!(b.3, c.3, "the pool design shows in subnets.csv");
+    }
 }

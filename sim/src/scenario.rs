@@ -11,6 +11,11 @@
 
 use crate::chain::Rao;
 use crate::chain::emission::EmissionSchedule;
+use crate::chain::emission_share::{FlowParams, ShareRule};
+use crate::chain::genesis::Genesis;
+use crate::chain::pool::PoolDesign;
+use crate::chain::registration::BurnRule;
+use crate::chain::state::ChainParams;
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
 use serde::de::{self, Visitor};
@@ -38,6 +43,11 @@ pub struct Scenario {
     pub run: RunSection,
     /// The chain's parameters.
     pub chain: ChainSection,
+    /// Calibration profile for GPU speeds (a path, relative to the working directory);
+    /// without it the committed default profile is used.
+    pub calibration_profile: Option<String>,
+    /// A decentralised-training subnet to simulate alongside the chain (see `sim::training`).
+    pub training: Option<crate::training::TrainingConfig>,
 }
 
 /// Length and sampling of a run.
@@ -58,8 +68,127 @@ pub struct ChainSection {
     pub tempo: u16,
     /// Total issuance when the run starts, in TAO.
     pub initial_issuance_tao: f64,
+    /// `TaoWeight` as the chain stores it: a fraction of u64::MAX (runtime default
+    /// 971718665099567868, about 5.27%).
+    pub tao_weight: u64,
+    /// `SubnetOwnerCut` as a fraction of 65535 (11796 = 18%).
+    pub subnet_owner_cut: u16,
+    /// Delegate take of every hotkey, as a fraction of 65535 (11796 = 18%).
+    pub delegate_take: u16,
     /// The issuance-to-emission rule.
     pub emission: EmissionSection,
+    /// The subnets' pools.
+    pub pool: PoolSection,
+    /// How the block emission is split between subnets.
+    pub emission_share: EmissionShareSection,
+    /// Neuron and subnet registration.
+    pub registration: RegistrationSection,
+    /// The subnets, validators and stake the run starts with.
+    pub subnets: SubnetsSection,
+}
+
+/// The pools.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PoolSection {
+    /// `"balancer"` (weighted pool, current) or `"constant_product"` (launch design, Feb 2025).
+    pub design: PoolDesign,
+    /// Swap fee as a fraction of 65535 (`FeeRate`, 33 ~ 0.05%). 0 ..= 10000.
+    pub fee_rate: u16,
+    /// `MinimumReserve` in rao (1,000,000).
+    pub minimum_reserve_rao: u64,
+}
+
+/// The emission-share rule.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmissionShareSection {
+    /// `"price_ema"` (current), `"taoflow"` (gross flow, Nov 2025 - mid 2026) or `"net_flow"`.
+    pub rule: ShareRule,
+    /// `FlowEmaSmoothingFactor`: EMA factor as a fraction of i64::MAX (one-month half-life).
+    pub flow_ema_smoothing: u64,
+    /// `TaoFlowCutoff` in rao (0).
+    pub flow_cutoff_rao: i64,
+    /// `FlowNormExponent` p (1.0). 0 ..= 10.
+    pub flow_exponent: f64,
+}
+
+/// Registration parameters.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RegistrationSection {
+    /// `"decay"` (current: per-block decay, per-registration increase) or `"interval"` (before
+    /// Jan 2026: adjusted every interval toward a target number of registrations).
+    pub burn_rule: BurnRuleKind,
+    /// `BurnHalfLife` in blocks (decay rule; 360).
+    pub burn_half_life_blocks: u16,
+    /// `BurnIncreaseMult` (decay rule; 1.26). 1 ..= 100.
+    pub burn_increase_mult: f64,
+    /// `AdjustmentInterval` in blocks (interval rule; 100).
+    pub adjustment_interval_blocks: u16,
+    /// `TargetRegistrationsPerInterval` (interval rule; 2).
+    pub target_registrations_per_interval: u16,
+    /// `Burn` of a new subnet, in TAO (0.1).
+    pub initial_burn_tao: f64,
+    /// `MinBurn` in TAO (0.0005).
+    pub min_burn_tao: f64,
+    /// `MaxBurn` in TAO (100).
+    pub max_burn_tao: f64,
+    /// `ImmunityPeriod` in blocks (4096).
+    pub immunity_period_blocks: u16,
+    /// `MaxAllowedUids` (256). 1 ..= 4096.
+    pub max_allowed_uids: u16,
+    /// `MinNonImmuneUids` (10).
+    pub min_non_immune_uids: u16,
+    /// `MaxAllowedValidators` (128).
+    pub max_allowed_validators: u16,
+    /// `NetworkMinLockCost` in TAO (1000).
+    pub min_lock_tao: f64,
+    /// `NetworkLockReductionInterval` in blocks (100,800).
+    pub lock_reduction_interval_blocks: u64,
+    /// `NetworkRateLimit` in blocks (7200).
+    pub network_rate_limit_blocks: u64,
+    /// `NetworkImmunityPeriod` in blocks (1,296,000).
+    pub network_immunity_blocks: u64,
+    /// `SubnetLimit` (128). 1 ..= 1024.
+    pub subnet_limit: u16,
+    /// Whether subnets registered during the run get TAO emission (the chain starts them
+    /// disabled until governance enables them).
+    pub new_subnet_emission_enabled: bool,
+}
+
+/// The named burn rules.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BurnRuleKind {
+    /// Per-block decay and per-registration increase (current).
+    Decay,
+    /// Interval adjustment toward a target (before Jan 2026).
+    Interval,
+}
+
+/// The network the run starts with.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SubnetsSection {
+    /// Number of subnets (root excluded). 0 ..= subnet limit.
+    pub count: u16,
+    /// TAO reserve of every subnet's pool, in TAO.
+    pub tao_reserve_tao: f64,
+    /// Price of subnet 1, TAO per alpha; later subnets step down geometrically.
+    pub price_max_tao: f64,
+    /// Price of the last subnet, TAO per alpha.
+    pub price_min_tao: f64,
+    /// Staked (outstanding) alpha as a multiple of the alpha reserve. 0 ..= 100.
+    pub staked_alpha_ratio: f64,
+    /// UIDs per subnet: the owner, the validators, then miners. 1 ..= max_allowed_uids.
+    pub neurons: u16,
+    /// Validators, shared by every subnet, holding the alpha and root stake. 0 ..= 256.
+    pub validators: u16,
+    /// TAO staked on root, split equally between the validators.
+    pub root_stake_tao: f64,
+    /// Blocks each subnet had been emitting before the run (sets its price EMA's speed).
+    pub age_blocks: u64,
 }
 
 /// The block emission schedule as a scenario states it.
@@ -92,6 +221,8 @@ impl Default for Scenario {
             seed: 42,
             run: RunSection::default(),
             chain: ChainSection::default(),
+            calibration_profile: None,
+            training: None,
         }
     }
 }
@@ -104,7 +235,73 @@ impl Default for RunSection {
 
 impl Default for ChainSection {
     fn default() -> Self {
-        Self { tempo: 360, initial_issuance_tao: 15_700_000.0, emission: EmissionSection::default() }
+        let p = ChainParams::default();
+        Self {
+            tempo: 360,
+            initial_issuance_tao: 15_700_000.0,
+            tao_weight: p.tao_weight,
+            subnet_owner_cut: p.subnet_owner_cut,
+            delegate_take: p.default_take,
+            emission: EmissionSection::default(),
+            pool: PoolSection::default(),
+            emission_share: EmissionShareSection::default(),
+            registration: RegistrationSection::default(),
+            subnets: SubnetsSection::default(),
+        }
+    }
+}
+
+impl Default for PoolSection {
+    fn default() -> Self {
+        Self { design: PoolDesign::Balancer, fee_rate: 33, minimum_reserve_rao: 1_000_000 }
+    }
+}
+
+impl Default for EmissionShareSection {
+    fn default() -> Self {
+        let f = FlowParams::default();
+        Self { rule: ShareRule::PriceEma, flow_ema_smoothing: f.smoothing, flow_cutoff_rao: 0, flow_exponent: 1.0 }
+    }
+}
+
+impl Default for RegistrationSection {
+    fn default() -> Self {
+        Self {
+            burn_rule: BurnRuleKind::Decay,
+            burn_half_life_blocks: 360,
+            burn_increase_mult: 1.26,
+            adjustment_interval_blocks: 100,
+            target_registrations_per_interval: 2,
+            initial_burn_tao: 0.1,
+            min_burn_tao: 0.0005,
+            max_burn_tao: 100.0,
+            immunity_period_blocks: 4_096,
+            max_allowed_uids: 256,
+            min_non_immune_uids: 10,
+            max_allowed_validators: 128,
+            min_lock_tao: 1_000.0,
+            lock_reduction_interval_blocks: 100_800,
+            network_rate_limit_blocks: 7_200,
+            network_immunity_blocks: 1_296_000,
+            subnet_limit: 128,
+            new_subnet_emission_enabled: true,
+        }
+    }
+}
+
+impl Default for SubnetsSection {
+    fn default() -> Self {
+        Self {
+            count: 4,
+            tao_reserve_tao: 50_000.0,
+            price_max_tao: 0.5,
+            price_min_tao: 0.2,
+            staked_alpha_ratio: 1.0,
+            neurons: 16,
+            validators: 4,
+            root_stake_tao: 1_000_000.0,
+            age_blocks: 200_000,
+        }
     }
 }
 
@@ -222,6 +419,14 @@ impl Checker<'_> {
         }
     }
 
+    fn float(&mut self, field: &str, value: f64, lo: f64, hi: f64) -> bool {
+        if !value.is_finite() || value < lo || value > hi {
+            self.fail(field, format!("{value} is out of range; allowed {lo} ..= {hi}"));
+            return false;
+        }
+        true
+    }
+
     fn tao(&mut self, field: &str, value: f64, lo: f64, hi: f64) -> Option<Rao> {
         if !value.is_finite() || value < lo || value > hi {
             self.fail(field, format!("{value} TAO is out of range; allowed {lo} ..= {hi} TAO"));
@@ -248,8 +453,80 @@ impl Scenario {
         c.range_u64("chain.tempo", u64::from(self.chain.tempo), 1, 50_400);
         let cap = c.tao("chain.emission.supply_cap_tao", self.chain.emission.supply_cap_tao, 1e-9, 1e10);
         c.tao("chain.emission.base_block_emission_tao", self.chain.emission.base_block_emission_tao, 0.0, 1e6);
-        if let Some(cap) = cap {
-            c.tao("chain.initial_issuance_tao", self.chain.initial_issuance_tao, 0.0, cap.as_tao_f64());
+        let issuance = match cap {
+            Some(cap) => c.tao("chain.initial_issuance_tao", self.chain.initial_issuance_tao, 0.0, cap.as_tao_f64()),
+            None => None,
+        };
+        c.range_u64("chain.pool.fee_rate", u64::from(self.chain.pool.fee_rate), 0, 10_000);
+        c.range_u64("chain.pool.minimum_reserve_rao", self.chain.pool.minimum_reserve_rao, 1, 1_000_000_000_000);
+        let share = &self.chain.emission_share;
+        c.range_u64("chain.emission_share.flow_ema_smoothing", share.flow_ema_smoothing, 0, i64::MAX as u64);
+        c.float("chain.emission_share.flow_exponent", share.flow_exponent, 0.0, 10.0);
+        let r = &self.chain.registration;
+        c.float("chain.registration.burn_increase_mult", r.burn_increase_mult, 1.0, 100.0);
+        c.range_u64(
+            "chain.registration.adjustment_interval_blocks",
+            u64::from(r.adjustment_interval_blocks),
+            1,
+            65_535,
+        );
+        c.range_u64(
+            "chain.registration.target_registrations_per_interval",
+            u64::from(r.target_registrations_per_interval),
+            1,
+            65_535,
+        );
+        let min_burn = c.tao("chain.registration.min_burn_tao", r.min_burn_tao, 0.0, 1e6);
+        let max_burn = c.tao("chain.registration.max_burn_tao", r.max_burn_tao, 0.0, 1e6);
+        if let (Some(lo), Some(hi)) = (min_burn, max_burn) {
+            c.tao("chain.registration.initial_burn_tao", r.initial_burn_tao, lo.as_tao_f64(), hi.as_tao_f64());
+        }
+        c.range_u64("chain.registration.max_allowed_uids", u64::from(r.max_allowed_uids), 1, 4_096);
+        c.range_u64("chain.registration.max_allowed_validators", u64::from(r.max_allowed_validators), 1, 4_096);
+        c.tao("chain.registration.min_lock_tao", r.min_lock_tao, 0.001, 1e7);
+        c.range_u64("chain.registration.subnet_limit", u64::from(r.subnet_limit), 1, 1_024);
+        let n = &self.chain.subnets;
+        c.range_u64("chain.subnets.count", u64::from(n.count), 0, u64::from(r.subnet_limit));
+        c.range_u64("chain.subnets.neurons", u64::from(n.neurons), 1, u64::from(r.max_allowed_uids));
+        c.range_u64("chain.subnets.validators", u64::from(n.validators), 0, 256);
+        c.float("chain.subnets.staked_alpha_ratio", n.staked_alpha_ratio, 0.0, 100.0);
+        let reserve = c.tao("chain.subnets.tao_reserve_tao", n.tao_reserve_tao, 0.001, 1e7);
+        let pmax = c.float("chain.subnets.price_max_tao", n.price_max_tao, 1e-9, 1e6);
+        if pmax {
+            c.float("chain.subnets.price_min_tao", n.price_min_tao, 1e-9, n.price_max_tao);
+        }
+        let root = c.tao("chain.subnets.root_stake_tao", n.root_stake_tao, 0.0, 1e10);
+        if let (Some(issuance), Some(reserve), Some(root)) = (issuance, reserve, root) {
+            let needed = u128::from(reserve.0) * u128::from(n.count) + u128::from(root.0);
+            if needed > u128::from(issuance.0) {
+                c.fail(
+                    "chain.subnets",
+                    format!(
+                        "the pools ({} x {} TAO) and root stake ({} TAO) exceed the initial issuance; allowed at most {} TAO",
+                        n.count, n.tao_reserve_tao, n.root_stake_tao, self.chain.initial_issuance_tao
+                    ),
+                );
+            }
+            let alpha = reserve.as_tao_f64() / n.price_min_tao.max(1e-9);
+            let min_reserve = self.chain.pool.minimum_reserve_rao as f64 / 1e9;
+            if reserve.as_tao_f64() < min_reserve || alpha < min_reserve || alpha > 1.8e10 {
+                c.fail(
+                    "chain.subnets.tao_reserve_tao",
+                    format!(
+                        "pool reserves must lie between the minimum reserve and 1.8e10 (alpha reserve would be {alpha})"
+                    ),
+                );
+            }
+        }
+        if let Some(path) = &self.calibration_profile
+            && path.trim().is_empty()
+        {
+            c.fail("calibration_profile", "empty path; name a profile file or leave the field out".into());
+        }
+        if let Some(training) = &self.training
+            && let Err(errors) = training.validate(source_name)
+        {
+            c.errors.extend(errors);
         }
         if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
     }
@@ -267,6 +544,70 @@ impl Scenario {
         match e.schedule {
             ScheduleKind::Halving => EmissionSchedule::Halving { cap, base },
             ScheduleKind::Smooth => EmissionSchedule::Smooth { cap, base },
+        }
+    }
+
+    /// The chain parameters in chain units (valid after [`Scenario::validate`]).
+    pub fn chain_params(&self) -> ChainParams {
+        let c = &self.chain;
+        let r = &c.registration;
+        let tao = |v: f64| Rao::from_tao_f64(v).unwrap_or(Rao::ZERO);
+        ChainParams {
+            tao_weight: c.tao_weight,
+            subnet_owner_cut: c.subnet_owner_cut,
+            default_take: c.delegate_take,
+            pool_design: c.pool.design,
+            fee_rate: c.pool.fee_rate,
+            minimum_reserve: Rao(c.pool.minimum_reserve_rao),
+            share_rule: c.emission_share.rule,
+            flow: FlowParams {
+                smoothing: c.emission_share.flow_ema_smoothing,
+                cutoff: substrate_fixed::types::I64F64::saturating_from_num(c.emission_share.flow_cutoff_rao),
+                exponent: substrate_fixed::types::U64F64::saturating_from_num(c.emission_share.flow_exponent),
+            },
+            burn_rule: match r.burn_rule {
+                BurnRuleKind::Decay => {
+                    BurnRule::Decay { half_life_blocks: r.burn_half_life_blocks, increase_mult: r.burn_increase_mult }
+                }
+                BurnRuleKind::Interval => BurnRule::Interval {
+                    interval_blocks: r.adjustment_interval_blocks,
+                    target_registrations: r.target_registrations_per_interval,
+                },
+            },
+            min_burn: tao(r.min_burn_tao),
+            max_burn: tao(r.max_burn_tao),
+            initial_burn: tao(r.initial_burn_tao),
+            immunity_period: r.immunity_period_blocks,
+            max_allowed_uids: r.max_allowed_uids,
+            min_non_immune_uids: r.min_non_immune_uids,
+            max_allowed_validators: r.max_allowed_validators,
+            min_lock: tao(r.min_lock_tao),
+            lock_reduction_interval: r.lock_reduction_interval_blocks,
+            network_rate_limit: r.network_rate_limit_blocks,
+            network_immunity_period: r.network_immunity_blocks,
+            subnet_limit: r.subnet_limit,
+            tempo: c.tempo,
+            new_subnet_emission_enabled: r.new_subnet_emission_enabled,
+            ..ChainParams::default()
+        }
+    }
+
+    /// The chain's starting state as [`Genesis`] (valid after [`Scenario::validate`]).
+    pub fn genesis(&self) -> Genesis {
+        let n = &self.chain.subnets;
+        Genesis {
+            initial_issuance: self.initial_issuance(),
+            schedule: self.emission_schedule(),
+            params: self.chain_params(),
+            subnets: n.count,
+            tao_reserve: Rao::from_tao_f64(n.tao_reserve_tao).unwrap_or(Rao::ZERO),
+            price_max: n.price_max_tao,
+            price_min: n.price_min_tao,
+            staked_alpha_ratio: n.staked_alpha_ratio,
+            neurons_per_subnet: n.neurons,
+            validators: n.validators,
+            root_stake: Rao::from_tao_f64(n.root_stake_tao).unwrap_or(Rao::ZERO),
+            subnet_age_blocks: n.age_blocks,
         }
     }
 
@@ -460,6 +801,17 @@ mod tests {
         assert_eq!(e, "--set: seed: is a value, not a section; cannot set a field inside it");
         let e = first_error("", &["run.horizon=30y"]);
         assert!(e.contains("run.horizon: `30y` is not a horizon"), "{e}");
+        let e = first_error("[chain.subnets]\ncount = 200\n", &[]);
+        assert_eq!(e, "t.toml: chain.subnets.count: 200 is out of range; allowed 0 ..= 128");
+        let e = first_error("[chain.pool]\ndesign = \"uniswap\"\n", &[]);
+        assert!(
+            e.contains("chain.pool.design: unknown variant `uniswap`, expected `balancer` or `constant_product`"),
+            "{e}"
+        );
+        let e = first_error("[chain.subnets]\nroot_stake_tao = 16e6\n", &[]);
+        assert!(e.starts_with("t.toml: chain.subnets: the pools"), "{e}");
+        let e = first_error("[chain.registration]\nburn_increase_mult = 0.5\n", &[]);
+        assert_eq!(e, "t.toml: chain.registration.burn_increase_mult: 0.5 is out of range; allowed 1 ..= 100");
         let e = first_error("name = \"a b\"", &[]);
         assert!(e.starts_with("t.toml: name: `a b` is not allowed"), "{e}");
     }

@@ -143,6 +143,47 @@ pub fn halving_threshold(cap: Rao, k: u32) -> Rao {
     Rao((cap - cap / (1u128 << k)) as u64)
 }
 
+/// The chain's block emission at an issuance, remembered over the issuance range where it is
+/// constant, so the per-block coinbase does not redo the fixed-point logarithm for each subnet.
+///
+/// The emission is a non-increasing step function of issuance; the cache keeps the value with
+/// the interval `[low, high)` of issuances known to give it (found by bisection, exact), and
+/// recomputes when the issuance leaves it. Results are identical to calling the function.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct EmissionCache {
+    low: u64,
+    high: u64,
+    emission: u64,
+}
+
+impl EmissionCache {
+    /// `halving_emission(issuance, SUPPLY_CAP, BASE_BLOCK_EMISSION)`, the chain's rule for TAO and
+    /// for every subnet's alpha.
+    pub fn emission(&mut self, issuance: Rao) -> Rao {
+        let i = issuance.0;
+        if i >= self.low && i < self.high {
+            return Rao(self.emission);
+        }
+        let emission = halving_emission(issuance, SUPPLY_CAP, BASE_BLOCK_EMISSION).0;
+        // Smallest issuance above `i` with a different emission (or the cap).
+        let (mut lo, mut hi) = (i, SUPPLY_CAP.0.max(i.saturating_add(1)));
+        if halving_emission(Rao(hi), SUPPLY_CAP, BASE_BLOCK_EMISSION).0 == emission {
+            hi = u64::MAX;
+        } else {
+            while hi - lo > 1 {
+                let mid = lo + (hi - lo) / 2;
+                if halving_emission(Rao(mid), SUPPLY_CAP, BASE_BLOCK_EMISSION).0 == emission {
+                    lo = mid;
+                } else {
+                    hi = mid;
+                }
+            }
+        }
+        *self = EmissionCache { low: i, high: hi, emission };
+        Rao(emission)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +228,20 @@ mod tests {
             let switch = switch_point(threshold - TAO, threshold + TAO, before);
             assert!(switch.abs_diff(threshold) <= 1_000, "halving {k}: switch at {switch}, threshold {threshold}");
         }
+    }
+
+    #[test]
+    fn the_cache_gives_the_functions_values_everywhere() {
+        let mut cache = EmissionCache::default();
+        let mut issuance = 10_499_999 * TAO;
+        for step in 0..2_000u64 {
+            let value = cache.emission(Rao(issuance));
+            assert_eq!(value.0, chain(issuance), "at {issuance}");
+            // Mostly upward, sometimes back down (recycling).
+            issuance = if step % 7 == 0 { issuance - 3 * TAO / 2 } else { issuance + TAO - 1 };
+        }
+        assert_eq!(cache.emission(SUPPLY_CAP).0, 0);
+        assert_eq!(cache.emission(Rao(0)).0, TAO);
     }
 
     #[test]

@@ -111,3 +111,60 @@ pub struct TrainingReport {
     /// Per peer.
     pub peers: Vec<PeerReport>,
 }
+
+/// Columns of `training_rounds.csv`, units last.
+pub const ROUND_COLUMNS: [&str; 17] = [
+    "round",
+    "start_s",
+    "round_time_s",
+    "participants",
+    "offline",
+    "aggregated",
+    "stragglers",
+    "compute_s_mean",
+    "communication_s_mean",
+    "communication_s_max",
+    "idle_s_mean",
+    "utilisation",
+    "wall_utilisation",
+    "bytes_up",
+    "bytes_down",
+    "tokens_aggregated",
+    "tokens_per_s",
+];
+
+/// Writes `training_rounds.csv` (one row per round; `aggregated` and `stragglers` as counts)
+/// and `training_peers.csv` (one row per peer).
+pub fn write_csv<W: std::io::Write>(report: &TrainingReport, rounds: W, peers: W) -> Result<(), String> {
+    let mut w = csv::Writer::from_writer(rounds);
+    w.write_record(ROUND_COLUMNS).map_err(|e| e.to_string())?;
+    for r in &report.rounds {
+        w.write_record([
+            r.round.to_string(),
+            r.start_s.to_string(),
+            r.round_time_s.to_string(),
+            r.participants.to_string(),
+            r.offline.to_string(),
+            r.aggregated.len().to_string(),
+            r.stragglers.len().to_string(),
+            r.compute_s_mean.to_string(),
+            r.communication_s_mean.to_string(),
+            r.communication_s_max.to_string(),
+            r.idle_s_mean.to_string(),
+            r.utilisation.to_string(),
+            r.wall_utilisation.to_string(),
+            r.bytes_up.to_string(),
+            r.bytes_down.to_string(),
+            r.tokens_aggregated.to_string(),
+            r.tokens_per_s.to_string(),
+        ])
+        .map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    let mut w = csv::Writer::from_writer(peers);
+    for p in &report.peers {
+        w.serialize(p).map_err(|e| e.to_string())?;
+    }
+    w.flush().map_err(|e| e.to_string())?;
+    Ok(())
+}
