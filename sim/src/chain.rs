@@ -6,6 +6,7 @@
 pub mod emission;
 pub mod rao;
 pub mod state;
+pub mod yuma;
 
 pub use rao::{RAO_PER_TAO, Rao};
 pub use state::ChainState;
