@@ -3,6 +3,8 @@
 //! Glue only: argument parsing, progress display and exit codes. Everything it runs lives in
 //! the `sim`, `kernels` and `analysis` crates.
 
+mod cmd_epoch;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim::error::ScenarioError;
@@ -47,6 +49,8 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run one subnet's Yuma epoch on a JSON state (file or `-` for stdin); results as JSON.
+    Epoch(cmd_epoch::EpochArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run(args),
         Command::Check { files } => cmd_check(&files),
         Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
+        Command::Epoch(args) => cmd_epoch::cmd_epoch(&args),
     }
 }
 

@@ -65,14 +65,13 @@ struct NeuronOut<'a> {
     out: &'a NeuronOutput,
 }
 
-/// The output file.
+/// The output file's fields before the neurons.
 #[derive(Serialize)]
-struct OutputFile<'a> {
+struct OutputHead {
     block: u64,
     emission: Rao,
     /// Sum of the server and validator emission (a few rao below `emission` from truncation).
     emission_paid: Rao,
-    neurons: Vec<NeuronOut<'a>>,
 }
 
 /// Why an input file cannot be run; the message names the field and, for neuron fields, the
@@ -152,20 +151,26 @@ pub fn parse_input(text: &str) -> Result<EpochInput, JsonError> {
     Ok(input)
 }
 
-/// Writes an epoch's results as pretty JSON.
+/// Writes an epoch's results as JSON: the totals, then one line per neuron.
 pub fn render_output(input: &EpochInput, output: &EpochOutput) -> String {
     let paid = output
         .neurons
         .iter()
         .fold(Rao::ZERO, |acc, x| acc.saturating_add(x.server_emission).saturating_add(x.validator_emission));
-    let file = OutputFile {
-        block: output.block,
-        emission: input.emission,
-        emission_paid: paid,
-        neurons: output.neurons.iter().enumerate().map(|(uid, out)| NeuronOut { uid, out }).collect(),
-    };
-    let mut text = serde_json::to_string_pretty(&file).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
-    text.push('\n');
+    let head = OutputHead { block: output.block, emission: input.emission, emission_paid: paid };
+    let mut text = String::from("{\n");
+    if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(&head) {
+        for (key, value) in fields {
+            text.push_str(&format!("  \"{key}\": {value},\n"));
+        }
+    }
+    text.push_str("  \"neurons\": [");
+    for (uid, out) in output.neurons.iter().enumerate() {
+        let line = serde_json::to_string(&NeuronOut { uid, out }).unwrap_or_default();
+        text.push_str(if uid == 0 { "\n    " } else { ",\n    " });
+        text.push_str(&line);
+    }
+    text.push_str(if output.neurons.is_empty() { "]\n}\n" } else { "\n  ]\n}\n" });
     text
 }
 
