@@ -19,7 +19,7 @@ use sim::chain::Rao;
 use sim::chain::yuma::json::{parse_input, render_output};
 use sim::chain::yuma::math::{u16_proportion_to_fixed, vec_u16_max_upscale_to_u16};
 use sim::chain::yuma::{
-    EpochInput, EpochOutput, EpochParams, EpochWorkspace, NeuronInput, WeightCommit, epoch, epoch_with,
+    EpochInput, EpochOutput, EpochParams, EpochWorkspace, NeuronInput, WeightCommit, epoch, epoch_reference, epoch_with,
 };
 use substrate_fixed::types::I32F32;
 
@@ -1204,6 +1204,31 @@ proptest! {
         for x in &out.neurons {
             prop_assert!(x.validator_permit || x.bonds.is_empty());
         }
+    }
+
+    /// The fused epoch gives the chain's step-by-step results bit for bit.
+    #[test]
+    fn fused_epoch_equals_the_step_by_step_epoch(
+        input in arb_input(prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>(), 0u64..1 << 50].boxed()),
+    ) {
+        prop_assert_eq!(epoch(&input).unwrap(), epoch_reference(&input).unwrap());
+    }
+
+    /// The epoch refuses exactly the inputs `validate` refuses (rows are checked on the way).
+    #[test]
+    fn the_epoch_checks_rows_like_validate(
+        mut input in arb_input(Just(1u64).boxed()),
+        extra in proptest::collection::vec((0usize..40, 0u16..45, any::<bool>()), 0..3),
+    ) {
+        let n = input.neurons.len();
+        for (uid, target, bond) in extra {
+            if n > 0 {
+                let neuron = &mut input.neurons[uid % n];
+                let row = if bond { &mut neuron.bonds } else { &mut neuron.weights };
+                row.push((target, 7));
+            }
+        }
+        prop_assert_eq!(epoch(&input).is_err(), input.validate().is_err());
     }
 
     /// With stakes up to the supply (the chain's `I64F64` stake sum does not wrap): incentive

@@ -43,11 +43,12 @@
 //! given as `(epoch, block)` pairs per neuron.
 
 pub mod epoch;
+pub mod fixed;
 pub mod json;
 pub mod math;
 pub mod sparse;
 
-pub use epoch::{EpochWorkspace, epoch_with};
+pub use epoch::{EpochWorkspace, epoch_reference, epoch_with};
 
 use crate::chain::Rao;
 use serde::{Deserialize, Serialize};
@@ -211,7 +212,31 @@ impl EpochInput {
 
     /// Checks what the epoch relies on: at most 65,535 neurons, weights and bonds only to
     /// existing uids with no uid twice in a row, the owner uid exists, parameters in range.
+    /// ([`epoch`] makes the same checks while it gathers the rows.)
     pub fn validate(&self) -> Result<(), EpochError> {
+        self.validate_shape()?;
+        let n = self.neurons.len();
+        let mut seen = vec![u32::MAX; n];
+        let mut stamp = 0u32;
+        for (uid, neuron) in self.neurons.iter().enumerate() {
+            for (field, row) in [("weights", &neuron.weights), ("bonds", &neuron.bonds)] {
+                stamp = stamp.wrapping_add(1);
+                for (index, &(target, _)) in row.iter().enumerate() {
+                    let Some(mark) = seen.get_mut(usize::from(target)) else {
+                        return Err(EpochError::UnknownUid { uid, field, index, target, n });
+                    };
+                    if *mark == stamp {
+                        return Err(EpochError::DuplicateUid { uid, field, index, target });
+                    }
+                    *mark = stamp;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The size, owner and parameter checks of [`EpochInput::validate`], without the rows.
+    pub(crate) fn validate_shape(&self) -> Result<(), EpochError> {
         let n = self.neurons.len();
         if n > usize::from(u16::MAX) {
             return Err(EpochError::TooManyNeurons { n });
@@ -235,22 +260,6 @@ impl EpochInput {
                 value: p.alpha_low.to_string(),
                 allowed: "at most alpha_high",
             });
-        }
-        let mut seen = vec![u32::MAX; n];
-        let mut stamp = 0u32;
-        for (uid, neuron) in self.neurons.iter().enumerate() {
-            for (field, row) in [("weights", &neuron.weights), ("bonds", &neuron.bonds)] {
-                stamp = stamp.wrapping_add(1);
-                for (index, &(target, _)) in row.iter().enumerate() {
-                    let Some(mark) = seen.get_mut(usize::from(target)) else {
-                        return Err(EpochError::UnknownUid { uid, field, index, target, n });
-                    };
-                    if *mark == stamp {
-                        return Err(EpochError::DuplicateUid { uid, field, index, target });
-                    }
-                    *mark = stamp;
-                }
-            }
         }
         Ok(())
     }

@@ -4,15 +4,24 @@
 //! Follows `epoch_mechanism` in `pallets/subtensor/src/epoch/run_epoch.rs` step by step; the
 //! comments name the chain's variables. The masks the chain applies one after another to the
 //! weight matrix (permit rows, diagonal, outdated, commit-reveal) are all removals of entries,
-//! so they are applied in one pass while the matrix is gathered; likewise the bond mask.
+//! so they are applied in one pass while the matrix is gathered; likewise the bond mask, and
+//! input validation rides along the same passes.
+//!
+//! [`epoch_with`] also fuses a few consecutive chain steps into single passes (clip + trust +
+//! ranks; Yuma3's normalised-bond dot product; classic bonds' normalise + dividends +
+//! max-upscale) and skips the copy the chain makes of the weights for bonds when the bonds
+//! penalty is 0 or 1. [`epoch_reference`] runs the chain's steps one by one; a property test
+//! checks the two agree bit for bit.
 
+use super::fixed;
 use super::math::{
-    MedianScratch, ONE, ZERO, alpha_sigmoid, col_clip_sparse, fixed_proportion_to_u16, fixed_to_fixed_u16_proportion,
-    fixed64_to_fixed32, fixed64_to_u64, inplace_col_max_upscale_sparse, inplace_col_normalize_sparse,
+    ColumnScratch, MedianScratch, ONE, ZERO, alpha_sigmoid, col_clip_sparse, col_clip_trust_rank_sparse,
+    col_normalized_row_dot_sparse, fixed_proportion_to_u16, fixed64_to_fixed32, fixed64_to_u64,
+    inplace_col_max_upscale_sparse, inplace_col_normalize_dividends_max_upscale_sparse, inplace_col_normalize_sparse,
     inplace_mask_vector, inplace_normalize, inplace_normalize_64, inplace_normalize_using_sum,
     inplace_row_normalize_sparse, interpolate_sparse, is_topk_nonzero, is_zero, mat_ema_alpha_sparse, mat_ema_sparse,
-    matmul_sparse, matmul_transpose_sparse, merge_lookup_row, row_hadamard_sparse, row_sum_sparse, safe_div,
-    safe_div_64, sum, u16_proportion_to_fixed, u16_to_fixed, vec_mul, weighted_median_col_sparse,
+    mat_vec_mul_sparse, matmul_sparse, matmul_transpose_sparse, merge_lookup_row, row_hadamard_sparse, row_sum_sparse,
+    safe_div, safe_div_64, sum, u16_proportion_to_fixed, u16_to_fixed, vec_mul, weighted_median_col_sparse,
 };
 use super::sparse::SparseMatrix;
 use super::{EpochError, EpochInput, EpochOutput, NeuronOutput};
@@ -42,6 +51,7 @@ pub struct EpochWorkspace {
     server_share: Vec<I32F32>,
     validator_share: Vec<I32F32>,
     col_scratch: Vec<I32F32>,
+    columns: ColumnScratch,
     dense_weights: Vec<I32F32>,
     dense_bonds: Vec<I32F32>,
     alpha_memo: Vec<Option<I32F32>>,
@@ -54,16 +64,75 @@ pub struct EpochWorkspace {
     bonds_delta: SparseMatrix,
     ema_bonds: SparseMatrix,
     ema_bonds_norm: SparseMatrix,
+    /// Row stamps for duplicate detection: `seen[j] == stamp` while row `stamp` lists `j`.
+    seen: Vec<u32>,
+    stamp: u32,
+    /// Run the chain's steps one by one (see [`epoch_reference`]).
+    reference: bool,
 }
 
-/// Runs one epoch with reusable buffers (see [`super::epoch`]). Validates the input first.
+/// Runs one epoch with reusable buffers (see [`super::epoch`]); validates the input on the way.
 pub fn epoch_with(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, EpochError> {
-    input.validate()?;
-    Ok(compute(ws, input))
+    ws.reference = false;
+    input.validate_shape()?;
+    compute(ws, input)
 }
 
-/// The epoch on a validated input.
-fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> EpochOutput {
+/// Runs one epoch as the chain's steps one by one, without [`epoch_with`]'s fused passes:
+/// slower, kept to check the fused path (same results, bit for bit).
+pub fn epoch_reference(input: &EpochInput) -> Result<EpochOutput, EpochError> {
+    input.validate()?;
+    let mut ws = EpochWorkspace { reference: true, ..EpochWorkspace::default() };
+    compute(&mut ws, input)
+}
+
+/// Which matrix the bonds are computed from (chain: `weights_for_bonds`).
+#[derive(Clone, Copy)]
+enum BondWeights {
+    /// Penalty 0: the weights.
+    Weights,
+    /// Penalty 1: the clipped weights.
+    Clipped,
+    /// In between (or the reference path): `ws.weights_for_bonds`.
+    Interpolated,
+}
+
+impl EpochWorkspace {
+    /// Starts a new row for duplicate detection.
+    fn next_stamp(&mut self, n: usize) -> u32 {
+        if self.seen.len() != n || self.stamp == u32::MAX {
+            self.seen.clear();
+            self.seen.resize(n, 0);
+            self.stamp = 0;
+        }
+        self.stamp += 1;
+        self.stamp
+    }
+}
+
+/// Checks one weight or bond entry: an existing uid, not yet listed in this row.
+#[inline]
+fn check_entry(
+    seen: &mut [u32],
+    stamp: u32,
+    uid: usize,
+    field: &'static str,
+    index: usize,
+    target: u16,
+) -> Result<(), EpochError> {
+    let n = seen.len();
+    match seen.get_mut(usize::from(target)) {
+        None => Err(EpochError::UnknownUid { uid, field, index, target, n }),
+        Some(mark) if *mark == stamp => Err(EpochError::DuplicateUid { uid, field, index, target }),
+        Some(mark) => {
+            *mark = stamp;
+            Ok(())
+        }
+    }
+}
+
+/// The epoch; `input` has a valid shape (size, owner, parameters), rows are checked here.
+fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, EpochError> {
     let n = input.neurons.len();
     let columns = n as u16; // validated: n <= u16::MAX
     let p = &input.params;
@@ -126,16 +195,17 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> EpochOutput {
     }
     ws.weights.clear();
     for (i, neuron) in input.neurons.iter().enumerate() {
-        if !ws.forbids[i] {
-            let updated = ws.last_update[i];
-            let committed = ws.commit_blocks.get(i).copied().unwrap_or(u64::MAX);
-            for &(j, w) in &neuron.weights {
-                let jj = usize::from(j);
-                let self_weight = i == jj && owner != Some(i);
-                let registered = ws.registered[jj];
-                if !self_weight && updated > registered && committed >= registered {
-                    ws.weights.push(j, I32F32::saturating_from_num(w));
-                }
+        let stamp = ws.next_stamp(n);
+        let allowed = !ws.forbids[i];
+        let updated = ws.last_update[i];
+        let committed = ws.commit_blocks.get(i).copied().unwrap_or(u64::MAX);
+        for (index, &(j, w)) in neuron.weights.iter().enumerate() {
+            check_entry(&mut ws.seen, stamp, i, "weights", index, j)?;
+            let jj = usize::from(j);
+            let self_weight = i == jj && owner != Some(i);
+            let registered = ws.registered[jj];
+            if allowed && !self_weight && updated > registered && committed >= registered {
+                ws.weights.push(j, I32F32::saturating_from_num(w));
             }
         }
         ws.weights.end_row();
@@ -145,35 +215,59 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> EpochOutput {
     // == Consensus, validator trust ==
     let kappa = u16_proportion_to_fixed(p.kappa);
     weighted_median_col_sparse(&ws.active_stake, &ws.weights, columns, kappa, &mut ws.median, &mut ws.consensus);
-    col_clip_sparse(&ws.weights, &ws.consensus, &mut ws.clipped);
-    row_sum_sparse(&ws.clipped, &mut ws.validator_trust);
+    if ws.reference {
+        col_clip_sparse(&ws.weights, &ws.consensus, &mut ws.clipped);
+        row_sum_sparse(&ws.clipped, &mut ws.validator_trust);
+        matmul_sparse(&ws.clipped, &ws.active_stake, columns, &mut ws.incentive);
+    } else {
+        col_clip_trust_rank_sparse(
+            &ws.weights,
+            &ws.consensus,
+            &ws.active_stake,
+            columns,
+            &mut ws.clipped,
+            &mut ws.validator_trust,
+            &mut ws.incentive,
+        );
+    }
 
     // == Ranks, incentive ==
-    matmul_sparse(&ws.clipped, &ws.active_stake, columns, &mut ws.incentive);
     inplace_normalize(&mut ws.incentive);
 
     // == Bonds and dividends ==
     let bonds_penalty = u16_proportion_to_fixed(p.bonds_penalty);
-    interpolate_sparse(
-        &ws.weights,
-        &ws.clipped,
-        columns,
-        bonds_penalty,
-        &mut ws.weights_for_bonds,
-        &mut ws.pair_scratch,
-    );
+    let bond_weights = if bonds_penalty == ZERO && !ws.reference {
+        BondWeights::Weights
+    } else if bonds_penalty == ONE && !ws.reference {
+        BondWeights::Clipped
+    } else {
+        interpolate_sparse(
+            &ws.weights,
+            &ws.clipped,
+            columns,
+            bonds_penalty,
+            &mut ws.weights_for_bonds,
+            &mut ws.pair_scratch,
+        );
+        BondWeights::Interpolated
+    };
     // Bonds to miners registered since the last distributed epoch are dropped.
     let last_tempo = if input.last_mechanism_step_block == 0 {
         block.saturating_sub(u64::from(p.tempo))
     } else {
         input.last_mechanism_step_block.saturating_add(1)
     };
+    // Classic bonds are read raw (`get_bonds_sparse`), Yuma3 bonds as `b / 65535`
+    // (`get_bonds_sparse_fixed_proportion`, i.e. `fixed_to_fixed_u16_proportion`).
+    let u16_max = fixed::Divisor::new(I32F32::saturating_from_num(u16::MAX));
     ws.bonds.clear();
-    for neuron in &input.neurons {
-        for &(j, b) in &neuron.bonds {
+    for (i, neuron) in input.neurons.iter().enumerate() {
+        let stamp = ws.next_stamp(n);
+        for (index, &(j, b)) in neuron.bonds.iter().enumerate() {
+            check_entry(&mut ws.seen, stamp, i, "bonds", index, j)?;
             if last_tempo > ws.registered[usize::from(j)] {
                 let v = u16_to_fixed(b);
-                ws.bonds.push(j, if p.yuma3 { fixed_to_fixed_u16_proportion(v) } else { v });
+                ws.bonds.push(j, if p.yuma3 { u16_max.safe_div(v) } else { v });
             }
         }
         ws.bonds.end_row();
@@ -184,30 +278,49 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> EpochOutput {
     let alpha = ONE.saturating_sub(I32F32::saturating_from_num(moving_average));
 
     if p.yuma3 {
-        yuma3_bonds(ws, input, alpha);
+        yuma3_bonds(ws, input, bond_weights, alpha);
         // Dividends: (column-normalised EMA . incentive) x active stake, normalised.
-        ws.ema_bonds_norm.copy_from(&ws.ema_bonds);
-        inplace_col_normalize_sparse(&mut ws.ema_bonds_norm, columns, &mut ws.col_scratch);
-        ws.bonds_per_validator.clear();
-        for i in 0..ws.ema_bonds_norm.rows() {
-            let (cols, vals) = ws.ema_bonds_norm.row(i);
-            let total = cols.iter().zip(vals).fold(ZERO, |acc, (&j, &b)| {
-                let x = ws.incentive.get(usize::from(j)).copied().unwrap_or(ZERO);
-                acc.wrapping_add(b.saturating_mul(x))
-            });
-            ws.bonds_per_validator.push(total);
+        if ws.reference {
+            ws.ema_bonds_norm.copy_from(&ws.ema_bonds);
+            inplace_col_normalize_sparse(&mut ws.ema_bonds_norm, columns, &mut ws.columns);
+            mat_vec_mul_sparse(&ws.ema_bonds_norm, &ws.incentive, &mut ws.bonds_delta);
+            row_sum_sparse(&ws.bonds_delta, &mut ws.bonds_per_validator);
+        } else {
+            col_normalized_row_dot_sparse(
+                &ws.ema_bonds,
+                &ws.incentive,
+                columns,
+                &mut ws.columns,
+                &mut ws.bonds_per_validator,
+            );
         }
         vec_mul(&ws.bonds_per_validator, &ws.active_stake, &mut ws.dividends);
         inplace_normalize(&mut ws.dividends);
     } else {
-        inplace_col_normalize_sparse(&mut ws.bonds, columns, &mut ws.col_scratch);
-        row_hadamard_sparse(&ws.weights_for_bonds, &ws.active_stake, &mut ws.bonds_delta);
-        inplace_col_normalize_sparse(&mut ws.bonds_delta, columns, &mut ws.col_scratch);
+        inplace_col_normalize_sparse(&mut ws.bonds, columns, &mut ws.columns);
+        let EpochWorkspace { weights, clipped, weights_for_bonds, active_stake, bonds_delta, .. } = ws;
+        let wfb = match bond_weights {
+            BondWeights::Weights => &*weights,
+            BondWeights::Clipped => &*clipped,
+            BondWeights::Interpolated => &*weights_for_bonds,
+        };
+        row_hadamard_sparse(wfb, active_stake, bonds_delta);
+        inplace_col_normalize_sparse(&mut ws.bonds_delta, columns, &mut ws.columns);
         mat_ema_sparse(&ws.bonds_delta, &ws.bonds, alpha, &mut ws.ema_bonds, &mut ws.col_scratch);
-        inplace_col_normalize_sparse(&mut ws.ema_bonds, columns, &mut ws.col_scratch);
-        matmul_transpose_sparse(&ws.ema_bonds, &ws.incentive, &mut ws.dividends);
+        if ws.reference {
+            inplace_col_normalize_sparse(&mut ws.ema_bonds, columns, &mut ws.columns);
+            matmul_transpose_sparse(&ws.ema_bonds, &ws.incentive, &mut ws.dividends);
+            inplace_col_max_upscale_sparse(&mut ws.ema_bonds, columns, &mut ws.columns);
+        } else {
+            inplace_col_normalize_dividends_max_upscale_sparse(
+                &mut ws.ema_bonds,
+                &ws.incentive,
+                columns,
+                &mut ws.columns,
+                &mut ws.dividends,
+            );
+        }
         inplace_normalize(&mut ws.dividends);
-        inplace_col_max_upscale_sparse(&mut ws.ema_bonds, columns, &mut ws.col_scratch);
     }
 
     // == Emission ==
@@ -254,26 +367,17 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> EpochOutput {
             }
         })
         .collect();
-    EpochOutput { block, neurons }
+    Ok(EpochOutput { block, neurons })
 }
 
 /// Yuma3 bonds into `ws.ema_bonds` (chain: `compute_bonds_sparse`): liquid alpha when it is on
 /// and some consensus is non-zero, else one alpha for every entry.
-fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, alpha: I32F32) {
+fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, bond_weights: BondWeights, alpha: I32F32) {
     let p = &input.params;
     let liquid = p.liquid_alpha && ws.consensus.iter().any(|&c| c != ZERO);
-    if !liquid {
-        mat_ema_sparse(&ws.weights_for_bonds, &ws.bonds, alpha, &mut ws.ema_bonds, &mut ws.col_scratch);
-        return;
-    }
-    // compute_liquid_alpha_values_sparse builds a dense alpha for every (i, j); only the
-    // entries the EMA reads are needed, so they are computed on demand, row by row, from the
-    // weight and bond each (i, j) is seen with by the chain's cursor walk.
-    let steepness = I32F32::saturating_from_num(p.alpha_sigmoid_steepness);
-    let low = safe_div(I32F32::saturating_from_num(p.alpha_low), I32F32::saturating_from_num(u16::MAX));
-    let high = safe_div(I32F32::saturating_from_num(p.alpha_high), I32F32::saturating_from_num(u16::MAX));
-    let columns = ws.consensus.len();
     let EpochWorkspace {
+        weights,
+        clipped,
         weights_for_bonds,
         bonds,
         ema_bonds,
@@ -284,6 +388,22 @@ fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, alpha: I32F32) {
         col_scratch,
         ..
     } = ws;
+    let wfb: &SparseMatrix = match bond_weights {
+        BondWeights::Weights => weights,
+        BondWeights::Clipped => clipped,
+        BondWeights::Interpolated => weights_for_bonds,
+    };
+    if !liquid {
+        mat_ema_sparse(wfb, bonds, alpha, ema_bonds, col_scratch);
+        return;
+    }
+    // compute_liquid_alpha_values_sparse builds a dense alpha for every (i, j); only the
+    // entries the EMA reads are needed, so they are computed on demand, row by row, from the
+    // weight and bond each (i, j) is seen with by the chain's cursor walk.
+    let steepness = I32F32::saturating_from_num(p.alpha_sigmoid_steepness);
+    let low = safe_div(I32F32::saturating_from_num(p.alpha_low), I32F32::saturating_from_num(u16::MAX));
+    let high = safe_div(I32F32::saturating_from_num(p.alpha_high), I32F32::saturating_from_num(u16::MAX));
+    let columns = consensus.len();
     let mut current_row = usize::MAX;
     let alpha_of = |i: usize, j: u16| -> Option<I32F32> {
         let j = usize::from(j);
@@ -292,7 +412,7 @@ fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, alpha: I32F32) {
         }
         if i != current_row {
             current_row = i;
-            let (c, v) = weights_for_bonds.row(i);
+            let (c, v) = wfb.row(i);
             merge_lookup_row(c, v, columns, dense_weights);
             let (c, v) = bonds.row(i);
             merge_lookup_row(c, v, columns, dense_bonds);
@@ -303,5 +423,5 @@ fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, alpha: I32F32) {
             .get_or_insert_with(|| alpha_sigmoid(consensus[j], dense_weights[j], dense_bonds[j], low, high, steepness));
         Some(a)
     };
-    mat_ema_alpha_sparse(weights_for_bonds, bonds, alpha_of, ema_bonds, col_scratch);
+    mat_ema_alpha_sparse(wfb, bonds, alpha_of, ema_bonds, col_scratch);
 }

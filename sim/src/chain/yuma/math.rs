@@ -19,6 +19,7 @@
 //! multiplication rounds down, division truncates; `safe_div` returns 0 on division by zero
 //! or overflow; `checked_mul` overflow gives 0 in [`vec_mul`].
 
+use super::fixed::{self, Divisor};
 use super::sparse::SparseMatrix;
 use substrate_fixed::transcendental::exp;
 use substrate_fixed::types::{I32F32, I64F64};
@@ -31,7 +32,7 @@ pub const ONE: I32F32 = I32F32::from_bits(1 << 32);
 /// `a / b`, or 0 when `b` is 0 or the quotient overflows (the chain's `safe_div`).
 #[inline]
 pub fn safe_div(a: I32F32, b: I32F32) -> I32F32 {
-    a.checked_div(b).unwrap_or(ZERO)
+    fixed::safe_div(a, b)
 }
 
 /// `a / b` in `I64F64`, or 0 when `b` is 0 or the quotient overflows (the chain's `safe_div`).
@@ -73,7 +74,7 @@ pub fn fixed_to_fixed_u16_proportion(x: I32F32) -> I32F32 {
 /// A proportion in [0, 1] as a `u16` fraction of 65535, truncating (chain:
 /// `fixed_proportion_to_u16`): how incentive, dividends, consensus, trust and bonds are stored.
 pub fn fixed_proportion_to_u16(x: I32F32) -> u16 {
-    fixed_to_u16(x.saturating_mul(I32F32::saturating_from_num(u16::MAX)))
+    fixed_to_u16(fixed::saturating_mul(x, I32F32::saturating_from_num(u16::MAX)))
 }
 
 /// Sum with wrapping addition, as the chain's `iter().sum()` behaves in its release build.
@@ -169,7 +170,8 @@ pub fn inplace_normalize(x: &mut [I32F32]) {
     if total == ZERO {
         return;
     }
-    x.iter_mut().for_each(|v| *v = safe_div(*v, total));
+    let d = Divisor::new(total);
+    x.iter_mut().for_each(|v| *v = d.safe_div(*v));
 }
 
 /// Divides every entry by `total` unless it is zero (chain: `inplace_normalize_using_sum`).
@@ -177,7 +179,8 @@ pub fn inplace_normalize_using_sum(x: &mut [I32F32], total: I32F32) {
     if total == ZERO {
         return;
     }
-    x.iter_mut().for_each(|v| *v = safe_div(*v, total));
+    let d = Divisor::new(total);
+    x.iter_mut().for_each(|v| *v = d.safe_div(*v));
 }
 
 /// [`inplace_normalize`] in `I64F64` (chain: `inplace_normalize_64`), used on raw stake.
@@ -204,7 +207,7 @@ pub fn inplace_mask_vector(mask: &[bool], vector: &mut [I32F32]) {
 /// Element-wise product; an overflowing product is 0 (chain: `vec_mul`).
 pub fn vec_mul(a: &[I32F32], b: &[I32F32], out: &mut Vec<I32F32>) {
     out.clear();
-    out.extend(a.iter().zip(b).map(|(x, y)| x.checked_mul(*y).unwrap_or(ZERO)));
+    out.extend(a.iter().zip(b).map(|(x, y)| fixed::checked_mul(*x, *y).unwrap_or(ZERO)));
 }
 
 /// Empties the rows whose mask is true (chain: `mask_rows_sparse`).
@@ -255,7 +258,8 @@ pub fn inplace_row_normalize_sparse(matrix: &mut SparseMatrix) {
         let (_, vals) = matrix.row_mut(i);
         let total = sum(vals);
         if total > ZERO {
-            vals.iter_mut().for_each(|v| *v = safe_div(*v, total));
+            let d = Divisor::new(total);
+            vals.iter_mut().for_each(|v| *v = d.safe_div(*v));
         }
     }
 }
@@ -266,51 +270,173 @@ pub fn row_sum_sparse(matrix: &SparseMatrix, out: &mut Vec<I32F32>) {
     out.extend((0..matrix.rows()).map(|i| sum(matrix.row(i).1)));
 }
 
-/// Per-column sums (saturating), as the chain's column normalisation computes them.
-fn col_sums(matrix: &SparseMatrix, columns: usize, out: &mut Vec<I32F32>) {
-    out.clear();
-    out.resize(columns, ZERO);
-    let (cols, vals) = matrix.entries();
-    for (&j, &v) in cols.iter().zip(vals) {
-        if let Some(s) = out.get_mut(j as usize) {
-            *s = s.saturating_add(v);
+/// Reusable per-column buffers of the column-wise functions.
+#[derive(Clone, Debug, Default)]
+pub struct ColumnScratch {
+    /// Per-column sum or maximum.
+    totals: Vec<I32F32>,
+    /// Each total prepared as a divisor.
+    divisors: Vec<Divisor>,
+    /// Per-column maximum in the fused classic pass.
+    maxes: Vec<I32F32>,
+}
+
+impl ColumnScratch {
+    /// Column sums (saturating) into `totals`, prepared as divisors.
+    fn sum_columns(&mut self, matrix: &SparseMatrix, columns: u16) {
+        self.totals.clear();
+        self.totals.resize(columns as usize, ZERO);
+        let (cols, vals) = matrix.entries();
+        for (&j, &v) in cols.iter().zip(vals) {
+            if let Some(s) = self.totals.get_mut(j as usize) {
+                *s = s.saturating_add(v);
+            }
+        }
+        self.prepare();
+    }
+
+    /// Prepares `totals` as divisors.
+    fn prepare(&mut self) {
+        self.divisors.clear();
+        self.divisors.extend(self.totals.iter().map(|&t| Divisor::new(t)));
+    }
+
+    /// `v` divided by column `j`'s total, unchanged where the total is zero or absent.
+    #[inline]
+    fn divide_entry(&self, j: u16, v: I32F32) -> I32F32 {
+        match (self.totals.get(j as usize), self.divisors.get(j as usize)) {
+            (Some(&total), Some(d)) if total != ZERO => d.safe_div(v),
+            _ => v,
+        }
+    }
+
+    /// Divides each entry by its column's total where the total is non-zero.
+    fn divide(&mut self, matrix: &mut SparseMatrix) {
+        self.prepare();
+        let (cols, vals) = matrix.entries_mut();
+        for (v, &j) in vals.iter_mut().zip(cols) {
+            *v = self.divide_entry(j, *v);
         }
     }
 }
 
-/// Normalises each column with a non-zero sum to sum 1 (chain: `inplace_col_normalize_sparse`).
-/// `scratch` holds the column sums.
-pub fn inplace_col_normalize_sparse(matrix: &mut SparseMatrix, columns: u16, scratch: &mut Vec<I32F32>) {
-    col_sums(matrix, columns as usize, scratch);
-    let (cols, vals) = matrix.entries_mut();
-    for (v, &j) in vals.iter_mut().zip(cols) {
-        let total = scratch.get(j as usize).copied().unwrap_or(ZERO);
-        if total != ZERO {
-            *v = safe_div(*v, total);
-        }
-    }
+/// Normalises each column with a non-zero sum to sum 1 (chain: `inplace_col_normalize_sparse`);
+/// sums saturate.
+pub fn inplace_col_normalize_sparse(matrix: &mut SparseMatrix, columns: u16, scratch: &mut ColumnScratch) {
+    scratch.sum_columns(matrix, columns);
+    scratch.divide(matrix);
 }
 
 /// Divides each entry by its column's maximum, so each column's largest entry is 1 (chain:
 /// `inplace_col_max_upscale_sparse`): how classic bonds are scaled for storage.
-pub fn inplace_col_max_upscale_sparse(matrix: &mut SparseMatrix, columns: u16, scratch: &mut Vec<I32F32>) {
-    scratch.clear();
-    scratch.resize(columns as usize, ZERO);
+pub fn inplace_col_max_upscale_sparse(matrix: &mut SparseMatrix, columns: u16, scratch: &mut ColumnScratch) {
+    scratch.totals.clear();
+    scratch.totals.resize(columns as usize, ZERO);
     let (cols, vals) = matrix.entries();
     for (&j, &v) in cols.iter().zip(vals) {
-        if let Some(m) = scratch.get_mut(j as usize)
+        if let Some(m) = scratch.totals.get_mut(j as usize)
             && *m < v
         {
             *m = v;
         }
     }
-    let (cols, vals) = matrix.entries_mut();
-    for (v, &j) in vals.iter_mut().zip(cols) {
-        let m = scratch.get(j as usize).copied().unwrap_or(ZERO);
-        if m != ZERO {
-            *v = safe_div(*v, m);
+    scratch.divide(matrix);
+}
+
+/// [`col_clip_sparse`], [`row_sum_sparse`] of the clipped matrix (validator trust) and
+/// [`matmul_sparse`] of it with `stake` (ranks), in one pass with the same arithmetic.
+pub fn col_clip_trust_rank_sparse(
+    matrix: &SparseMatrix,
+    threshold: &[I32F32],
+    stake: &[I32F32],
+    columns: u16,
+    clipped: &mut SparseMatrix,
+    trust: &mut Vec<I32F32>,
+    ranks: &mut Vec<I32F32>,
+) {
+    clipped.clear();
+    trust.clear();
+    ranks.clear();
+    ranks.resize(columns as usize, ZERO);
+    for i in 0..matrix.rows() {
+        let scale = stake.get(i).copied().unwrap_or(ZERO);
+        let (cols, vals) = matrix.row(i);
+        let mut row_total = ZERO;
+        for (&j, &v) in cols.iter().zip(vals) {
+            let t = threshold.get(j as usize).copied().unwrap_or(ZERO);
+            if t < v && t <= ZERO {
+                continue;
+            }
+            let c = if t < v { t } else { v };
+            clipped.push(j, c);
+            row_total = row_total.wrapping_add(c);
+            if let Some(r) = ranks.get_mut(j as usize) {
+                *r = r.saturating_add(fixed::saturating_mul(scale, c));
+            }
         }
+        clipped.end_row();
+        trust.push(row_total);
     }
+}
+
+/// Yuma3's bonds per validator without materialising the normalised matrix: row `i` of
+/// `mat_vec_mul_sparse(col_normalized(matrix), vector)` summed (chain: the `emaB norm` and
+/// `total_bonds_per_validator` steps), same arithmetic.
+pub fn col_normalized_row_dot_sparse(
+    matrix: &SparseMatrix,
+    vector: &[I32F32],
+    columns: u16,
+    scratch: &mut ColumnScratch,
+    out: &mut Vec<I32F32>,
+) {
+    scratch.sum_columns(matrix, columns);
+    out.clear();
+    for i in 0..matrix.rows() {
+        let (cols, vals) = matrix.row(i);
+        let mut acc = ZERO;
+        for (&j, &v) in cols.iter().zip(vals) {
+            let b = scratch.divide_entry(j, v);
+            if let Some(&x) = vector.get(j as usize) {
+                acc = acc.wrapping_add(fixed::saturating_mul(b, x));
+            }
+        }
+        out.push(acc);
+    }
+}
+
+/// Classic bonds' last steps in one pass: [`inplace_col_normalize_sparse`], then
+/// [`matmul_transpose_sparse`] with `vector` (dividends), then [`inplace_col_max_upscale_sparse`];
+/// same arithmetic.
+pub fn inplace_col_normalize_dividends_max_upscale_sparse(
+    matrix: &mut SparseMatrix,
+    vector: &[I32F32],
+    columns: u16,
+    scratch: &mut ColumnScratch,
+    dividends: &mut Vec<I32F32>,
+) {
+    scratch.sum_columns(matrix, columns);
+    dividends.clear();
+    let mut maxes = std::mem::take(&mut scratch.maxes);
+    maxes.clear();
+    maxes.resize(columns as usize, ZERO);
+    for i in 0..matrix.rows() {
+        let (cols, vals) = matrix.row_mut(i);
+        let mut acc = ZERO;
+        for (v, &j) in vals.iter_mut().zip(cols) {
+            *v = scratch.divide_entry(j, *v);
+            let x = vector.get(j as usize).copied().unwrap_or(ZERO);
+            acc = acc.saturating_add(fixed::saturating_mul(x, *v));
+            if let Some(m) = maxes.get_mut(j as usize)
+                && *m < *v
+            {
+                *m = *v;
+            }
+        }
+        dividends.push(acc);
+    }
+    scratch.totals.clone_from(&maxes);
+    scratch.maxes = maxes;
+    scratch.divide(matrix);
 }
 
 /// `result_j = sum_i vector_i * matrix_ij` over `columns` columns (chain: `matmul_sparse`).
@@ -322,7 +448,7 @@ pub fn matmul_sparse(matrix: &SparseMatrix, vector: &[I32F32], columns: u16, out
         let (cols, vals) = matrix.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
             if let Some(r) = out.get_mut(j as usize) {
-                *r = r.saturating_add(scale.saturating_mul(v));
+                *r = r.saturating_add(fixed::saturating_mul(scale, v));
             }
         }
     }
@@ -336,7 +462,7 @@ pub fn matmul_transpose_sparse(matrix: &SparseMatrix, vector: &[I32F32], out: &m
         let mut acc = ZERO;
         for (&j, &v) in cols.iter().zip(vals) {
             let x = vector.get(j as usize).copied().unwrap_or(ZERO);
-            acc = acc.saturating_add(x.saturating_mul(v));
+            acc = acc.saturating_add(fixed::saturating_mul(x, v));
         }
         out.push(acc);
     }
@@ -349,7 +475,7 @@ pub fn mat_vec_mul_sparse(matrix: &SparseMatrix, vector: &[I32F32], out: &mut Sp
         let (cols, vals) = matrix.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
             if let Some(&x) = vector.get(j as usize) {
-                let p = v.saturating_mul(x);
+                let p = fixed::saturating_mul(v, x);
                 if p != ZERO {
                     out.push(j, p);
                 }
@@ -366,7 +492,7 @@ pub fn row_hadamard_sparse(matrix: &SparseMatrix, vector: &[I32F32], out: &mut S
     for (i, &scale) in vector.iter().enumerate().take(matrix.rows()) {
         let (cols, vals) = matrix.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
-            out.push(j, v.saturating_mul(scale));
+            out.push(j, fixed::saturating_mul(v, scale));
         }
         out.end_row();
     }
@@ -375,20 +501,16 @@ pub fn row_hadamard_sparse(matrix: &SparseMatrix, vector: &[I32F32], out: &mut S
 /// Clips each entry at its column's threshold: `min(w_ij, c_j)`, dropping entries clipped to
 /// a threshold `<= 0` (chain: `col_clip_sparse`).
 pub fn col_clip_sparse(matrix: &SparseMatrix, threshold: &[I32F32], out: &mut SparseMatrix) {
-    out.clear();
-    for i in 0..matrix.rows() {
-        let (cols, vals) = matrix.row(i);
-        for (&j, &v) in cols.iter().zip(vals) {
-            let th = threshold.get(j as usize).copied().unwrap_or(ZERO);
-            if th < v {
-                if th > ZERO {
-                    out.push(j, th);
-                }
-            } else {
-                out.push(j, v);
-            }
-        }
-        out.end_row();
+    let th = |j: u16| threshold.get(j as usize).copied().unwrap_or(ZERO);
+    out.copy_from(matrix);
+    out.retain(|_, j, v| {
+        let t = th(j);
+        !(t < v && t <= ZERO)
+    });
+    let (cols, vals) = out.entries_mut();
+    for (v, &j) in vals.iter_mut().zip(cols) {
+        let t = th(j);
+        *v = if t < *v { t } else { *v };
     }
 }
 
@@ -429,7 +551,7 @@ pub fn interpolate_sparse(
         }
         for (j, cell) in scratch.iter_mut().enumerate() {
             let (a, b) = *cell;
-            let interp = a.saturating_add(ratio.saturating_mul(b.saturating_sub(a)));
+            let interp = a.saturating_add(fixed::saturating_mul(ratio, b.saturating_sub(a)));
             if ZERO < interp {
                 out.push(j as u16, interp);
             }
@@ -463,22 +585,31 @@ pub fn mat_ema_sparse(
         let (nc, nv) = new.row(i);
         let (oc, ov) = if i < old.rows() { old.row(i) } else { (&[][..], &[][..]) };
         let in_range = |c: &[u16]| c.last().is_none_or(|&j| (j as usize) < n);
-        if is_strictly_sorted(nc) && is_strictly_sorted(oc) && in_range(nc) && in_range(oc) {
+        if nc == oc && is_strictly_sorted(nc) && in_range(nc) {
+            // Same columns in both rows (the steady state): entry by entry.
+            for ((&j, &a), &b) in nc.iter().zip(nv).zip(ov) {
+                let cell = ZERO.saturating_add(fixed::saturating_mul(alpha, a));
+                let val = cell.saturating_add(fixed::saturating_mul(one_minus_alpha, b));
+                if val > ZERO {
+                    out.push(j, val);
+                }
+            }
+        } else if is_strictly_sorted(nc) && is_strictly_sorted(oc) && in_range(nc) && in_range(oc) {
             let (mut a, mut b) = (0usize, 0usize);
             while a < nc.len() || b < oc.len() {
                 let ja = nc.get(a).copied().unwrap_or(u16::MAX);
                 let jb = oc.get(b).copied().unwrap_or(u16::MAX);
                 let (j, val) = if a < nc.len() && (b >= oc.len() || ja < jb) {
                     a += 1;
-                    (ja, ZERO.saturating_add(alpha.saturating_mul(nv[a - 1])))
+                    (ja, ZERO.saturating_add(fixed::saturating_mul(alpha, nv[a - 1])))
                 } else if b < oc.len() && (a >= nc.len() || jb < ja) {
                     b += 1;
-                    (jb, ZERO.saturating_add(one_minus_alpha.saturating_mul(ov[b - 1])))
+                    (jb, ZERO.saturating_add(fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
                 } else {
                     a += 1;
                     b += 1;
-                    let cell = ZERO.saturating_add(alpha.saturating_mul(nv[a - 1]));
-                    (ja, cell.saturating_add(one_minus_alpha.saturating_mul(ov[b - 1])))
+                    let cell = ZERO.saturating_add(fixed::saturating_mul(alpha, nv[a - 1]));
+                    (ja, cell.saturating_add(fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
                 };
                 if val > ZERO {
                     out.push(j, val);
@@ -489,12 +620,12 @@ pub fn mat_ema_sparse(
             scratch.resize(n, ZERO);
             for (&j, &v) in nc.iter().zip(nv) {
                 if let Some(cell) = scratch.get_mut(j as usize) {
-                    *cell = cell.saturating_add(alpha.saturating_mul(v));
+                    *cell = cell.saturating_add(fixed::saturating_mul(alpha, v));
                 }
             }
             for (&j, &v) in oc.iter().zip(ov) {
                 if let Some(cell) = scratch.get_mut(j as usize) {
-                    *cell = cell.saturating_add(one_minus_alpha.saturating_mul(v));
+                    *cell = cell.saturating_add(fixed::saturating_mul(one_minus_alpha, v));
                 }
             }
             for (j, &val) in scratch.iter().enumerate() {
@@ -536,13 +667,13 @@ pub fn mat_ema_alpha_sparse(
                 if scratch.len() <= j {
                     scratch.resize(j + 1, ZERO);
                 }
-                scratch[j] = ONE.saturating_sub(a).saturating_mul(v);
+                scratch[j] = fixed::saturating_mul(ONE.saturating_sub(a), v);
             }
         }
         for (&j, &v) in nc.iter().zip(nv) {
             if let Some(a) = alpha(i, j) {
                 let decayed = scratch.get(j as usize).copied().unwrap_or(ZERO);
-                let inc = a.saturating_mul(v).max(ZERO);
+                let inc = fixed::saturating_mul(a, v).max(ZERO);
                 let val = decayed.saturating_add(inc).min(ONE);
                 if val > ZERO {
                     out.push(j, val);
@@ -687,6 +818,8 @@ pub struct MedianScratch {
     fill: Vec<usize>,
     /// `(score, stake)` of each positive score from a positive-stake row, grouped by column.
     pairs: Vec<(I32F32, I32F32)>,
+    /// The entries of one bucket while selecting.
+    bucket_items: Vec<(I32F32, I32F32)>,
 }
 
 /// Column-wise stake-weighted median (chain: `weighted_median_col_sparse`): for each column,
@@ -708,7 +841,7 @@ pub fn weighted_median_col_sparse(
     let columns = columns as usize;
     out.clear();
     out.resize(columns, ZERO);
-    let MedianScratch { row_stake, use_stake, col_start, fill, pairs } = scratch;
+    let MedianScratch { row_stake, use_stake, col_start, fill, pairs, bucket_items } = scratch;
 
     use_stake.clear();
     use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
@@ -764,7 +897,7 @@ pub fn weighted_median_col_sparse(
     }
 
     for (j, median) in out.iter_mut().enumerate() {
-        let run = &mut pairs[col_start[j]..col_start[j + 1]];
+        let run = &pairs[col_start[j]..col_start[j + 1]];
         if run.is_empty() {
             continue; // every voter scores 0
         }
@@ -775,13 +908,54 @@ pub fn weighted_median_col_sparse(
             continue; // the median is 0
         }
         let target = if has_zero { minority.saturating_sub(zero_stake) } else { minority };
-        *median = select_weighted(run, target);
+        *median = select_weighted(run, target, bucket_items);
     }
 }
 
+/// Buckets per column in [`select_weighted`]'s first pass (a power of two).
+const MEDIAN_BUCKETS: usize = 64;
+
 /// Smallest score `v` in `run` with `sum(stake of scores <= v) > target`, or the largest score
-/// when none qualifies. Three-way quickselect in place; `run` must not be empty.
-fn select_weighted(run: &mut [(I32F32, I32F32)], target: I32F32) -> I32F32 {
+/// when none qualifies; `run` must not be empty.
+///
+/// A first pass sums stake into [`MEDIAN_BUCKETS`] buckets of equal score width (integer shift
+/// of `score - min`, so buckets are ordered by score); the first bucket whose cumulative stake
+/// passes `target` holds the answer, found among that bucket's scores by [`select_quick`].
+/// Every sum is exact, so this is the same value as a search over the whole column.
+fn select_weighted(run: &[(I32F32, I32F32)], target: I32F32, bucket_items: &mut Vec<(I32F32, I32F32)>) -> I32F32 {
+    let (mut min, mut max) = (I32F32::max_value(), I32F32::min_value());
+    for &(v, _) in run {
+        min = min.min(v);
+        max = max.max(v);
+    }
+    if min >= max {
+        return max;
+    }
+    let span = max.to_bits().abs_diff(min.to_bits());
+    let shift = (u64::BITS - span.leading_zeros()).saturating_sub(MEDIAN_BUCKETS.trailing_zeros());
+    let bucket = |v: I32F32| (v.to_bits().abs_diff(min.to_bits()) >> shift) as usize;
+    let mut sums = [ZERO; MEDIAN_BUCKETS];
+    for &(v, s) in run {
+        let b = bucket(v);
+        sums[b] = sums[b].saturating_add(s);
+    }
+    let mut below = ZERO;
+    let Some(crossing) = sums.iter().position(|&s| {
+        let crosses = below.saturating_add(s) > target;
+        if !crosses {
+            below = below.saturating_add(s);
+        }
+        crosses
+    }) else {
+        return max;
+    };
+    bucket_items.clear();
+    bucket_items.extend(run.iter().copied().filter(|&(v, _)| bucket(v) == crossing));
+    select_quick(bucket_items, target.saturating_sub(below))
+}
+
+/// [`select_weighted`] by three-way quickselect in place; `run` must not be empty.
+fn select_quick(run: &mut [(I32F32, I32F32)], target: I32F32) -> I32F32 {
     let (mut lo, mut hi) = (0usize, run.len());
     let mut below = ZERO;
     loop {
@@ -1056,7 +1230,7 @@ mod tests {
             0., 1., 0., 2., 0., 3., 4., 0., 1., 0., 2., 0., 3., 0., 1., 0., 0., 2., 0., 3., 4., 0., 10., 0., 100.,
             1000., 0., 10000., 0., 0., 0., 0., 0., 0., 0., 1., 1., 1., 1., 1., 1., 1.,
         ];
-        let mut scratch = Vec::new();
+        let mut scratch = ColumnScratch::default();
         let mut m = sparse(&v, 6, true);
         inplace_col_normalize_sparse(&mut m, 6, &mut scratch);
         let t = [
@@ -1075,7 +1249,7 @@ mod tests {
 
     #[test]
     fn test_math_inplace_col_max_upscale_sparse() {
-        let mut scratch = Vec::new();
+        let mut scratch = ColumnScratch::default();
         let mut m = SparseMatrix::from_rows(&[vec![(0, ZERO)]]);
         inplace_col_max_upscale_sparse(&mut m, 1, &mut scratch);
         assert_eq!(m.to_rows(), vec![vec![(0, ZERO)]]);
@@ -1302,6 +1476,96 @@ mod tests {
             let mut fast = Vec::new();
             weighted_median_col_sparse(&stake, &m, 5, majority, &mut scratch, &mut fast);
             prop_assert_eq!(fast, weighted_median_col_sparse_literal(&stake, &m, 5, majority));
+        }
+    }
+
+    proptest! {
+        /// Same on larger columns with scores spread over the whole range and clustered.
+        #[test]
+        fn weighted_median_col_matches_the_chain_on_wide_columns(
+            rows in proptest::collection::vec(
+                (0u64..1 << 20, proptest::collection::vec(
+                    prop_oneof![Just(None), (0i64..=1 << 32).prop_map(Some), (0i64..64).prop_map(Some)],
+                    3,
+                )),
+                0..90,
+            ),
+            kappa in any::<u16>(),
+        ) {
+            let stake: Vec<I32F32> = rows.iter().map(|(s, _)| I32F32::from_bits(*s as i64)).collect();
+            let mut m = SparseMatrix::new();
+            for (_, row) in &rows {
+                for (j, w) in row.iter().enumerate() {
+                    if let Some(w) = w {
+                        m.push(j as u16, I32F32::from_bits(*w));
+                    }
+                }
+                m.end_row();
+            }
+            let majority = u16_proportion_to_fixed(kappa);
+            let mut scratch = MedianScratch::default();
+            let mut fast = Vec::new();
+            weighted_median_col_sparse(&stake, &m, 3, majority, &mut scratch, &mut fast);
+            prop_assert_eq!(fast, weighted_median_col_sparse_literal(&stake, &m, 3, majority));
+        }
+    }
+
+    /// Random sparse matrices with values in [0, 2) and some explicit zeros.
+    fn arb_sparse(rows: usize, columns: u16) -> impl Strategy<Value = SparseMatrix> {
+        proptest::collection::vec(
+            proptest::collection::btree_map(0..columns, prop_oneof![Just(0i64), 0i64..(1 << 33)], 0..6),
+            rows,
+        )
+        .prop_map(|rows| {
+            let mut m = SparseMatrix::new();
+            for row in rows {
+                for (j, v) in row {
+                    m.push(j, I32F32::from_bits(v));
+                }
+                m.end_row();
+            }
+            m
+        })
+    }
+
+    proptest! {
+        /// The fused passes give exactly the results of the chain's steps one by one.
+        #[test]
+        fn fused_passes_equal_the_chain_steps(
+            m in arb_sparse(7, 7),
+            threshold in proptest::collection::vec((0i64..(1 << 33)).prop_map(I32F32::from_bits), 7),
+            stake in proptest::collection::vec((0i64..(1 << 32)).prop_map(I32F32::from_bits), 7),
+        ) {
+            let (mut clipped, mut trust, mut ranks) = (SparseMatrix::new(), Vec::new(), Vec::new());
+            col_clip_trust_rank_sparse(&m, &threshold, &stake, 7, &mut clipped, &mut trust, &mut ranks);
+            let (mut c2, mut t2, mut r2) = (SparseMatrix::new(), Vec::new(), Vec::new());
+            col_clip_sparse(&m, &threshold, &mut c2);
+            row_sum_sparse(&c2, &mut t2);
+            matmul_sparse(&c2, &stake, 7, &mut r2);
+            prop_assert_eq!(&clipped, &c2);
+            prop_assert_eq!(&trust, &t2);
+            prop_assert_eq!(&ranks, &r2);
+
+            let mut scratch = ColumnScratch::default();
+            let mut fused = Vec::new();
+            col_normalized_row_dot_sparse(&m, &stake, 7, &mut scratch, &mut fused);
+            let mut norm = m.clone();
+            inplace_col_normalize_sparse(&mut norm, 7, &mut scratch);
+            let (mut prod, mut want) = (SparseMatrix::new(), Vec::new());
+            mat_vec_mul_sparse(&norm, &stake, &mut prod);
+            row_sum_sparse(&prod, &mut want);
+            prop_assert_eq!(&fused, &want);
+
+            let mut a = m.clone();
+            let mut dividends = Vec::new();
+            inplace_col_normalize_dividends_max_upscale_sparse(&mut a, &stake, 7, &mut scratch, &mut dividends);
+            let mut b = m.clone();
+            let mut want = Vec::new();
+            inplace_col_normalize_sparse(&mut b, 7, &mut scratch);
+            matmul_transpose_sparse(&b, &stake, &mut want);
+            inplace_col_max_upscale_sparse(&mut b, 7, &mut scratch);
+            prop_assert_eq!(&a, &b);
+            prop_assert_eq!(&dividends, &want);
         }
     }
 

@@ -137,11 +137,10 @@ impl SparseMatrix {
             let end = self.row_starts[i + 1];
             for k in start..end {
                 let (j, v) = (self.cols[k], self.vals[k]);
-                if keep(i, j, v) {
-                    self.cols[write] = j;
-                    self.vals[write] = v;
-                    write += 1;
-                }
+                // Written unconditionally, kept by advancing: no branch on the data.
+                self.cols[write] = j;
+                self.vals[write] = v;
+                write += usize::from(keep(i, j, v));
             }
             start = end;
             self.row_starts[i + 1] = write;
