@@ -75,7 +75,7 @@ fn all_subnets(c: &mut Criterion) {
     let mut ws = EpochWorkspace::default();
     group.bench_function("serial", |b| b.iter(|| inputs.iter().map(|x| epoch_with(&mut ws, x)).collect::<Vec<_>>()));
     group.bench_function("rayon", |b| {
-        b.iter(|| inputs.par_iter().map_init(EpochWorkspace::default, |ws, x| epoch_with(ws, x)).collect::<Vec<_>>())
+        b.iter(|| inputs.par_iter().map_init(EpochWorkspace::default, epoch_with).collect::<Vec<_>>())
     });
     group.finish();
 }

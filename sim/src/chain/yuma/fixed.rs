@@ -10,6 +10,26 @@
 
 use substrate_fixed::types::I32F32;
 
+/// `a.saturating_add(b)`, exactly (the crate's is a branch-free mask dance; this is the
+/// machine's saturating add on the raw bits, which saturates the same way).
+#[inline]
+pub fn saturating_add(a: I32F32, b: I32F32) -> I32F32 {
+    I32F32::from_bits(a.to_bits().saturating_add(b.to_bits()))
+}
+
+/// `a.saturating_sub(b)`, exactly.
+#[inline]
+pub fn saturating_sub(a: I32F32, b: I32F32) -> I32F32 {
+    I32F32::from_bits(a.to_bits().saturating_sub(b.to_bits()))
+}
+
+/// `x.saturating_to_num::<u16>()`, exactly: the integer part (rounded toward −∞) clamped to
+/// `0 ..= 65535`.
+#[inline]
+pub fn saturating_to_u16(x: I32F32) -> u16 {
+    (x.to_bits() >> 32).clamp(0, i64::from(u16::MAX)) as u16
+}
+
 /// `a.saturating_mul(b)`, exactly.
 ///
 /// The crate overflows when `|a·b| >= 2^95` in raw bits (`a·b·2^32` outside `i128`), and
@@ -31,9 +51,10 @@ pub fn checked_mul(a: I32F32, b: I32F32) -> Option<I32F32> {
 
 #[inline]
 fn mul_bits(a: I32F32, b: I32F32) -> Option<I32F32> {
-    const LIMIT: i128 = 1 << 95;
     let p = i128::from(a.to_bits()) * i128::from(b.to_bits());
-    if !(-LIMIT..LIMIT).contains(&p) {
+    // In range iff p >> 95 is 0 or -1, i.e. the high word's bits 31..63 are all equal.
+    let hi = (p >> 64) as i64;
+    if (hi >> 31) != (hi >> 63) {
         return None;
     }
     Some(I32F32::from_bits((p >> 32) as i64))
@@ -59,11 +80,15 @@ pub fn safe_div(a: I32F32, b: I32F32) -> I32F32 {
 pub struct Divisor {
     /// The divisor as given.
     fixed: I32F32,
-    /// Trailing zero bits removed from the divisor (and from every dividend).
-    shift: u32,
+    /// Dividend bits are shifted left by this (`32 - trailing zeros` when positive) ...
+    left: u32,
+    /// ... then right by this (`trailing zeros - 32` when positive).
+    right: u32,
+    /// The largest dividend whose left shift does not overflow `u64`.
+    max_bits: u64,
     /// The divisor without its trailing zeros (0 when the fast path does not apply).
     odd: u64,
-    /// `floor(2^64 / odd)` for `odd >= 2`.
+    /// `floor((2^64 - 1) / odd)`: the quotient estimate is then exact or one short.
     reciprocal: u64,
 }
 
@@ -73,35 +98,33 @@ impl Divisor {
     pub fn new(b: I32F32) -> Divisor {
         let bits = b.to_bits();
         if bits <= 0 {
-            return Divisor { fixed: b, shift: 0, odd: 0, reciprocal: 0 };
+            return Divisor { fixed: b, left: 0, right: 0, max_bits: 0, odd: 0, reciprocal: 0 };
         }
         let shift = bits.trailing_zeros();
         let odd = (bits as u64) >> shift;
-        let reciprocal = if odd >= 2 { ((1u128 << 64) / u128::from(odd)) as u64 } else { 0 };
-        Divisor { fixed: b, shift, odd, reciprocal }
+        let (left, right) = if shift >= 32 { (0, shift - 32) } else { (32 - shift, 0) };
+        Divisor { fixed: b, left, right, max_bits: u64::MAX >> left, odd, reciprocal: u64::MAX / odd }
+    }
+
+    /// The divisor as given.
+    #[inline]
+    pub fn value(&self) -> I32F32 {
+        self.fixed
     }
 
     /// `a.checked_div(b)`, exactly.
     #[inline]
     pub fn checked_div(&self, a: I32F32) -> Option<I32F32> {
         let bits = a.to_bits();
-        if self.odd == 0 || bits < 0 {
+        if self.odd == 0 || bits < 0 || bits as u64 > self.max_bits {
             return a.checked_div(self.fixed);
         }
-        // floor((a << 32) / b) = floor(((a << 32) >> shift) / odd): b = odd * 2^shift.
-        let numerator = (u128::from(bits as u64) << 32) >> self.shift;
-        let Ok(n) = u64::try_from(numerator) else {
-            return a.checked_div(self.fixed);
-        };
-        let q = if self.odd == 1 {
-            n
-        } else {
-            let mut q = ((u128::from(n) * u128::from(self.reciprocal)) >> 64) as u64;
-            if n - q * self.odd >= self.odd {
-                q += 1;
-            }
-            q
-        };
+        // floor((a << 32) / b) = floor(((a << 32) >> shift) / odd) with b = odd * 2^shift.
+        let n = ((bits as u64) << self.left) >> self.right;
+        let mut q = ((u128::from(n) * u128::from(self.reciprocal)) >> 64) as u64;
+        if n - q * self.odd >= self.odd {
+            q += 1;
+        }
         // The crate flags overflow when the quotient does not fit a non-negative i64.
         i64::try_from(q).ok().map(I32F32::from_bits)
     }
@@ -143,6 +166,9 @@ mod tests {
             let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
             prop_assert_eq!(saturating_mul(a, b), a.saturating_mul(b));
             prop_assert_eq!(checked_mul(a, b), a.checked_mul(b));
+            prop_assert_eq!(saturating_add(a, b), a.saturating_add(b));
+            prop_assert_eq!(saturating_sub(a, b), a.saturating_sub(b));
+            prop_assert_eq!(saturating_to_u16(a), a.saturating_to_num::<u16>());
         }
 
         #[test]

@@ -74,7 +74,12 @@ pub fn fixed_to_fixed_u16_proportion(x: I32F32) -> I32F32 {
 /// A proportion in [0, 1] as a `u16` fraction of 65535, truncating (chain:
 /// `fixed_proportion_to_u16`): how incentive, dividends, consensus, trust and bonds are stored.
 pub fn fixed_proportion_to_u16(x: I32F32) -> u16 {
-    fixed_to_u16(fixed::saturating_mul(x, I32F32::saturating_from_num(u16::MAX)))
+    let bits = x.to_bits();
+    if (0..=1 << 32).contains(&bits) {
+        // x in [0, 1]: x * 65535 is exact in I32F32 and its integer part fits a u16.
+        return ((bits as u64 * u64::from(u16::MAX)) >> 32) as u16;
+    }
+    fixed::saturating_to_u16(fixed::saturating_mul(x, I32F32::saturating_from_num(u16::MAX)))
 }
 
 /// Sum with wrapping addition, as the chain's `iter().sum()` behaves in its release build.
@@ -289,7 +294,7 @@ impl ColumnScratch {
         let (cols, vals) = matrix.entries();
         for (&j, &v) in cols.iter().zip(vals) {
             if let Some(s) = self.totals.get_mut(j as usize) {
-                *s = s.saturating_add(v);
+                *s = fixed::saturating_add(*s, v);
             }
         }
         self.prepare();
@@ -304,8 +309,8 @@ impl ColumnScratch {
     /// `v` divided by column `j`'s total, unchanged where the total is zero or absent.
     #[inline]
     fn divide_entry(&self, j: u16, v: I32F32) -> I32F32 {
-        match (self.totals.get(j as usize), self.divisors.get(j as usize)) {
-            (Some(&total), Some(d)) if total != ZERO => d.safe_div(v),
+        match self.divisors.get(j as usize) {
+            Some(d) if d.value() != ZERO => d.safe_div(v),
             _ => v,
         }
     }
@@ -354,6 +359,11 @@ pub fn col_clip_trust_rank_sparse(
     trust: &mut Vec<I32F32>,
     ranks: &mut Vec<I32F32>,
 ) {
+    // Entries are dropped only where the threshold is <= 0 below the weight (a column with no
+    // consensus): usually none, so the structure is copied and the values clipped in place.
+    if clip_in_place(matrix, threshold, stake, columns, clipped, trust, ranks) {
+        return;
+    }
     clipped.clear();
     trust.clear();
     ranks.clear();
@@ -371,12 +381,49 @@ pub fn col_clip_trust_rank_sparse(
             clipped.push(j, c);
             row_total = row_total.wrapping_add(c);
             if let Some(r) = ranks.get_mut(j as usize) {
-                *r = r.saturating_add(fixed::saturating_mul(scale, c));
+                *r = fixed::saturating_add(*r, fixed::saturating_mul(scale, c));
             }
         }
         clipped.end_row();
         trust.push(row_total);
     }
+}
+
+/// [`col_clip_trust_rank_sparse`] when no entry is dropped: returns false (results unusable)
+/// as soon as one would be.
+fn clip_in_place(
+    matrix: &SparseMatrix,
+    threshold: &[I32F32],
+    stake: &[I32F32],
+    columns: u16,
+    clipped: &mut SparseMatrix,
+    trust: &mut Vec<I32F32>,
+    ranks: &mut Vec<I32F32>,
+) -> bool {
+    clipped.copy_from(matrix);
+    trust.clear();
+    ranks.clear();
+    ranks.resize(columns as usize, ZERO);
+    for i in 0..clipped.rows() {
+        let scale = stake.get(i).copied().unwrap_or(ZERO);
+        let (cols, vals) = clipped.row_mut(i);
+        let mut row_total = ZERO;
+        for (v, &j) in vals.iter_mut().zip(cols) {
+            let t = threshold.get(j as usize).copied().unwrap_or(ZERO);
+            if t < *v {
+                if t <= ZERO {
+                    return false;
+                }
+                *v = t;
+            }
+            row_total = row_total.wrapping_add(*v);
+            if let Some(r) = ranks.get_mut(j as usize) {
+                *r = fixed::saturating_add(*r, fixed::saturating_mul(scale, *v));
+            }
+        }
+        trust.push(row_total);
+    }
+    true
 }
 
 /// Yuma3's bonds per validator without materialising the normalised matrix: row `i` of
@@ -425,7 +472,7 @@ pub fn inplace_col_normalize_dividends_max_upscale_sparse(
         for (v, &j) in vals.iter_mut().zip(cols) {
             *v = scratch.divide_entry(j, *v);
             let x = vector.get(j as usize).copied().unwrap_or(ZERO);
-            acc = acc.saturating_add(fixed::saturating_mul(x, *v));
+            acc = fixed::saturating_add(acc, fixed::saturating_mul(x, *v));
             if let Some(m) = maxes.get_mut(j as usize)
                 && *m < *v
             {
@@ -448,7 +495,7 @@ pub fn matmul_sparse(matrix: &SparseMatrix, vector: &[I32F32], columns: u16, out
         let (cols, vals) = matrix.row(i);
         for (&j, &v) in cols.iter().zip(vals) {
             if let Some(r) = out.get_mut(j as usize) {
-                *r = r.saturating_add(fixed::saturating_mul(scale, v));
+                *r = fixed::saturating_add(*r, fixed::saturating_mul(scale, v));
             }
         }
     }
@@ -462,7 +509,7 @@ pub fn matmul_transpose_sparse(matrix: &SparseMatrix, vector: &[I32F32], out: &m
         let mut acc = ZERO;
         for (&j, &v) in cols.iter().zip(vals) {
             let x = vector.get(j as usize).copied().unwrap_or(ZERO);
-            acc = acc.saturating_add(fixed::saturating_mul(x, v));
+            acc = fixed::saturating_add(acc, fixed::saturating_mul(x, v));
         }
         out.push(acc);
     }
@@ -551,7 +598,7 @@ pub fn interpolate_sparse(
         }
         for (j, cell) in scratch.iter_mut().enumerate() {
             let (a, b) = *cell;
-            let interp = a.saturating_add(fixed::saturating_mul(ratio, b.saturating_sub(a)));
+            let interp = fixed::saturating_add(a, fixed::saturating_mul(ratio, fixed::saturating_sub(b, a)));
             if ZERO < interp {
                 out.push(j as u16, interp);
             }
@@ -578,9 +625,12 @@ pub fn mat_ema_sparse(
     out: &mut SparseMatrix,
     scratch: &mut Vec<I32F32>,
 ) {
-    out.clear();
     let n = new.rows();
-    let one_minus_alpha = ONE.saturating_sub(alpha);
+    let one_minus_alpha = fixed::saturating_sub(ONE, alpha);
+    if ema_in_place(new, old, alpha, one_minus_alpha, out) {
+        return;
+    }
+    out.clear();
     for i in 0..n {
         let (nc, nv) = new.row(i);
         let (oc, ov) = if i < old.rows() { old.row(i) } else { (&[][..], &[][..]) };
@@ -588,8 +638,8 @@ pub fn mat_ema_sparse(
         if nc == oc && is_strictly_sorted(nc) && in_range(nc) {
             // Same columns in both rows (the steady state): entry by entry.
             for ((&j, &a), &b) in nc.iter().zip(nv).zip(ov) {
-                let cell = ZERO.saturating_add(fixed::saturating_mul(alpha, a));
-                let val = cell.saturating_add(fixed::saturating_mul(one_minus_alpha, b));
+                let cell = fixed::saturating_add(ZERO, fixed::saturating_mul(alpha, a));
+                let val = fixed::saturating_add(cell, fixed::saturating_mul(one_minus_alpha, b));
                 if val > ZERO {
                     out.push(j, val);
                 }
@@ -601,15 +651,15 @@ pub fn mat_ema_sparse(
                 let jb = oc.get(b).copied().unwrap_or(u16::MAX);
                 let (j, val) = if a < nc.len() && (b >= oc.len() || ja < jb) {
                     a += 1;
-                    (ja, ZERO.saturating_add(fixed::saturating_mul(alpha, nv[a - 1])))
+                    (ja, fixed::saturating_add(ZERO, fixed::saturating_mul(alpha, nv[a - 1])))
                 } else if b < oc.len() && (a >= nc.len() || jb < ja) {
                     b += 1;
-                    (jb, ZERO.saturating_add(fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
+                    (jb, fixed::saturating_add(ZERO, fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
                 } else {
                     a += 1;
                     b += 1;
-                    let cell = ZERO.saturating_add(fixed::saturating_mul(alpha, nv[a - 1]));
-                    (ja, cell.saturating_add(fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
+                    let cell = fixed::saturating_add(ZERO, fixed::saturating_mul(alpha, nv[a - 1]));
+                    (ja, fixed::saturating_add(cell, fixed::saturating_mul(one_minus_alpha, ov[b - 1])))
                 };
                 if val > ZERO {
                     out.push(j, val);
@@ -620,12 +670,12 @@ pub fn mat_ema_sparse(
             scratch.resize(n, ZERO);
             for (&j, &v) in nc.iter().zip(nv) {
                 if let Some(cell) = scratch.get_mut(j as usize) {
-                    *cell = cell.saturating_add(fixed::saturating_mul(alpha, v));
+                    *cell = fixed::saturating_add(*cell, fixed::saturating_mul(alpha, v));
                 }
             }
             for (&j, &v) in oc.iter().zip(ov) {
                 if let Some(cell) = scratch.get_mut(j as usize) {
-                    *cell = cell.saturating_add(fixed::saturating_mul(one_minus_alpha, v));
+                    *cell = fixed::saturating_add(*cell, fixed::saturating_mul(one_minus_alpha, v));
                 }
             }
             for (j, &val) in scratch.iter().enumerate() {
@@ -636,6 +686,30 @@ pub fn mat_ema_sparse(
         }
         out.end_row();
     }
+}
+
+/// [`mat_ema_sparse`] when `new` and `old` have the same rows and columns, every row sorted
+/// and in range (the steady state: last epoch's bonds on this epoch's weights): the structure
+/// is copied and the values computed in place. Returns false, leaving `out` unusable, when
+/// the shapes differ or an entry would be dropped (a result <= 0).
+fn ema_in_place(new: &SparseMatrix, old: &SparseMatrix, alpha: I32F32, keep: I32F32, out: &mut SparseMatrix) -> bool {
+    let n = new.rows();
+    if !new.same_structure(old) || !(0..n).all(|i| is_strictly_sorted(new.row(i).0)) {
+        return false;
+    }
+    if new.entries().0.iter().any(|&j| j as usize >= n) {
+        return false;
+    }
+    out.copy_from(new);
+    let (_, ov) = old.entries();
+    let (_, vals) = out.entries_mut();
+    let mut all_positive = true;
+    for (v, &o) in vals.iter_mut().zip(ov) {
+        let cell = fixed::saturating_add(ZERO, fixed::saturating_mul(alpha, *v));
+        *v = fixed::saturating_add(cell, fixed::saturating_mul(keep, o));
+        all_positive &= *v > ZERO;
+    }
+    all_positive
 }
 
 /// Bonds EMA with a per-entry alpha (chain: `mat_ema_alpha_sparse`): `min(1, (1 - a_ij) old_ij
@@ -667,14 +741,14 @@ pub fn mat_ema_alpha_sparse(
                 if scratch.len() <= j {
                     scratch.resize(j + 1, ZERO);
                 }
-                scratch[j] = fixed::saturating_mul(ONE.saturating_sub(a), v);
+                scratch[j] = fixed::saturating_mul(fixed::saturating_sub(ONE, a), v);
             }
         }
         for (&j, &v) in nc.iter().zip(nv) {
             if let Some(a) = alpha(i, j) {
                 let decayed = scratch.get(j as usize).copied().unwrap_or(ZERO);
                 let inc = fixed::saturating_mul(a, v).max(ZERO);
-                let val = decayed.saturating_add(inc).min(ONE);
+                let val = fixed::saturating_add(decayed, inc).min(ONE);
                 if val > ZERO {
                     out.push(j, val);
                 }
@@ -702,14 +776,17 @@ pub fn alpha_sigmoid(
     alpha_high: I32F32,
     steepness: I32F32,
 ) -> I32F32 {
-    let diff_buy = clamp_value(weight.saturating_sub(consensus), ZERO, ONE);
-    let diff_sell = clamp_value(bond.saturating_sub(weight), ZERO, ONE);
+    let diff_buy = clamp_value(fixed::saturating_sub(weight, consensus), ZERO, ONE);
+    let diff_sell = clamp_value(fixed::saturating_sub(bond, weight), ZERO, ONE);
     let combined = if weight >= bond { diff_buy } else { diff_sell };
     let half = I32F32::from_bits(1 << 31);
-    let sigmoid = ONE.saturating_div(ONE.saturating_add(exp_safe(
-        steepness.saturating_div(I32F32::from_num(-100)).saturating_mul(combined.saturating_sub(half)),
-    )));
-    let alpha = alpha_low.saturating_add(sigmoid.saturating_mul(alpha_high.saturating_sub(alpha_low)));
+    let sigmoid = ONE.saturating_div(fixed::saturating_add(
+        ONE,
+        exp_safe(
+            steepness.saturating_div(I32F32::from_num(-100)).saturating_mul(fixed::saturating_sub(combined, half)),
+        ),
+    ));
+    let alpha = fixed::saturating_add(alpha_low, sigmoid.saturating_mul(fixed::saturating_sub(alpha_high, alpha_low)));
     clamp_value(alpha, alpha_low, alpha_high)
 }
 
@@ -814,12 +891,12 @@ pub struct MedianScratch {
     use_stake: Vec<I32F32>,
     /// Start of each column's entries in `pairs` (`columns + 1` items).
     col_start: Vec<usize>,
-    /// Next free slot of each column while filling `pairs`.
-    fill: Vec<usize>,
-    /// `(score, stake)` of each positive score from a positive-stake row, grouped by column.
-    pairs: Vec<(I32F32, I32F32)>,
+    /// Each column's run while filling `pairs`.
+    fill: Vec<ColumnRun>,
+    /// `(score, stake)` raw bits of each positive score from a positive-stake row, by column.
+    pairs: Vec<(i64, i64)>,
     /// The entries of one bucket while selecting.
-    bucket_items: Vec<(I32F32, I32F32)>,
+    bucket_items: Vec<(i64, i64)>,
 }
 
 /// Column-wise stake-weighted median (chain: `weighted_median_col_sparse`): for each column,
@@ -847,7 +924,7 @@ pub fn weighted_median_col_sparse(
     use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
     inplace_normalize(use_stake);
     let stake_sum = sum(use_stake);
-    let minority = stake_sum.saturating_sub(majority);
+    let minority = fixed::saturating_sub(stake_sum, majority);
     let voters = use_stake.len();
     if voters == 0 {
         return;
@@ -862,7 +939,8 @@ pub fn weighted_median_col_sparse(
         }
     }
 
-    // Transpose the positive scores of voting rows into per-column runs.
+    // Transpose the positive scores of voting rows into per-column runs of raw bits, noting
+    // each column's score range and positive-score stake on the way.
     let voting_rows = stake.len().min(score.rows());
     col_start.clear();
     col_start.resize(columns + 1, 0);
@@ -879,67 +957,81 @@ pub fn weighted_median_col_sparse(
     for j in 0..columns {
         col_start[j + 1] += col_start[j];
     }
-    pairs.clear();
-    pairs.resize(col_start[columns], (ZERO, ZERO));
+    // Every slot up to the total is written below; a warm buffer is not cleared first.
+    if pairs.len() < col_start[columns] {
+        pairs.resize(col_start[columns], (0, 0));
+    }
     fill.clear();
-    fill.extend_from_slice(&col_start[..columns]);
+    fill.extend(col_start[..columns].iter().map(|&start| ColumnRun { next: start, min: i64::MAX, max: 0, stake: 0 }));
     for (i, &s) in stake.iter().enumerate().take(voting_rows) {
         if s > ZERO {
+            let weight = row_stake[i].to_bits();
             let (cols, vals) = score.row(i);
             for (&j, &v) in cols.iter().zip(vals) {
-                if v > ZERO && (j as usize) < columns {
-                    let slot = &mut fill[j as usize];
-                    pairs[*slot] = (v, row_stake[i]);
-                    *slot += 1;
+                let v = v.to_bits();
+                if v > 0
+                    && let Some(run) = fill.get_mut(j as usize)
+                {
+                    pairs[run.next] = (v, weight);
+                    run.next += 1;
+                    run.min = run.min.min(v);
+                    run.max = run.max.max(v);
+                    run.stake = run.stake.saturating_add(weight);
                 }
             }
         }
     }
 
+    let (stake_sum, minority) = (stake_sum.to_bits(), minority.to_bits());
     for (j, median) in out.iter_mut().enumerate() {
-        let run = &pairs[col_start[j]..col_start[j + 1]];
-        if run.is_empty() {
+        let items = &pairs[col_start[j]..col_start[j + 1]];
+        if items.is_empty() {
             continue; // every voter scores 0
         }
-        let positive_stake = run.iter().fold(ZERO, |acc, p| acc.saturating_add(p.1));
-        let zero_stake = stake_sum.saturating_sub(positive_stake);
-        let has_zero = run.len() < voters;
+        let run = &fill[j];
+        let zero_stake = stake_sum.saturating_sub(run.stake);
+        let has_zero = items.len() < voters;
         if has_zero && zero_stake > minority {
             continue; // the median is 0
         }
         let target = if has_zero { minority.saturating_sub(zero_stake) } else { minority };
-        *median = select_weighted(run, target, bucket_items);
+        *median = I32F32::from_bits(select_weighted(items, run.min, run.max, target, bucket_items));
     }
+}
+
+/// One column's run while transposing: next free slot, score range, stake of positive scores.
+#[derive(Clone, Copy, Debug, Default)]
+struct ColumnRun {
+    next: usize,
+    min: i64,
+    max: i64,
+    stake: i64,
 }
 
 /// Buckets per column in [`select_weighted`]'s first pass (a power of two).
 const MEDIAN_BUCKETS: usize = 64;
 
 /// Smallest score `v` in `run` with `sum(stake of scores <= v) > target`, or the largest score
-/// when none qualifies; `run` must not be empty.
+/// when none qualifies; `run` must not be empty, its scores lie in `[min, max]`. Raw `I32F32`
+/// bits, with the same saturating sums as the fixed-point type.
 ///
 /// A first pass sums stake into [`MEDIAN_BUCKETS`] buckets of equal score width (integer shift
 /// of `score - min`, so buckets are ordered by score); the first bucket whose cumulative stake
 /// passes `target` holds the answer, found among that bucket's scores by [`select_quick`].
 /// Every sum is exact, so this is the same value as a search over the whole column.
-fn select_weighted(run: &[(I32F32, I32F32)], target: I32F32, bucket_items: &mut Vec<(I32F32, I32F32)>) -> I32F32 {
-    let (mut min, mut max) = (I32F32::max_value(), I32F32::min_value());
-    for &(v, _) in run {
-        min = min.min(v);
-        max = max.max(v);
-    }
+fn select_weighted(run: &[(i64, i64)], min: i64, max: i64, target: i64, bucket_items: &mut Vec<(i64, i64)>) -> i64 {
     if min >= max {
         return max;
     }
-    let span = max.to_bits().abs_diff(min.to_bits());
+    let span = max.abs_diff(min);
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(MEDIAN_BUCKETS.trailing_zeros());
-    let bucket = |v: I32F32| (v.to_bits().abs_diff(min.to_bits()) >> shift) as usize;
-    let mut sums = [ZERO; MEDIAN_BUCKETS];
+    let bucket = |v: i64| (v.abs_diff(min) >> shift) as usize;
+    let mut sums = [0i64; MEDIAN_BUCKETS];
     for &(v, s) in run {
-        let b = bucket(v);
+        let b = bucket(v) & (MEDIAN_BUCKETS - 1);
         sums[b] = sums[b].saturating_add(s);
     }
-    let mut below = ZERO;
+    let mut below = 0i64;
     let Some(crossing) = sums.iter().position(|&s| {
         let crosses = below.saturating_add(s) > target;
         if !crosses {
@@ -955,18 +1047,18 @@ fn select_weighted(run: &[(I32F32, I32F32)], target: I32F32, bucket_items: &mut 
 }
 
 /// [`select_weighted`] by three-way quickselect in place; `run` must not be empty.
-fn select_quick(run: &mut [(I32F32, I32F32)], target: I32F32) -> I32F32 {
+fn select_quick(run: &mut [(i64, i64)], target: i64) -> i64 {
     let (mut lo, mut hi) = (0usize, run.len());
-    let mut below = ZERO;
+    let mut below = 0i64;
     loop {
         let part = &mut run[lo..hi];
         let len = part.len();
         if len <= 1 {
-            return part.first().map_or(ZERO, |p| p.0);
+            return part.first().map_or(0, |p| p.0);
         }
         let pivot = part[len / 2].0;
         let (mut lt, mut i, mut gt) = (0usize, 0usize, len);
-        let (mut s_less, mut s_equal) = (ZERO, ZERO);
+        let (mut s_less, mut s_equal) = (0i64, 0i64);
         while i < gt {
             let (v, s) = part[i];
             if v < pivot {
@@ -1124,6 +1216,19 @@ mod tests {
         assert_eq!(fixed_proportion_to_u16(fx(0.5)), 32767);
         assert_eq!(safe_div(ONE, ZERO), ZERO);
         assert_eq!(safe_div(I32F32::max_value(), fx(0.25)), ZERO);
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_proportion_to_u16_matches_the_crate(
+            bits in prop_oneof![any::<i64>(), 0i64..=(1 << 32), Just(1i64 << 32), Just(-1i64)],
+        ) {
+            let x = I32F32::from_bits(bits);
+            prop_assert_eq!(
+                fixed_proportion_to_u16(x),
+                x.saturating_mul(I32F32::saturating_from_num(u16::MAX)).saturating_to_num::<u16>()
+            );
+        }
     }
 
     #[test]
@@ -1566,6 +1671,60 @@ mod tests {
             inplace_col_max_upscale_sparse(&mut b, 7, &mut scratch);
             prop_assert_eq!(&a, &b);
             prop_assert_eq!(&dividends, &want);
+        }
+    }
+
+    /// The chain's `mat_ema_sparse`, literally: densify each row over `new.rows()` columns.
+    fn mat_ema_sparse_literal(new: &SparseMatrix, old: &SparseMatrix, alpha: I32F32) -> SparseMatrix {
+        let n = new.rows();
+        let one_minus_alpha = ONE.saturating_sub(alpha);
+        let mut out = SparseMatrix::new();
+        for i in 0..n {
+            let mut acc = vec![ZERO; n];
+            let (c, v) = new.row(i);
+            for (&j, &x) in c.iter().zip(v) {
+                if let Some(cell) = acc.get_mut(j as usize) {
+                    *cell = cell.saturating_add(alpha.saturating_mul(x));
+                }
+            }
+            let (c, v) = old.row(i);
+            for (&j, &x) in c.iter().zip(v) {
+                if let Some(cell) = acc.get_mut(j as usize) {
+                    *cell = cell.saturating_add(one_minus_alpha.saturating_mul(x));
+                }
+            }
+            for (j, &x) in acc.iter().enumerate() {
+                if x > ZERO {
+                    out.push(j as u16, x);
+                }
+            }
+            out.end_row();
+        }
+        out
+    }
+
+    proptest! {
+        /// Every path of `mat_ema_sparse` (same structure in place, sorted merge, dense
+        /// fallback) gives the chain's densified result.
+        #[test]
+        fn mat_ema_sparse_matches_the_chain(
+            new in arb_sparse(6, 6),
+            old in arb_sparse(6, 6),
+            same in any::<bool>(),
+            alpha in (0i64..=(1 << 32)).prop_map(I32F32::from_bits),
+        ) {
+            let old = if same {
+                let mut o = new.clone();
+                for v in o.vals_mut() {
+                    *v = I32F32::from_bits(v.to_bits() / 3 + 1);
+                }
+                o
+            } else {
+                old
+            };
+            let (mut out, mut scratch) = (SparseMatrix::new(), Vec::new());
+            mat_ema_sparse(&new, &old, alpha, &mut out, &mut scratch);
+            prop_assert_eq!(out, mat_ema_sparse_literal(&new, &old, alpha));
         }
     }
 

@@ -121,6 +121,11 @@ impl SparseMatrix {
             .collect()
     }
 
+    /// True when both matrices have the same rows and the same columns in each row.
+    pub fn same_structure(&self, other: &SparseMatrix) -> bool {
+        self.row_starts == other.row_starts && self.entries().0 == other.entries().0
+    }
+
     /// Makes `self` a copy of `other`, reusing `self`'s allocations.
     pub fn copy_from(&mut self, other: &SparseMatrix) {
         self.row_starts.clone_from(&other.row_starts);
