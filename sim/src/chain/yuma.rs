@@ -61,8 +61,12 @@ pub const DEFAULT_TAO_WEIGHT: u64 = 971_718_665_099_567_868;
 /// The largest `bonds_moving_average` the epoch accepts: 1,000,000 ppm (EMA alpha 0).
 pub const BONDS_MOVING_AVERAGE_MAX: u64 = 1_000_000;
 
-/// A subnet's Yuma parameters, each in the unit the chain stores it in, defaulting to the
-/// chain's new-subnet value (`runtime/src/lib.rs` and `pallets/subtensor/src/lib.rs`).
+/// A subnet's Yuma parameters, each in the unit the chain stores it in, defaulting to the value
+/// a subnet registered today starts with: the runtime's `Initial*` constants
+/// (`runtime/src/lib.rs`) and the storage defaults (`pallets/subtensor/src/lib.rs`), as
+/// overridden by `init_new_network` (`subnets/subnet.rs`), which turns Yuma3 on and sets 64
+/// validator permits. (The bare storage defaults, which subnets created before those lines
+/// kept unless governance changed them, are Yuma3 off and 128 permits.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct EpochParams {
@@ -82,14 +86,16 @@ pub struct EpochParams {
     /// Bonds penalty as a fraction of 65535 (`BondsPenalty`, default 65,535: bonds use clipped
     /// weights).
     pub bonds_penalty: u16,
-    /// Validator permits handed out (`MaxAllowedValidators`, default 128).
+    /// Validator permits handed out (`MaxAllowedValidators`, default 64 as `init_new_network`
+    /// sets it; the runtime's `InitialMaxAllowedValidators` is 128).
     pub max_allowed_validators: u16,
     /// Minimum stake in rao for a non-owner to count (`StakeThreshold`, default 0).
     pub stake_threshold: u64,
     /// Weight of root stake as a fraction of `u64::MAX` (`TaoWeight`, default
     /// 971,718,665,099,567,868 ≈ 0.0527).
     pub tao_weight: u64,
-    /// Yuma3 bonds (`Yuma3On`, default off).
+    /// Yuma3 bonds (`Yuma3On`, default on as `init_new_network` sets it; the storage default
+    /// is off). Off selects the classic bonds EMA.
     pub yuma3: bool,
     /// Liquid alpha (`LiquidAlphaOn`, default off). On the chain at 14bc6f9f it only acts in
     /// Yuma3 mode; with classic bonds it has no effect, here too.
@@ -117,10 +123,10 @@ impl Default for EpochParams {
             kappa: 32_767,
             bonds_moving_average: 900_000,
             bonds_penalty: u16::MAX,
-            max_allowed_validators: 128,
+            max_allowed_validators: 64,
             stake_threshold: 0,
             tao_weight: DEFAULT_TAO_WEIGHT,
-            yuma3: false,
+            yuma3: true,
             liquid_alpha: false,
             alpha_low: 45_875,
             alpha_high: 58_982,

@@ -75,6 +75,33 @@ pub fn safe_div(a: I32F32, b: I32F32) -> I32F32 {
     a.checked_div(b).unwrap_or(I32F32::from_bits(0))
 }
 
+/// `substrate_fixed::transcendental::exp::<I32F32, I32F32>(x)`, exactly: the same Taylor
+/// series (terms up to `x^31 / 31!`, each step a checked multiply then a checked division by
+/// the step number), with the crate's special cases (`exp(0) = 1`, `exp(1)` = its `E`
+/// constant) and `1 / exp(-x)` for negative `x`; `None` where the crate returns `Err`.
+pub fn exp(x: I32F32) -> Option<I32F32> {
+    let zero = I32F32::from_bits(0);
+    let one = I32F32::from_bits(1 << 32);
+    if x == zero || x == one {
+        return substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok();
+    }
+    let neg = x < zero;
+    let operand = if neg { x.checked_neg()? } else { x };
+    let mut result = I32F32::from_bits(operand.to_bits().checked_add(one.to_bits())?);
+    let mut term = operand;
+    for i in 2..32i64 {
+        term = checked_mul(term, operand)?;
+        // Division by the integer i: truncating division of the raw bits, as the crate's
+        // `(term << 32) / (i << 32)` is.
+        term = I32F32::from_bits(term.to_bits() / i);
+        result = I32F32::from_bits(result.to_bits().checked_add(term.to_bits())?);
+    }
+    if neg {
+        result = one.checked_div(result)?;
+    }
+    Some(result)
+}
+
 /// A divisor prepared for many exact divisions (a row or column sum, a column maximum).
 #[derive(Clone, Copy, Debug)]
 pub struct Divisor {
@@ -176,6 +203,16 @@ mod tests {
             let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
             prop_assert_eq!(Divisor::new(b).checked_div(a), a.checked_div(b));
             prop_assert_eq!(safe_div(a, b), a.checked_div(b).unwrap_or(I32F32::from_bits(0)));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn exp_matches_the_crate(
+            bits in prop_oneof![-(21i64 << 32)..(21i64 << 32), any::<i64>(), Just(0), Just(1 << 32), Just(-(1 << 32))],
+        ) {
+            let x = I32F32::from_bits(bits);
+            prop_assert_eq!(exp(x), substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok());
         }
     }
 

@@ -236,9 +236,14 @@ mod tests {
         assert_eq!(out["neurons"][1]["uid"], 1);
         assert_eq!(out["neurons"][1]["incentive"], 65535);
         assert_eq!(out["neurons"][0]["dividends"], 65535);
-        assert_eq!(out["neurons"][0]["bonds"], serde_json::json!([[1, 65535]]));
+        // Yuma3 (the default): the bond is the EMA's first step, 0.1 * 1, stored as 6553.
+        assert_eq!(out["neurons"][0]["bonds"], serde_json::json!([[1, 6553]]));
         assert_eq!(out["neurons"][1]["server_emission"], 500);
         assert_eq!(out["neurons"][0]["validator_emission"], 500);
         assert_eq!(out["emission_paid"], 1000);
+        // Classic bonds are column max-upscaled for storage: 65535.
+        let classic = text.replace(r#""commit_reveal": false"#, r#""commit_reveal": false, "yuma3": false"#);
+        let out: serde_json::Value = serde_json::from_str(&run_json(&classic).unwrap()).unwrap();
+        assert_eq!(out["neurons"][0]["bonds"], serde_json::json!([[1, 65535]]));
     }
 }

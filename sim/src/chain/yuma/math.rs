@@ -21,7 +21,6 @@
 
 use super::fixed::{self, Divisor};
 use super::sparse::SparseMatrix;
-use substrate_fixed::transcendental::exp;
 use substrate_fixed::types::{I32F32, I64F64};
 
 /// Zero in `I32F32`.
@@ -110,10 +109,10 @@ pub fn exp_safe(input: I32F32) -> I32F32 {
     } else {
         input
     };
-    match exp::<I32F32, I32F32>(safe_input) {
-        Ok(v) => v,
-        Err(()) if safe_input <= ZERO => ZERO,
-        Err(()) => I32F32::max_value(),
+    match fixed::exp(safe_input) {
+        Some(v) => v,
+        None if safe_input <= ZERO => ZERO,
+        None => I32F32::max_value(),
     }
 }
 
@@ -1093,6 +1092,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::excessive_precision)]
     use super::*;
     use proptest::prelude::*;
+    use substrate_fixed::transcendental::exp;
 
     /// The chain's tests write values as `f32` and convert with `I32F32::from_num`; so do we,
     /// to get the same bits.
