@@ -92,14 +92,36 @@ pub fn exp(x: I32F32) -> Option<I32F32> {
     for i in 2..32i64 {
         term = checked_mul(term, operand)?;
         // Division by the integer i: truncating division of the raw bits, as the crate's
-        // `(term << 32) / (i << 32)` is.
-        term = I32F32::from_bits(term.to_bits() / i);
+        // `(term << 32) / (i << 32)` is (terms are non-negative here: x >= 0).
+        term = I32F32::from_bits(div_small(term.to_bits() as u64, i as usize) as i64);
         result = I32F32::from_bits(result.to_bits().checked_add(term.to_bits())?);
     }
     if neg {
         result = one.checked_div(result)?;
     }
     Some(result)
+}
+
+/// `floor((2^64 - 1) / i)` for `i` in `1..32` (index 0 unused).
+const SMALL_RECIPROCALS: [u64; 32] = {
+    let mut table = [0u64; 32];
+    let mut i = 1;
+    while i < 32 {
+        table[i] = u64::MAX / i as u64;
+        i += 1;
+    }
+    table
+};
+
+/// `n / i` for `i` in `1..32`: a multiply by the reciprocal and one correction.
+#[inline]
+fn div_small(n: u64, i: usize) -> u64 {
+    let d = i as u64;
+    let mut q = ((u128::from(n) * u128::from(SMALL_RECIPROCALS[i])) >> 64) as u64;
+    if n - q * d >= d {
+        q += 1;
+    }
+    q
 }
 
 /// A divisor prepared for many exact divisions (a row or column sum, a column maximum).
@@ -213,6 +235,13 @@ mod tests {
         ) {
             let x = I32F32::from_bits(bits);
             prop_assert_eq!(exp(x), substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn small_divisions_are_exact(n in prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64)], i in 1usize..32) {
+            prop_assert_eq!(div_small(n, i), n / i as u64);
         }
     }
 
