@@ -425,3 +425,49 @@ fn yuma3_bonds(ws: &mut EpochWorkspace, input: &EpochInput, bond_weights: BondWe
     };
     mat_ema_alpha_sparse(wfb, bonds, alpha_of, ema_bonds, col_scratch);
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crate::chain::yuma::{EpochParams, NeuronInput, epoch};
+
+    fn subnet(n: u16, yuma3: bool) -> EpochInput {
+        let neurons = (0..n)
+            .map(|uid| NeuronInput {
+                alpha_stake: Rao(u64::from(uid % 3) * 1_000 + 1),
+                last_update: 50,
+                validator_permit: uid % 3 == 0,
+                weights: (0..n).filter(|j| j % 2 == 1 && *j != uid).map(|j| (j, 1 + j * 97)).collect(),
+                bonds: (0..n).filter(|j| j % 4 == 1).map(|j| (j, 30_000 + j)).collect(),
+                ..NeuronInput::default()
+            })
+            .collect();
+        EpochInput {
+            block: 100,
+            emission: Rao(1_000_000_000),
+            params: EpochParams { yuma3, commit_reveal: false, ..EpochParams::default() },
+            neurons,
+            ..EpochInput::default()
+        }
+    }
+
+    #[test]
+    fn a_reused_workspace_gives_the_results_of_a_fresh_one() {
+        let mut ws = EpochWorkspace::default();
+        for (n, yuma3) in [(40, true), (7, false), (40, false), (3, true), (7, true)] {
+            let input = subnet(n, yuma3);
+            let reused = epoch_with(&mut ws, &input).unwrap();
+            assert_eq!(reused, epoch(&input).unwrap(), "n = {n}, yuma3 = {yuma3}");
+            assert_eq!(reused, epoch_reference(&input).unwrap(), "n = {n}, yuma3 = {yuma3}");
+            assert!(reused.neurons.iter().any(|x| x.incentive > 0), "weights count");
+        }
+        // A duplicate found after many rows still fails, with the workspace warm.
+        let mut input = subnet(40, true);
+        input.neurons[39].weights.push((1, 5));
+        assert!(matches!(
+            epoch_with(&mut ws, &input),
+            Err(EpochError::DuplicateUid { uid: 39, field: "weights", target: 1, .. })
+        ));
+    }
+}
