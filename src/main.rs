@@ -4,6 +4,7 @@
 //! the `sim`, `kernels` and `analysis` crates.
 
 mod cmd_calibrate;
+mod cmd_epoch;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -51,6 +52,8 @@ enum Command {
     },
     /// Time training steps on this machine's GPU (or CPU) and write a calibration profile.
     Calibrate(cmd_calibrate::CalibrateArgs),
+    /// Run one subnet's Yuma epoch on a JSON state (file or `-` for stdin); results as JSON.
+    Epoch(cmd_epoch::EpochArgs),
 }
 
 #[derive(Args)]
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::Check { files } => cmd_check(&files),
         Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
         Command::Calibrate(args) => cmd_calibrate::run(args),
+        Command::Epoch(args) => cmd_epoch::cmd_epoch(&args),
     }
 }
 

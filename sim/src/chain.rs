@@ -27,6 +27,7 @@ pub mod registration;
 pub mod stake;
 pub mod state;
 pub mod subnet;
+pub mod yuma;
 
 pub use coinbase::BlockOutcome;
 pub use rao::{RAO_PER_TAO, Rao};

@@ -104,8 +104,9 @@ pub fn simulate<W: Write>(
     progress: Option<Progress<'_>>,
 ) -> Result<(Summary, W, W, W)> {
     let horizon = Block(scenario.horizon_blocks());
-    let chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
+    let mut chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
         .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
+    chain.set_payout(scenario.chain.consensus.payout());
     let recorder = Recorder::new(timeseries, events, subnets);
     let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, recorder);
     let mut sim = Simulation::new(network);

@@ -85,6 +85,99 @@ pub struct ChainSection {
     pub registration: RegistrationSection,
     /// The subnets, validators and stake the run starts with.
     pub subnets: SubnetsSection,
+    /// Each subnet's epoch: Yuma consensus (default) or the stand-in, and Yuma's parameters.
+    pub consensus: ConsensusSection,
+}
+
+/// Which epoch pays subnets, and Yuma consensus parameters in the chain's storage units.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConsensusSection {
+    /// `"yuma"` (the chain's Yuma consensus) or `"stake_split"` (a stand-in: incentive equal
+    /// among miners, dividends by stake; for studies that do not need consensus).
+    pub epoch: EpochKind,
+    /// `Kappa`: consensus majority as a fraction of 65535 (32767 ~ 0.5).
+    pub kappa: u16,
+    /// `BondsMovingAverage` in parts per million (900000: the EMA takes 10% of the new value).
+    pub bonds_moving_average: u64,
+    /// `BondsPenalty` as a fraction of 65535 (65535: bonds use clipped weights).
+    pub bonds_penalty: u16,
+    /// `Yuma3On` (on for subnets registered today; off selects classic EMA bonds).
+    pub yuma3: bool,
+    /// `LiquidAlphaOn` (acts with Yuma3 only, as on chain).
+    pub liquid_alpha: bool,
+    /// `AlphaValues.0` as a fraction of 65535 (45875 ~ 0.7).
+    pub alpha_low: u16,
+    /// `AlphaValues.1` as a fraction of 65535 (58982 ~ 0.9).
+    pub alpha_high: u16,
+    /// `AlphaSigmoidSteepness` (1000).
+    pub alpha_sigmoid_steepness: i16,
+    /// `CommitRevealWeightsEnabled` (on).
+    pub commit_reveal: bool,
+    /// `RevealPeriodEpochs` (1).
+    pub reveal_period: u64,
+    /// `StakeThreshold` in rao (0).
+    pub stake_threshold_rao: u64,
+    /// `ActivityCutoffFactorMilli`: activity cutoff in thousandths of a tempo (13889: 5000
+    /// blocks at tempo 360).
+    pub activity_cutoff_factor_milli: u32,
+}
+
+/// The epoch implementations.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EpochKind {
+    /// Yuma consensus, exact to the chain.
+    Yuma,
+    /// The stand-in split by stake.
+    StakeSplit,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        let y = crate::chain::yuma::EpochParams::default();
+        Self {
+            epoch: EpochKind::Yuma,
+            kappa: y.kappa,
+            bonds_moving_average: y.bonds_moving_average,
+            bonds_penalty: y.bonds_penalty,
+            yuma3: y.yuma3,
+            liquid_alpha: y.liquid_alpha,
+            alpha_low: y.alpha_low,
+            alpha_high: y.alpha_high,
+            alpha_sigmoid_steepness: y.alpha_sigmoid_steepness,
+            commit_reveal: y.commit_reveal,
+            reveal_period: y.reveal_period,
+            stake_threshold_rao: y.stake_threshold,
+            activity_cutoff_factor_milli: y.activity_cutoff_factor_milli,
+        }
+    }
+}
+
+impl ConsensusSection {
+    /// The epoch implementation this section selects.
+    pub fn payout(&self) -> std::sync::Arc<dyn crate::chain::epoch::EpochPayout> {
+        match self.epoch {
+            EpochKind::StakeSplit => std::sync::Arc::new(crate::chain::epoch::StakeSplit),
+            EpochKind::Yuma => std::sync::Arc::new(crate::chain::epoch::YumaPayout {
+                params: crate::chain::yuma::EpochParams {
+                    kappa: self.kappa,
+                    bonds_moving_average: self.bonds_moving_average,
+                    bonds_penalty: self.bonds_penalty,
+                    yuma3: self.yuma3,
+                    liquid_alpha: self.liquid_alpha,
+                    alpha_low: self.alpha_low,
+                    alpha_high: self.alpha_high,
+                    alpha_sigmoid_steepness: self.alpha_sigmoid_steepness,
+                    commit_reveal: self.commit_reveal,
+                    reveal_period: self.reveal_period,
+                    stake_threshold: self.stake_threshold_rao,
+                    activity_cutoff_factor_milli: self.activity_cutoff_factor_milli,
+                    ..crate::chain::yuma::EpochParams::default()
+                },
+            }),
+        }
+    }
 }
 
 /// The pools.
@@ -247,6 +340,7 @@ impl Default for ChainSection {
             emission_share: EmissionShareSection::default(),
             registration: RegistrationSection::default(),
             subnets: SubnetsSection::default(),
+            consensus: ConsensusSection::default(),
         }
     }
 }
@@ -517,6 +611,15 @@ impl Scenario {
                     ),
                 );
             }
+        }
+        let k = &self.chain.consensus;
+        c.range_u64("chain.consensus.bonds_moving_average", k.bonds_moving_average, 0, 1_000_000);
+        c.range_u64("chain.consensus.reveal_period", k.reveal_period, 0, 1_000);
+        if k.alpha_low > k.alpha_high {
+            c.fail(
+                "chain.consensus.alpha_low",
+                format!("{} is above alpha_high ({}); allowed 0 ..= alpha_high", k.alpha_low, k.alpha_high),
+            );
         }
         if let Some(path) = &self.calibration_profile
             && path.trim().is_empty()

@@ -12,7 +12,7 @@
 //! (`distribute_emission`), which the network model runs as its own event in the same block.
 
 use super::emission_share::{ShareRule, flow_shares, price_ema_shares};
-use super::epoch::{EpochInput, EpochNeuron};
+use super::epoch::{EpochInput, EpochNeuron, EpochOutput};
 use super::math::{div_u64f64, div_u96f32};
 use super::rao::Rao;
 use super::state::ChainState;
@@ -385,10 +385,25 @@ impl ChainState {
     /// dividends are credited as alpha stake to the hotkey's root nominators in proportion to
     /// their root stake (root claim, `claim_root.rs`, with the "keep alpha" choice).
     pub fn run_epoch(&mut self, netuid: NetUid) -> Option<EpochOutcome> {
-        let drained = self.subnet_mut(netuid)?.in_flight.take()?;
-        let total = drained.server.saturating_add(drained.validator).saturating_add(drained.root);
-        let input = self.epoch_input(netuid, total)?;
+        let input = self.drained_epoch_input(netuid)?;
         let output = self.payout.epoch(&input);
+        self.pay_epoch(netuid, &input, &output)
+    }
+
+    /// The input of a drained epoch (gather): the subnet's state now, with the drained
+    /// emission to distribute. Reads only; `None` when the subnet has no drained epoch.
+    pub fn drained_epoch_input(&self, netuid: NetUid) -> Option<EpochInput> {
+        let drained = self.subnet(netuid)?.in_flight.as_ref()?;
+        let total = drained.server.saturating_add(drained.validator).saturating_add(drained.root);
+        self.epoch_input(netuid, total)
+    }
+
+    /// Pays a drained epoch (apply) from its `input` (as [`ChainState::drained_epoch_input`]
+    /// gave it) and the epoch's `output`. Paying one subnet's epoch changes only that subnet's
+    /// stakes and pending state, so the epochs of one block can be computed in parallel from
+    /// their inputs and paid in netuid order with the same result as running them one by one.
+    pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: &EpochOutput) -> Option<EpochOutcome> {
+        let drained = self.subnet_mut(netuid)?.in_flight.take()?;
         let tao_weight = u96(self.params.tao_weight).checked_div(u96(u64::MAX)).unwrap_or_default();
         let zero = u96(0);
         let hotkeys: Vec<HotkeyId> = input.neurons.iter().map(|n| n.hotkey).collect();

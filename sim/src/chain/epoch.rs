@@ -167,6 +167,75 @@ impl EpochPayout for StakeSplit {
     }
 }
 
+/// Yuma consensus (`sim::chain::yuma`, exact to the chain's `epoch_mechanism`) as the epoch.
+///
+/// The subnet's tempo, TaoWeight and `MaxAllowedValidators` come from the chain state in
+/// each [`EpochInput`]; the other consensus parameters (kappa, bonds, liquid alpha,
+/// commit-reveal, ...) from `params`. The chain model does not record weight commits, so with
+/// commit-reveal on no weight is masked by a commit (a copier's delayed view is modelled by the
+/// participants instead). Should the epoch reject its input (it cannot for the states the
+/// chain model builds), the stand-in pays that epoch rather than stopping the run.
+#[derive(Clone, Debug, Default)]
+pub struct YumaPayout {
+    /// Consensus parameters in the chain's storage units.
+    pub params: super::yuma::EpochParams,
+}
+
+impl EpochPayout for YumaPayout {
+    fn name(&self) -> &'static str {
+        "yuma"
+    }
+
+    fn epoch(&self, input: &EpochInput) -> EpochOutput {
+        use super::yuma;
+        let params = yuma::EpochParams {
+            tempo: input.tempo,
+            tao_weight: input.tao_weight,
+            max_allowed_validators: input.max_validators,
+            ..self.params.clone()
+        };
+        let yuma_input = yuma::EpochInput {
+            block: input.block,
+            emission: input.emission,
+            params,
+            owner_uid: input.owner_uid,
+            last_mechanism_step_block: input.last_epoch_block,
+            epoch_index: 0,
+            neurons: input
+                .neurons
+                .iter()
+                .map(|n| yuma::NeuronInput {
+                    alpha_stake: n.alpha_stake,
+                    root_stake: n.root_stake,
+                    last_update: n.last_update,
+                    registered_at: n.registered_at,
+                    validator_permit: n.validator_permit,
+                    weights: n.weights.clone(),
+                    bonds: n.bonds.clone(),
+                    commits: Vec::new(),
+                })
+                .collect(),
+        };
+        match yuma::epoch(&yuma_input) {
+            Ok(out) => EpochOutput {
+                neurons: out
+                    .neurons
+                    .into_iter()
+                    .map(|n| EpochNeuronOutput {
+                        incentive: n.incentive,
+                        dividends: n.dividends,
+                        server_emission: n.server_emission,
+                        validator_emission: n.validator_emission,
+                        validator_permit: n.validator_permit,
+                        bonds: n.bonds,
+                    })
+                    .collect(),
+            },
+            Err(_) => StakeSplit.epoch(input),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,5 +291,65 @@ mod tests {
         assert_eq!(out.neurons[0].validator_emission, Rao(250_000));
         assert_eq!(out.neurons[1].validator_emission, Rao(750_000));
         assert!(out.neurons.iter().all(|n| n.incentive == 0));
+    }
+
+    #[test]
+    fn yuma_pays_miners_by_consensus_weight_where_the_stand_in_pays_equally() {
+        // Two validators (permits from last epoch, weights set after the miners registered)
+        // both weight miner 3 three times as much as miner 2.
+        let weighted = |alpha| EpochNeuron {
+            validator_permit: true,
+            last_update: 50,
+            weights: vec![(2, 21845), (3, 65535)],
+            ..neuron(alpha, 0)
+        };
+        let mut miners = vec![neuron(0, 0), neuron(0, 0)];
+        for m in &mut miners {
+            m.registered_at = 10;
+        }
+        let mut neurons = vec![weighted(600), weighted(400)];
+        neurons.extend(miners);
+        let epoch = input(neurons, 2);
+        let yuma = YumaPayout::default().epoch(&epoch);
+        let stand_in = StakeSplit.epoch(&epoch);
+        assert!(yuma.neurons[3].server_emission.0 > 2 * yuma.neurons[2].server_emission.0, "{yuma:?}");
+        assert_eq!(stand_in.neurons[2].server_emission, stand_in.neurons[3].server_emission);
+        // The adapter is exactly Yuma on the same state.
+        let direct = super::super::yuma::epoch(&super::super::yuma::EpochInput {
+            block: 100,
+            emission: Rao(1_000_000),
+            params: super::super::yuma::EpochParams {
+                tao_weight: u64::MAX,
+                max_allowed_validators: 2,
+                ..Default::default()
+            },
+            owner_uid: None,
+            last_mechanism_step_block: 0,
+            epoch_index: 0,
+            neurons: epoch
+                .neurons
+                .iter()
+                .map(|n| super::super::yuma::NeuronInput {
+                    alpha_stake: n.alpha_stake,
+                    root_stake: n.root_stake,
+                    last_update: n.last_update,
+                    registered_at: n.registered_at,
+                    validator_permit: n.validator_permit,
+                    weights: n.weights.clone(),
+                    bonds: n.bonds.clone(),
+                    commits: vec![],
+                })
+                .collect(),
+        })
+        .expect("valid input");
+        for (a, b) in yuma.neurons.iter().zip(&direct.neurons) {
+            assert_eq!(
+                (a.incentive, a.dividends, a.server_emission, a.validator_emission),
+                (b.incentive, b.dividends, b.server_emission, b.validator_emission)
+            );
+            assert_eq!(&a.bonds, &b.bonds);
+        }
+        let paid: u64 = yuma.neurons.iter().map(|n| n.server_emission.0 + n.validator_emission.0).sum();
+        assert!(paid <= 1_000_000 && paid > 999_000, "{paid}");
     }
 }

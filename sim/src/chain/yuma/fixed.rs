@@ -1,0 +1,260 @@
+//! Fast `I32F32` multiplication and division with the `substrate-fixed` crate's exact bits.
+//!
+//! The crate multiplies two `I32F32` by widening to `i128`, shifting one factor left by 32 and
+//! multiplying with overflow detection (a `__muloti4` call), and divides by a full `i128`
+//! division (`__divti3`). Those dominate an epoch. The same results come from one 64×64→128
+//! multiply, and, for a non-negative dividend and a positive divisor, from a 64-bit division
+//! by a reciprocal with one correction step. Every function here returns exactly what the
+//! crate's operation returns (tests compare them on random and edge-case bit patterns); other
+//! sign combinations fall back to the crate.
+
+use substrate_fixed::types::I32F32;
+
+/// `a.saturating_add(b)`, exactly (the crate's is a branch-free mask dance; this is the
+/// machine's saturating add on the raw bits, which saturates the same way).
+#[inline]
+pub fn saturating_add(a: I32F32, b: I32F32) -> I32F32 {
+    I32F32::from_bits(a.to_bits().saturating_add(b.to_bits()))
+}
+
+/// `a.saturating_sub(b)`, exactly.
+#[inline]
+pub fn saturating_sub(a: I32F32, b: I32F32) -> I32F32 {
+    I32F32::from_bits(a.to_bits().saturating_sub(b.to_bits()))
+}
+
+/// `x.saturating_to_num::<u16>()`, exactly: the integer part (rounded toward −∞) clamped to
+/// `0 ..= 65535`.
+#[inline]
+pub fn saturating_to_u16(x: I32F32) -> u16 {
+    (x.to_bits() >> 32).clamp(0, i64::from(u16::MAX)) as u16
+}
+
+/// `a.saturating_mul(b)`, exactly.
+///
+/// The crate overflows when `|a·b| >= 2^95` in raw bits (`a·b·2^32` outside `i128`), and
+/// otherwise returns `floor(a·b / 2^32)`.
+#[inline]
+pub fn saturating_mul(a: I32F32, b: I32F32) -> I32F32 {
+    match mul_bits(a, b) {
+        Some(v) => v,
+        None if (a.to_bits() < 0) != (b.to_bits() < 0) => I32F32::min_value(),
+        None => I32F32::max_value(),
+    }
+}
+
+/// `a.checked_mul(b)`, exactly.
+#[inline]
+pub fn checked_mul(a: I32F32, b: I32F32) -> Option<I32F32> {
+    mul_bits(a, b)
+}
+
+#[inline]
+fn mul_bits(a: I32F32, b: I32F32) -> Option<I32F32> {
+    let p = i128::from(a.to_bits()) * i128::from(b.to_bits());
+    // In range iff p >> 95 is 0 or -1, i.e. the high word's bits 31..63 are all equal.
+    let hi = (p >> 64) as i64;
+    if (hi >> 31) != (hi >> 63) {
+        return None;
+    }
+    Some(I32F32::from_bits((p >> 32) as i64))
+}
+
+/// `a.checked_div(b).unwrap_or(0)`, the chain's `safe_div`, exactly (one division; see
+/// [`Divisor`] for many by the same divisor).
+#[inline]
+pub fn safe_div(a: I32F32, b: I32F32) -> I32F32 {
+    let (x, y) = (a.to_bits(), b.to_bits());
+    if x >= 0 && y > 0 {
+        let shift = y.trailing_zeros();
+        if let Ok(n) = u64::try_from((u128::from(x as u64) << 32) >> shift) {
+            let q = n / ((y as u64) >> shift);
+            return i64::try_from(q).map_or(I32F32::from_bits(0), I32F32::from_bits);
+        }
+    }
+    a.checked_div(b).unwrap_or(I32F32::from_bits(0))
+}
+
+/// `substrate_fixed::transcendental::exp::<I32F32, I32F32>(x)`, exactly: the same Taylor
+/// series (terms up to `x^31 / 31!`, each step a checked multiply then a checked division by
+/// the step number), with the crate's special cases (`exp(0) = 1`, `exp(1)` = its `E`
+/// constant) and `1 / exp(-x)` for negative `x`; `None` where the crate returns `Err`.
+pub fn exp(x: I32F32) -> Option<I32F32> {
+    let zero = I32F32::from_bits(0);
+    let one = I32F32::from_bits(1 << 32);
+    if x == zero || x == one {
+        return substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok();
+    }
+    let neg = x < zero;
+    let operand = if neg { x.checked_neg()? } else { x };
+    let mut result = I32F32::from_bits(operand.to_bits().checked_add(one.to_bits())?);
+    let mut term = operand;
+    for i in 2..32i64 {
+        term = checked_mul(term, operand)?;
+        // Division by the integer i: truncating division of the raw bits, as the crate's
+        // `(term << 32) / (i << 32)` is (terms are non-negative here: x >= 0).
+        term = I32F32::from_bits(div_small(term.to_bits() as u64, i as usize) as i64);
+        result = I32F32::from_bits(result.to_bits().checked_add(term.to_bits())?);
+    }
+    if neg {
+        result = one.checked_div(result)?;
+    }
+    Some(result)
+}
+
+/// `floor((2^64 - 1) / i)` for `i` in `1..32` (index 0 unused).
+const SMALL_RECIPROCALS: [u64; 32] = {
+    let mut table = [0u64; 32];
+    let mut i = 1;
+    while i < 32 {
+        table[i] = u64::MAX / i as u64;
+        i += 1;
+    }
+    table
+};
+
+/// `n / i` for `i` in `1..32`: a multiply by the reciprocal and one correction.
+#[inline]
+fn div_small(n: u64, i: usize) -> u64 {
+    let d = i as u64;
+    let mut q = ((u128::from(n) * u128::from(SMALL_RECIPROCALS[i])) >> 64) as u64;
+    if n - q * d >= d {
+        q += 1;
+    }
+    q
+}
+
+/// A divisor prepared for many exact divisions (a row or column sum, a column maximum).
+#[derive(Clone, Copy, Debug)]
+pub struct Divisor {
+    /// The divisor as given.
+    fixed: I32F32,
+    /// Dividend bits are shifted left by this (`32 - trailing zeros` when positive) ...
+    left: u32,
+    /// ... then right by this (`trailing zeros - 32` when positive).
+    right: u32,
+    /// The largest dividend whose left shift does not overflow `u64`.
+    max_bits: u64,
+    /// The divisor without its trailing zeros (0 when the fast path does not apply).
+    odd: u64,
+    /// `floor((2^64 - 1) / odd)`: the quotient estimate is then exact or one short.
+    reciprocal: u64,
+}
+
+impl Divisor {
+    /// Prepares `b` for division.
+    #[inline]
+    pub fn new(b: I32F32) -> Divisor {
+        let bits = b.to_bits();
+        if bits <= 0 {
+            return Divisor { fixed: b, left: 0, right: 0, max_bits: 0, odd: 0, reciprocal: 0 };
+        }
+        let shift = bits.trailing_zeros();
+        let odd = (bits as u64) >> shift;
+        let (left, right) = if shift >= 32 { (0, shift - 32) } else { (32 - shift, 0) };
+        Divisor { fixed: b, left, right, max_bits: u64::MAX >> left, odd, reciprocal: u64::MAX / odd }
+    }
+
+    /// The divisor as given.
+    #[inline]
+    pub fn value(&self) -> I32F32 {
+        self.fixed
+    }
+
+    /// `a.checked_div(b)`, exactly.
+    #[inline]
+    pub fn checked_div(&self, a: I32F32) -> Option<I32F32> {
+        let bits = a.to_bits();
+        if self.odd == 0 || bits < 0 || bits as u64 > self.max_bits {
+            return a.checked_div(self.fixed);
+        }
+        // floor((a << 32) / b) = floor(((a << 32) >> shift) / odd) with b = odd * 2^shift.
+        let n = ((bits as u64) << self.left) >> self.right;
+        let mut q = ((u128::from(n) * u128::from(self.reciprocal)) >> 64) as u64;
+        if n - q * self.odd >= self.odd {
+            q += 1;
+        }
+        // The crate flags overflow when the quotient does not fit a non-negative i64.
+        i64::try_from(q).ok().map(I32F32::from_bits)
+    }
+
+    /// `a.checked_div(b).unwrap_or(0)`, exactly.
+    #[inline]
+    pub fn safe_div(&self, a: I32F32) -> I32F32 {
+        self.checked_div(a).unwrap_or(I32F32::from_bits(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn edge_bits() -> impl Strategy<Value = i64> {
+        prop_oneof![
+            any::<i64>(),
+            0i64..=(1 << 33),
+            (0i64..=65_535).prop_map(|x| x << 32),
+            Just(0),
+            Just(1),
+            Just(-1),
+            Just(i64::MAX),
+            Just(i64::MIN),
+            Just(1 << 32),
+            Just((1 << 32) - 1),
+            Just(1 << 63 >> 1),
+            (0u32..63).prop_map(|s| 1i64 << s),
+            (0u32..63).prop_map(|s| -(1i64 << s)),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn multiplication_matches_the_crate(a in edge_bits(), b in edge_bits()) {
+            let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
+            prop_assert_eq!(saturating_mul(a, b), a.saturating_mul(b));
+            prop_assert_eq!(checked_mul(a, b), a.checked_mul(b));
+            prop_assert_eq!(saturating_add(a, b), a.saturating_add(b));
+            prop_assert_eq!(saturating_sub(a, b), a.saturating_sub(b));
+            prop_assert_eq!(saturating_to_u16(a), a.saturating_to_num::<u16>());
+        }
+
+        #[test]
+        fn division_matches_the_crate(a in edge_bits(), b in edge_bits()) {
+            let (a, b) = (I32F32::from_bits(a), I32F32::from_bits(b));
+            prop_assert_eq!(Divisor::new(b).checked_div(a), a.checked_div(b));
+            prop_assert_eq!(safe_div(a, b), a.checked_div(b).unwrap_or(I32F32::from_bits(0)));
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn exp_matches_the_crate(
+            bits in prop_oneof![-(21i64 << 32)..(21i64 << 32), any::<i64>(), Just(0), Just(1 << 32), Just(-(1 << 32))],
+        ) {
+            let x = I32F32::from_bits(bits);
+            prop_assert_eq!(exp(x), substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok());
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn small_divisions_are_exact(n in prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64)], i in 1usize..32) {
+            prop_assert_eq!(div_small(n, i), n / i as u64);
+        }
+    }
+
+    #[test]
+    fn products_at_the_overflow_boundary() {
+        // |a·b| = 2^95 - 2^32 fits; 2^95 overflows; -2^95 fits.
+        let a = I32F32::from_bits(1 << 47);
+        let fits = I32F32::from_bits((1 << 48) - 1);
+        let over = I32F32::from_bits(1 << 48);
+        assert_eq!(saturating_mul(a, fits), a.saturating_mul(fits));
+        assert_eq!(checked_mul(a, over), None);
+        assert_eq!(a.checked_mul(over), None);
+        assert_eq!(checked_mul(-a, over), (-a).checked_mul(over));
+        assert!(checked_mul(-a, over).is_some());
+    }
+}
