@@ -17,12 +17,14 @@
 //! (validator 0 first), which is SimPy's order too.
 //!
 //! Random numbers: one taosim stream per miner for its service times
-//! (`["peers", "fanout", "miner", m, "service"]`); agreement with SimPy is statistical.
+//! (`["peers", "fanout", "miner", m, "service"]`), exponential by the ziggurat method
+//! ([`crate::expo`]); agreement with SimPy is statistical.
 
 use crate::{ConfigError, out_of_range, ticks};
 use sim::engine::{Model, Scheduler, SimTime, Simulation};
 use sim::label;
-use sim::rng::{Stream, exponential, stream};
+use crate::expo::Ziggurat;
+use sim::rng::{Stream, stream};
 use std::collections::VecDeque;
 
 /// One fan-out run.
@@ -157,6 +159,7 @@ struct Fanout {
     latency_ticks: u64,
     tempo_ticks: u64,
     miners: Vec<Miner>,
+    ziggurat: Ziggurat,
     stats: FanoutStats,
 }
 
@@ -165,7 +168,7 @@ impl Fanout {
         let mean = self.config.mean_service;
         let miner = &mut self.miners[m as usize];
         miner.serving = Some(task);
-        let service = exponential(&mut miner.rng, mean);
+        let service = self.ziggurat.exponential(&mut miner.rng, mean);
         scheduler.schedule_in(ticks(service), 0, FanoutEvent::ServiceDone { m });
     }
 }
@@ -228,6 +231,7 @@ pub fn run(config: &FanoutConfig) -> Result<FanoutStats, ConfigError> {
         latency_ticks: ticks(config.latency),
         tempo_ticks: ticks(config.tempo),
         miners,
+        ziggurat: Ziggurat::new(),
         stats: FanoutStats::default(),
     };
     let mut sim = Simulation::new(model);

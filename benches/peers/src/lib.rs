@@ -20,6 +20,7 @@
 #![warn(missing_docs)]
 
 pub mod bittensor_lite;
+pub mod expo;
 pub mod fanout;
 pub mod mm1;
 pub mod pairwise;
@@ -34,8 +35,9 @@ pub const TICKS_PER_UNIT: f64 = 1e9;
 
 /// A model duration (time units, finite, ≥ 0) as engine ticks, rounded to the nearest tick.
 pub fn ticks(duration: f64) -> u64 {
-    // `as` saturates; durations here are draws of a few hundred units at most.
-    (duration * TICKS_PER_UNIT).round() as u64
+    // Round half up by adding 0.5 (the same as `round` for non-negative values, without its
+    // out-of-line call on baseline x86-64); `as` saturates, and negative or NaN input gives 0.
+    (duration * TICKS_PER_UNIT + 0.5) as u64
 }
 
 /// Engine time as model time units.

@@ -7,8 +7,9 @@
 //! count equals N.
 //!
 //! Random numbers: taosim's streams, one for inter-arrival times and one for service times
-//! (labels `["peers", "mm1", "arrivals"]` and `["peers", "mm1", "service"]`). SimPy draws both
-//! from one `random.Random`, so the two sides agree statistically, not draw by draw.
+//! (labels `["peers", "mm1", "arrivals"]` and `["peers", "mm1", "service"]`), turned into
+//! exponential draws by the ziggurat method ([`crate::expo`]). SimPy draws both from one
+//! `random.Random` by inversion, so the two sides agree statistically, not draw by draw.
 //!
 //! Theory (stationary FIFO M/M/1, ρ = λ/μ < 1): the sojourn time is Exponential(μ − λ), mean
 //! W = 1/(μ − λ) = 10 for the defaults. Its customer average over n customers is approximately
@@ -18,7 +19,8 @@
 use crate::{ConfigError, out_of_range, ticks, units};
 use sim::engine::{Model, Scheduler, SimTime, Simulation};
 use sim::label;
-use sim::rng::{Stream, exponential, stream};
+use crate::expo::Ziggurat;
+use sim::rng::{Stream, stream};
 use std::collections::VecDeque;
 
 /// One M/M/1 run: rates, length and seed.
@@ -107,6 +109,7 @@ struct Mm1 {
     mean_service: f64,
     arrivals_rng: Stream,
     service_rng: Stream,
+    ziggurat: Ziggurat,
     in_system: VecDeque<SimTime>,
     stats: Mm1Stats,
 }
@@ -120,7 +123,7 @@ impl Mm1 {
     }
 
     fn start_service(&mut self, scheduler: &mut Scheduler<Mm1Event>) {
-        let service = exponential(&mut self.service_rng, self.mean_service);
+        let service = self.ziggurat.exponential(&mut self.service_rng, self.mean_service);
         scheduler.schedule_in(ticks(service), 0, Mm1Event::Departure);
     }
 }
@@ -136,7 +139,7 @@ impl Model for Mm1 {
                 if self.in_system.len() == 1 {
                     self.start_service(scheduler);
                 }
-                let gap = exponential(&mut self.arrivals_rng, self.mean_interarrival);
+                let gap = self.ziggurat.exponential(&mut self.arrivals_rng, self.mean_interarrival);
                 scheduler.schedule_in(ticks(gap), 0, Mm1Event::Arrival);
             }
             Mm1Event::Departure => {
@@ -162,12 +165,14 @@ pub fn run(config: &Mm1Config) -> Result<Mm1Stats, ConfigError> {
         mean_service: 1.0 / config.service_rate,
         arrivals_rng: stream(config.seed, &label!["peers", "mm1", "arrivals"]),
         service_rng: stream(config.seed, &label!["peers", "mm1", "service"]),
+        ziggurat: Ziggurat::new(),
         in_system: VecDeque::new(),
         stats: Mm1Stats::default(),
     };
     let mut sim = Simulation::new(model);
     // As in the SimPy model, the first customer arrives after one inter-arrival time.
-    let first = exponential(&mut sim.model.arrivals_rng, sim.model.mean_interarrival);
+    let m = &mut sim.model;
+    let first = m.ziggurat.exponential(&mut m.arrivals_rng, m.mean_interarrival);
     sim.scheduler.schedule_at(SimTime::from_ms(ticks(first)), 0, Mm1Event::Arrival);
     sim.run_until(SimTime::from_ms(u64::MAX));
     let mut stats = sim.model.stats.clone();
