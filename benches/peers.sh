@@ -6,7 +6,7 @@
 #   benches/peers.sh --reuse-slow    # reuse the peers' own figures for the 3 configurations that
 #                                    # take them over 100 s each (saves ~6.5 min), marked as reused
 #   benches/peers.sh --reuse-all     # no Python at all: every peer figure reused (a quick look)
-#   benches/peers.sh --repeat 7      # taosim repetitions per configuration (median kept; default 5)
+#   benches/peers.sh --repeat 7      # taosim runs per configuration and pass (2 passes; default 5)
 #
 # Needs python3 (3.11, as the peers measured) with venv and pip, PyPI access the first time,
 # and the peers' folder (default ../shared/peers, or $PEERS_DIR). The peers are installed into a
@@ -81,29 +81,33 @@ if [ "$REUSE" != all ]; then
   cat "$AGREE"
 fi
 
-# --- taosim: every configuration REPEAT times, one process each; the median wall time is kept -
-echo "== taosim (each configuration $REPEAT times, median kept)"
-median_row() { # runs "$@" REPEAT times, prints the median row with the spread in its check column
-  local rows i
-  rows=$(for i in $(seq "$REPEAT"); do timeout 300 "$BIN" "$@"; done | sort -t, -k14,14g)
-  echo "$rows" | awk -F, -v OFS=, -v n="$REPEAT" -v lo="$(echo "$rows" | head -1 | cut -d, -f14)" \
-    -v hi="$(echo "$rows" | tail -1 | cut -d, -f14)" \
-    'NR == int((n + 1) / 2) { $NF = $NF ";repeat=" n ";wall_min=" lo ";wall_max=" hi; print }'
-}
-{
-  "$BIN" mm1 -N 1 --header | head -1
-  for n in 100000 1000000; do median_row mm1 -N $n; done
-  median_row fanout -V 64 -M 1000 --tempos 5
-  median_row fanout -V 64 -M 10000 --tempos 2
-  for B in 7200 216000; do
-    for S in 32 128; do
-      for R in 1 4; do
-        median_row bittensor-lite -S $S -B $B -R $R
-        if [ $R = 4 ]; then median_row bittensor-lite -S $S -B $B -R $R --threads 2; fi
-      done
+# --- taosim: every configuration REPEAT times before the peers' suite and REPEAT times after it,
+# each run its own process (so its peak RSS is its own); the median wall time over both passes
+# is kept, so that taosim's short runs sample the machine's load over the session as the peers'
+# long runs do.
+CONFIGS=(
+  "mm1 -N 100000" "mm1 -N 1000000"
+  "fanout -V 64 -M 1000 --tempos 5" "fanout -V 64 -M 10000 --tempos 2"
+)
+for B in 7200 216000; do
+  for S in 32 128; do
+    CONFIGS+=("bittensor-lite -S $S -B $B -R 1" "bittensor-lite -S $S -B $B -R 4"
+              "bittensor-lite -S $S -B $B -R 4 --threads 2")
+  done
+done
+RAW=$OUT_DIR/.peers-$DATE-taosim-raw.csv
+: > "$RAW"
+taosim_pass() {
+  local i k
+  for i in "${!CONFIGS[@]}"; do
+    for k in $(seq "$REPEAT"); do
+      # shellcheck disable=SC2086 # each configuration is a list of arguments
+      echo "$i,$(timeout 300 "$BIN" ${CONFIGS[$i]})" >> "$RAW"
     done
   done
-} | tee "$TAOSIM_CSV"
+}
+echo "== taosim, pass 1 (each configuration $REPEAT times)"
+taosim_pass
 
 # --- the peers: their own suite (run_all.py: each configuration in its own process, timeouts) -
 if [ "$REUSE" != all ]; then
@@ -114,10 +118,27 @@ if [ "$REUSE" != all ]; then
     --out "$PYTHON_CSV" --md "$OUT_DIR/peers-$DATE-python.md" "${filter[@]}"
 fi
 
-# --- one CSV: taosim's rows, the peers' measured rows, and any reused rows (marked) ----------
-python3 - "$TAOSIM_CSV" "$PYTHON_CSV" "$PEER_RESULTS" "$REUSE" "$ALL_CSV" <<'EOF'
-import csv, os, re, sys
+echo "== taosim, pass 2 (each configuration $REPEAT times)"
+taosim_pass
+
+# --- taosim's medians, then one CSV: taosim's rows, the peers' measured rows, reused rows ----
+"$BIN" mm1 -N 1 --header | head -1 > "$TAOSIM_CSV"
+python3 - "$RAW" >> "$TAOSIM_CSV" <<'PYEOF'
+import csv, sys
+runs = {}
+for row in csv.reader(open(sys.argv[1])):
+    runs.setdefault(int(row[0]), []).append(row[1:])
+for i in sorted(runs):
+    rs = sorted(runs[i], key=lambda r: float(r[13]))  # wall_s
+    median = list(rs[(len(rs) - 1) // 2])
+    median[-1] += f";repeat={len(rs)};wall_min={rs[0][13]};wall_max={rs[-1][13]}"
+    csv.writer(sys.stdout, lineterminator="\n").writerow(median)
+PYEOF
+cat "$TAOSIM_CSV"
+python3 - "$TAOSIM_CSV" "$PYTHON_CSV" "$PEER_RESULTS" "$REUSE" "$ALL_CSV" <<'PYEOF'
+import csv, os, sys
 taosim, measured, peers, reuse, out = sys.argv[1:]
+# The configurations --reuse-slow does not run (over 100 s each in the peers' results).
 slow = [("radcad", "single_process", s, "216000", "1") for s in ("32", "128")] + [("cadcad", "single_proc", "32", "216000", "4")]
 with open(taosim) as f:
     rows = list(csv.DictReader(f))
@@ -136,7 +157,7 @@ with open(out, "w", newline="") as f:
     w = csv.DictWriter(f, fieldnames=cols, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-EOF
+PYEOF
 
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 {
@@ -145,7 +166,9 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
   echo "Machine: $(nproc) cores, $cpu_model, $(awk '/MemTotal/ {printf "%.1f GiB", $2/1048576}' /proc/meminfo);" \
        "load average $LOAD_START at the start, $LOAD_END at the end. Started $STAMP."
   echo "Command: \`benches/peers.sh${ARGS:+ $ARGS}\`"
-  echo "(taosim: each configuration $REPEAT times in its own process, the median wall time kept; peers: one run each, as their suite runs them)."
+  echo "taosim: each configuration 2 x $REPEAT times, in its own process each time, half before and half after" \
+       "the peers' suite; the row is the run with the median wall time (min and max in the CSV's check column)." \
+       "Peers: one run each, as their own suite runs them. Ratios: taosim's single-threaded row over the peer's row."
   echo
   "$BIN" table "$ALL_CSV"
 } > "$MD"
