@@ -95,7 +95,7 @@ for B in 7200 216000; do
               "bittensor-lite -S $S -B $B -R 4 --threads 2")
   done
 done
-RAW=$OUT_DIR/.peers-$DATE-taosim-raw.csv
+RAW=$OUT_DIR/peers-$DATE-taosim-runs.csv   # every taosim run, prefixed with its configuration index
 : > "$RAW"
 taosim_pass() {
   local i k
@@ -171,6 +171,13 @@ LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
        "Peers: one run each, as their own suite runs them. Ratios: taosim's single-threaded row over the peer's row."
   echo
   "$BIN" table "$ALL_CSV"
+  echo
+  echo "Cross-check against the peers' own figures (\`$(basename "$PEER_RESULTS")\`, measured by the peers on this" \
+       "kind of machine, not in this run): the same targets, taosim's rows of this run over the peers' published rows."
+  echo
+  { cat "$TAOSIM_CSV"; tail -n +2 "$PEER_RESULTS"; } > "$OUT_DIR/.published.csv"
+  "$BIN" table --targets-only "$OUT_DIR/.published.csv"
+  rm -f "$OUT_DIR/.published.csv"
 } > "$MD"
 echo
 cat "$MD"

@@ -20,10 +20,10 @@
 //! (`["peers", "fanout", "miner", m, "service"]`), exponential by the ziggurat method
 //! ([`crate::expo`]); agreement with SimPy is statistical.
 
+use crate::expo::Ziggurat;
 use crate::{ConfigError, out_of_range, ticks};
 use sim::engine::{Model, Scheduler, SimTime, Simulation};
 use sim::label;
-use crate::expo::Ziggurat;
 use sim::rng::{Stream, stream};
 use std::collections::VecDeque;
 

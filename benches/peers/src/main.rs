@@ -11,7 +11,9 @@ use peers::bittensor_lite::{self, BlConfig, LogFn, closed_form_matches, issuance
 use peers::fanout::{self, FanoutConfig};
 use peers::mm1::{self, Mm1Config};
 use peers::pyfmt::{final_state_json, repr_f64, trace_csv, write_atomic};
-use peers::report::{Row, comparison_markdown, csv_line, fmt_num, header_line, peak_rss_mb, read_rows};
+use peers::report::{
+    Row, comparison_markdown, csv_line, fmt_num, header_line, peak_rss_mb, read_rows, targets_markdown,
+};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -115,6 +117,9 @@ enum Command {
         /// CSV files with a header line.
         #[arg(required = true)]
         files: Vec<PathBuf>,
+        /// Only the summary against the targets.
+        #[arg(long)]
+        targets_only: bool,
     },
 }
 
@@ -285,7 +290,7 @@ fn run(cli: Cli) -> Result<()> {
             }
             emit(&r, header);
         }
-        Command::Table { files } => {
+        Command::Table { files, targets_only } => {
             let mut rows = Vec::new();
             for f in &files {
                 let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
@@ -296,7 +301,7 @@ fn run(cli: Cli) -> Result<()> {
             if rows.is_empty() {
                 bail!("{}: no rows", files[0].display());
             }
-            print!("{}", comparison_markdown(&rows));
+            print!("{}", if targets_only { targets_markdown(&rows) } else { comparison_markdown(&rows) });
         }
     }
     Ok(())

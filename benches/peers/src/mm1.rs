@@ -16,10 +16,10 @@
 //! normal with variance [`sojourn_variance_constant`]/n, and a queue that starts empty biases the
 //! sum of sojourns by [`EMPTY_START_BIAS_SUM`] (both derived in `derivations/mm1_variance.py`).
 
+use crate::expo::Ziggurat;
 use crate::{ConfigError, out_of_range, ticks, units};
 use sim::engine::{Model, Scheduler, SimTime, Simulation};
 use sim::label;
-use crate::expo::Ziggurat;
 use sim::rng::{Stream, stream};
 use std::collections::VecDeque;
 

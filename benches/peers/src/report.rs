@@ -186,6 +186,21 @@ const TARGETS: [Target; 4] = [
 
 /// The comparison as Markdown: one table of every row with its ratio, then the targets.
 pub fn comparison_markdown(rows: &[Row]) -> String {
+    let groups = group_rows(rows);
+    let mut o = rows_table(&groups);
+    o.push('\n');
+    o.push_str(&targets_table(&groups));
+    o
+}
+
+/// Only the summary against the targets.
+pub fn targets_markdown(rows: &[Row]) -> String {
+    targets_table(&group_rows(rows))
+}
+
+type Groups<'a> = Vec<((String, String), Vec<&'a Row>)>;
+
+fn group_rows(rows: &[Row]) -> Groups<'_> {
     let mut groups: Vec<((String, String), Vec<&Row>)> = Vec::new();
     for row in rows {
         let key = group_key(row);
@@ -194,10 +209,14 @@ pub fn comparison_markdown(rows: &[Row]) -> String {
             None => groups.push((key, vec![row])),
         }
     }
+    groups
+}
+
+fn rows_table(groups: &Groups<'_>) -> String {
     let mut o = String::new();
     o.push_str("| model | size | impl | mode | procs | wall s | model events/s or blocks/s | peak RSS MB | taosim / this | source |\n");
     o.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
-    for ((bench, size), members) in &groups {
+    for ((bench, size), members) in groups {
         let base = taosim_base(members).and_then(rate);
         let mut ordered: Vec<&Row> = members.iter().copied().filter(|r| get(r, "impl") == "taosim").collect();
         ordered.extend(members.iter().copied().filter(|r| get(r, "impl") != "taosim"));
@@ -219,11 +238,16 @@ pub fn comparison_markdown(rows: &[Row]) -> String {
             );
         }
     }
-    o.push_str("\n| target | needed | smallest ratio (worst size) | largest ratio | sizes compared | met |\n");
+    o
+}
+
+fn targets_table(groups: &Groups<'_>) -> String {
+    let mut o = String::new();
+    o.push_str("| target | needed | smallest ratio (worst size) | largest ratio | sizes compared | met |\n");
     o.push_str("|---|---|---|---|---|---|\n");
     for t in &TARGETS {
         let mut ratios: Vec<(f64, String)> = Vec::new();
-        for ((bench, size), members) in &groups {
+        for ((bench, size), members) in groups {
             if !t.benches.contains(&bench.as_str()) {
                 continue;
             }
