@@ -122,7 +122,7 @@ echo "== taosim, pass 2 (each configuration $REPEAT times)"
 taosim_pass
 
 # --- taosim's medians, then one CSV: taosim's rows, the peers' measured rows, reused rows ----
-"$BIN" mm1 -N 1 --header | head -1 > "$TAOSIM_CSV"
+"$BIN" mm1 -N 1 --header | sed -n 1p > "$TAOSIM_CSV"
 python3 - "$RAW" >> "$TAOSIM_CSV" <<'PYEOF'
 import csv, sys
 runs = {}

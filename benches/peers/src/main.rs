@@ -14,6 +14,7 @@ use peers::pyfmt::{final_state_json, repr_f64, trace_csv, write_atomic};
 use peers::report::{
     Row, comparison_markdown, csv_line, fmt_num, header_line, peak_rss_mb, read_rows, targets_markdown,
 };
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -161,11 +162,14 @@ fn put_rss(r: &mut Row) {
     put(r, "tree_peak_rss_mb", rss);
 }
 
-fn emit(row: &Row, header: bool) {
+/// Prints a row (after the header if asked); a closed stdout is an error, not a panic.
+fn emit(row: &Row, header: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
     if header {
-        println!("{}", header_line());
+        writeln!(out, "{}", header_line()).context("writing to stdout")?;
     }
-    println!("{}", csv_line(row));
+    writeln!(out, "{}", csv_line(row)).context("writing to stdout")?;
+    out.flush().context("writing to stdout")
 }
 
 fn main() -> ExitCode {
@@ -202,7 +206,7 @@ fn run(cli: Cli) -> Result<()> {
                     cfg.theory_mean_sojourn()
                 );
                 put(&mut r, "check", check);
-                emit(&r, header && i == 0);
+                emit(&r, header && i == 0)?;
             }
         }
         Command::Fanout { validators, miners, tempos, tempo, mean_service, latency, seed, header } => {
@@ -231,7 +235,7 @@ fn run(cli: Cli) -> Result<()> {
                     s.peak_pending
                 );
                 put(&mut r, "check", check);
-                emit(&r, header && i == 0);
+                emit(&r, header && i == 0)?;
             }
         }
         Command::BittensorLite {
@@ -288,7 +292,7 @@ fn run(cli: Cli) -> Result<()> {
                 write_atomic(path, trace_csv(results.iter().flat_map(|x| &x.trace)).as_bytes())
                     .with_context(|| format!("writing --trace-out {}", path.display()))?;
             }
-            emit(&r, header);
+            emit(&r, header)?;
         }
         Command::Table { files, targets_only } => {
             let mut rows = Vec::new();
@@ -301,7 +305,8 @@ fn run(cli: Cli) -> Result<()> {
             if rows.is_empty() {
                 bail!("{}: no rows", files[0].display());
             }
-            print!("{}", if targets_only { targets_markdown(&rows) } else { comparison_markdown(&rows) });
+            let table = if targets_only { targets_markdown(&rows) } else { comparison_markdown(&rows) };
+            std::io::stdout().lock().write_all(table.as_bytes()).context("writing to stdout")?;
         }
     }
     Ok(())
