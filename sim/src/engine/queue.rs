@@ -38,6 +38,8 @@ pub struct EventQueue<E> {
     buckets: Vec<Vec<Slot<E>>>,
     /// Events at `floor`, sorted by (tie, seq) *descending* so the next one is last.
     batch: Vec<Slot<E>>,
+    /// Bit `i` set when `buckets[i]` is not empty: finds the first non-empty bucket in O(1).
+    occupied: u128,
     /// The time of the batch: no event earlier than this may be pushed.
     floor: u64,
     len: usize,
@@ -64,7 +66,14 @@ fn bucket_of(time: u64, floor: u64) -> usize {
 impl<E> EventQueue<E> {
     /// An empty queue.
     pub fn new() -> Self {
-        Self { buckets: (0..65).map(|_| Vec::new()).collect(), batch: Vec::new(), floor: 0, len: 0, next_seq: 0 }
+        Self {
+            buckets: (0..65).map(|_| Vec::new()).collect(),
+            batch: Vec::new(),
+            occupied: 0,
+            floor: 0,
+            len: 0,
+            next_seq: 0,
+        }
     }
 
     /// An empty queue with room for `capacity` events in its widest bucket.
@@ -92,7 +101,9 @@ impl<E> EventQueue<E> {
             let at = self.batch.partition_point(|&(_, bt, bs, _)| (bt, bs) > (tie, seq));
             self.batch.insert(at, (t, tie, seq, event));
         } else {
-            self.buckets[bucket_of(t, self.floor)].push((t, tie, seq, event));
+            let b = bucket_of(t, self.floor);
+            self.buckets[b].push((t, tie, seq, event));
+            self.occupied |= 1 << b;
         }
         EventKey { time, tie, seq }
     }
@@ -102,17 +113,28 @@ impl<E> EventQueue<E> {
         if !self.batch.is_empty() {
             return;
         }
-        if self.buckets[0].is_empty() {
-            let Some(i) = self.buckets.iter().position(|b| !b.is_empty()) else { return };
+        if self.occupied & 1 == 0 {
+            if self.occupied == 0 {
+                return;
+            }
+            let i = self.occupied.trailing_zeros() as usize;
             let floor = self.buckets[i].iter().map(|slot| slot.0).min().unwrap_or(self.floor);
             self.floor = floor;
+            self.occupied &= !(1 << i);
             let mut moving = std::mem::take(&mut self.buckets[i]);
             for slot in moving.drain(..) {
                 self.buckets[bucket_of(slot.0, floor)].push(slot);
             }
             self.buckets[i] = moving; // keep the allocation
+            // Every event moved to a bucket below `i`.
+            for (b, bucket) in self.buckets[..i].iter().enumerate() {
+                if !bucket.is_empty() {
+                    self.occupied |= 1 << b;
+                }
+            }
         }
         std::mem::swap(&mut self.batch, &mut self.buckets[0]);
+        self.occupied &= !1;
         if self.batch.len() > 1 {
             self.batch.sort_unstable_by_key(|slot| std::cmp::Reverse((slot.1, slot.2)));
         }
