@@ -3,6 +3,8 @@
 //! Glue only: argument parsing, progress display and exit codes. Everything it runs lives in
 //! the `sim`, `kernels` and `analysis` crates.
 
+mod cmd_sweep;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim::error::ScenarioError;
@@ -33,9 +35,9 @@ struct Cli {
 enum Command {
     /// Run a scenario (the built-in default without FILE) into a new run folder.
     Run(RunArgs),
-    /// Validate scenario files without running them.
+    /// Validate scenario or sweep files without running them.
     Check {
-        /// Scenario files to check.
+        /// Scenario or sweep files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -47,6 +49,10 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run a sweep file's runs in parallel into a sweep folder (resumable).
+    Sweep(cmd_sweep::SweepArgs),
+    /// Merge the folders of a sweep's shards into one sweep folder.
+    Merge(cmd_sweep::MergeArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run(args),
         Command::Check { files } => cmd_check(&files),
         Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
+        Command::Sweep(args) => cmd_sweep::sweep(args),
+        Command::Merge(args) => cmd_sweep::merge(args),
     }
 }
 
@@ -163,6 +171,10 @@ fn cmd_run(args: RunArgs) -> ExitCode {
 fn cmd_check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for file in files {
+        if cmd_sweep::is_sweep_file(file) {
+            failed |= !cmd_sweep::check(file);
+            continue;
+        }
         match scenario::load(Source::File(file), &[]) {
             Ok(s) => println!(
                 "{}: ok (scenario `{}`, {} blocks, seed {})",

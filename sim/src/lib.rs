@@ -7,7 +7,8 @@
 //! - [`scenario`]: scenario files (TOML), their validation and `--set` overrides;
 //! - [`network`]: the simulated network, the model the engine runs;
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
-//! - [`run`]: one run from a scenario to a finished run folder, and replay.
+//! - [`run`]: one run from a scenario to a finished run folder, and replay;
+//! - [`sweep`]: sweep files, parallel resumable sweeps into sweep folders, shards and merges.
 #![warn(missing_docs)]
 
 pub mod chain;
@@ -18,6 +19,7 @@ pub mod output;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 
 pub use error::{Error, Result};
 
