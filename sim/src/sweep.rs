@@ -24,7 +24,7 @@ pub mod plan;
 pub mod summary;
 
 pub use execute::{Options, Progress, Stats, run_sweep};
-pub use folder::{SWEEP_MANIFEST_FORMAT, Shard, SweepManifest};
+pub use folder::{ManifestHead, SWEEP_MANIFEST_FORMAT, Shard, SweepManifest, read_sweep_head, read_sweep_manifest};
 pub use merge::merge;
 pub use plan::{Mode, Plan, PointError};
 

@@ -125,73 +125,154 @@ pub struct SweepManifest {
 }
 
 impl SweepManifest {
-    /// The manifest of `plan` (or of one shard of it).
-    pub fn for_plan(plan: &Plan, shard: Option<Shard>) -> Result<Self, SweepError> {
-        let resolved: toml::Table = plan
-            .resolved_toml()
-            .parse()
-            .map_err(|e| SweepError::folder(MANIFEST, format!("the resolved sweep does not parse: {e}")))?;
-        let sweep = serde_json::to_value(&resolved)
-            .map_err(|e| SweepError::folder(MANIFEST, format!("cannot render the sweep as JSON: {e}")))?;
-        let runs = shard
-            .unwrap_or(Shard::WHOLE)
-            .runs(plan.runs())
-            .map(|index| {
-                let point = plan.point_of(index);
-                let overrides = plan
-                    .overrides(point)
-                    .into_iter()
-                    .map(|(path, value)| (path.to_string(), serde_json::to_value(value).unwrap_or_default()))
-                    .collect();
-                RunEntry { run_id: plan.run_id(index), index, point, seed: plan.seed_of(index), overrides }
-            })
-            .collect();
-        Ok(Self {
-            format: SWEEP_MANIFEST_FORMAT.into(),
-            taosim_version: crate::VERSION.into(),
-            name: plan.name.clone(),
-            description: plan.description.clone(),
-            sweep_digest: plan.digest().into(),
-            sweep_toml: plan.resolved_toml().into(),
-            sweep,
-            parameters: plan.parameters.iter().map(|p| p.path.clone()).collect(),
-            points: plan.points(),
-            total_runs: plan.runs(),
-            shard,
-            runs,
-        })
-    }
-
     /// The shard this folder holds, the whole sweep as `1/1`.
     pub fn shard_or_whole(&self) -> Shard {
         self.shard.unwrap_or(Shard::WHOLE)
     }
 }
 
-/// Reads a sweep folder's manifest.
-pub fn read_sweep_manifest(dir: &Path) -> Result<SweepManifest, SweepError> {
+/// The manifest without its run list: what resuming and merging compare. Reading it skips the
+/// run list without holding it, so opening a 10,000-run sweep costs no memory per run.
+#[derive(Clone, Debug, PartialEq, Deserialize)]
+pub struct ManifestHead {
+    /// Format tag, [`SWEEP_MANIFEST_FORMAT`].
+    pub format: String,
+    /// The taosim version that ran the sweep.
+    pub taosim_version: String,
+    /// The sweep's name.
+    pub name: String,
+    /// SHA-256 of `sweep_toml`.
+    pub sweep_digest: String,
+    /// The resolved sweep as a sweep file.
+    pub sweep_toml: String,
+    /// The shard the folder holds, `None` for the whole sweep.
+    pub shard: Option<Shard>,
+}
+
+impl ManifestHead {
+    /// The shard this folder holds, the whole sweep as `1/1`.
+    pub fn shard_or_whole(&self) -> Shard {
+        self.shard.unwrap_or(Shard::WHOLE)
+    }
+}
+
+/// [`SweepManifest`] as written: the same fields in the same order, with the run list
+/// generated from the plan while it is serialised instead of collected first.
+#[derive(Serialize)]
+struct ManifestOut<'a> {
+    format: &'a str,
+    taosim_version: &'a str,
+    name: &'a str,
+    description: &'a str,
+    sweep_digest: &'a str,
+    sweep_toml: &'a str,
+    sweep: serde_json::Value,
+    parameters: Vec<&'a str>,
+    points: usize,
+    total_runs: usize,
+    shard: Option<Shard>,
+    runs: RunList<'a>,
+}
+
+struct RunList<'a> {
+    plan: &'a Plan,
+    shard: Shard,
+}
+
+impl Serialize for RunList<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = serializer.serialize_seq(None)?;
+        for index in self.shard.runs(self.plan.runs()) {
+            seq.serialize_element(&run_entry(self.plan, index))?;
+        }
+        seq.end()
+    }
+}
+
+/// Run `index` as the manifest lists it.
+pub fn run_entry(plan: &Plan, index: usize) -> RunEntry {
+    let point = plan.point_of(index);
+    let overrides = plan
+        .overrides(point)
+        .into_iter()
+        .map(|(path, value)| (path.to_string(), serde_json::to_value(value).unwrap_or_default()))
+        .collect();
+    RunEntry { run_id: plan.run_id(index), index, point, seed: plan.seed_of(index), overrides }
+}
+
+/// Writes the sweep manifest of `plan` (or one shard of it) to `path`, atomically.
+pub fn write_sweep_manifest(path: &Path, plan: &Plan, shard: Option<Shard>) -> Result<(), SweepError> {
+    let resolved: toml::Table = plan
+        .resolved_toml()
+        .parse()
+        .map_err(|e| SweepError::folder(path, format!("the resolved sweep does not parse: {e}")))?;
+    let sweep = serde_json::to_value(&resolved)
+        .map_err(|e| SweepError::folder(path, format!("cannot render the sweep as JSON: {e}")))?;
+    let manifest = ManifestOut {
+        format: SWEEP_MANIFEST_FORMAT,
+        taosim_version: crate::VERSION,
+        name: &plan.name,
+        description: &plan.description,
+        sweep_digest: plan.digest(),
+        sweep_toml: plan.resolved_toml(),
+        sweep,
+        parameters: plan.parameters.iter().map(|p| p.path.as_str()).collect(),
+        points: plan.points(),
+        total_runs: plan.runs(),
+        shard,
+        runs: RunList { plan, shard: shard.unwrap_or(Shard::WHOLE) },
+    };
+    write_atomic_with(path, |out| {
+        serde_json::to_writer_pretty(&mut *out, &manifest).map_err(io::Error::other)?;
+        out.write_all(b"\n")
+    })?;
+    Ok(())
+}
+
+fn read_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Result<T, SweepError> {
     let path = dir.join(MANIFEST);
-    let text = fs::read_to_string(&path).map_err(|e| match e.kind() {
+    let file = fs::File::open(&path).map_err(|e| match e.kind() {
         io::ErrorKind::NotFound => SweepError::folder(dir, "no manifest.json: not a taosim sweep folder"),
         _ => SweepError::Io(Error::io(&path, "cannot read", e)),
     })?;
-    let manifest: SweepManifest =
-        serde_json::from_str(&text).map_err(|e| SweepError::folder(&path, format!("not a sweep manifest: {e}")))?;
-    if manifest.format != SWEEP_MANIFEST_FORMAT {
-        return Err(SweepError::folder(
-            &path,
-            format!("format `{}` is not `{SWEEP_MANIFEST_FORMAT}`", manifest.format),
-        ));
+    serde_json::from_reader(io::BufReader::new(file))
+        .map_err(|e| SweepError::folder(&path, format!("not a sweep manifest: {e}")))
+}
+
+fn check_format(dir: &Path, format: &str) -> Result<(), SweepError> {
+    if format == SWEEP_MANIFEST_FORMAT {
+        Ok(())
+    } else {
+        Err(SweepError::folder(dir.join(MANIFEST), format!("format `{format}` is not `{SWEEP_MANIFEST_FORMAT}`")))
     }
+}
+
+/// Reads a sweep folder's whole manifest, run list included.
+pub fn read_sweep_manifest(dir: &Path) -> Result<SweepManifest, SweepError> {
+    let manifest: SweepManifest = read_json(dir)?;
+    check_format(dir, &manifest.format)?;
     Ok(manifest)
 }
 
+/// Reads a sweep folder's manifest without its run list.
+pub fn read_sweep_head(dir: &Path) -> Result<ManifestHead, SweepError> {
+    let head: ManifestHead = read_json(dir)?;
+    check_format(dir, &head.format)?;
+    Ok(head)
+}
+
 /// Writes a file atomically: a temporary file beside it, synced, then renamed.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut io::BufWriter<fs::File>) -> io::Result<()>,
+) -> Result<(), Error> {
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     let tmp = path.with_file_name(format!(".{name}.tmp"));
-    let mut file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
-    file.write_all(bytes).map_err(|e| Error::io(&tmp, "cannot write", e))?;
+    let file = fs::File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+    let mut out = io::BufWriter::new(file);
+    write(&mut out).map_err(|e| Error::io(&tmp, "cannot write", e))?;
+    let file = out.into_inner().map_err(|e| Error::io(&tmp, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&tmp, "cannot write", e))?;
     drop(file);
     fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot rename into place", e))
@@ -200,33 +281,34 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 /// Opens `dir` for `plan` (one shard of it, or all): creates it with its manifest, or checks
 /// that the manifest already there is this very sweep (then the sweep resumes). Clears
 /// staging folders that interrupted runs left behind.
-pub fn prepare(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<SweepManifest, SweepError> {
-    let manifest = SweepManifest::for_plan(plan, shard)?;
+pub fn prepare(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<(), SweepError> {
     let manifest_path = dir.join(MANIFEST);
     if manifest_path.exists() {
-        let existing = read_sweep_manifest(dir)?;
-        if existing.sweep_digest != manifest.sweep_digest {
+        let existing = read_sweep_head(dir)?;
+        if existing.sweep_digest != plan.digest() {
             return Err(SweepError::folder(
                 dir,
                 format!(
                     "holds another sweep (`{}`, digest {}); this one is `{}` ({}); use another --out",
                     existing.name,
                     short(&existing.sweep_digest),
-                    manifest.name,
-                    short(&manifest.sweep_digest)
+                    plan.name,
+                    short(plan.digest())
                 ),
             ));
         }
-        if existing.taosim_version != manifest.taosim_version {
+        if existing.taosim_version != crate::VERSION {
             return Err(SweepError::folder(
                 dir,
                 format!(
                     "was started by taosim {}; this is taosim {}: finish it with {} or use another --out",
-                    existing.taosim_version, manifest.taosim_version, existing.taosim_version
+                    existing.taosim_version,
+                    crate::VERSION,
+                    existing.taosim_version
                 ),
             ));
         }
-        if existing.shard != manifest.shard {
+        if existing.shard != shard {
             let what = |s: Option<Shard>| s.map_or("the whole sweep".to_string(), |s| format!("shard {s}"));
             return Err(SweepError::folder(
                 dir,
@@ -245,15 +327,12 @@ pub fn prepare(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<SweepMan
             }
         }
         fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the sweep folder", e))?;
-        let mut json = serde_json::to_vec_pretty(&manifest)
-            .map_err(|e| Error::Write { path: manifest_path.clone(), message: e.to_string() })?;
-        json.push(b'\n');
-        write_atomic(&manifest_path, &json)?;
+        write_sweep_manifest(&manifest_path, plan, shard)?;
     }
     let runs = dir.join(RUNS);
     fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create the runs folder", e))?;
     clear_staging(&runs)?;
-    Ok(manifest)
+    Ok(())
 }
 
 fn short(digest: &str) -> &str {
@@ -339,6 +418,35 @@ mod tests {
             assert_eq!(shards.iter().filter(|s| s.contains(i)).count(), 1);
         }
         assert_eq!(Shard { index: 4, count: 5 }.runs(3).count(), 0, "more shards than runs: some are empty");
+    }
+
+    #[test]
+    fn the_streamed_manifest_reads_back_as_a_sweep_manifest() {
+        let plan = crate::sweep::plan::load_text(
+            "s.toml",
+            "s",
+            "[sweep]\nseeds = [4, 2]\n[sweep.vary]\n\"chain.tempo\" = [5, 6, 7]\n",
+            Path::new("."),
+            &[],
+        )
+        .expect("valid");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let shard = Shard { index: 2, count: 4 };
+        prepare(tmp.path(), &plan, Some(shard)).expect("prepare");
+        let m = read_sweep_manifest(tmp.path()).expect("manifest");
+        assert_eq!((m.name.as_str(), m.points, m.total_runs, m.shard), ("s", 3, 6, Some(shard)));
+        assert_eq!(m.sweep_digest, plan.digest());
+        assert_eq!(m.parameters, ["chain.tempo"]);
+        assert_eq!(m.runs, [run_entry(&plan, 1), run_entry(&plan, 5)]);
+        assert_eq!(m.runs[1].run_id, "p0002-s2");
+        assert_eq!(m.runs[1].overrides.get("chain.tempo"), Some(&serde_json::json!(7)));
+        assert_eq!(m.sweep["sweep"]["seeds"], serde_json::json!([4, 2]));
+        let head = read_sweep_head(tmp.path()).expect("head");
+        assert_eq!((head.sweep_digest.as_str(), head.shard), (plan.digest(), Some(shard)));
+        // Reopening resumes; the whole sweep is refused in a shard's folder.
+        prepare(tmp.path(), &plan, Some(shard)).expect("resume");
+        let e = prepare(tmp.path(), &plan, None).expect_err("other shard");
+        assert!(e.to_string().contains("holds shard 2/4 of this sweep, not the whole sweep"), "{e}");
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use super::SweepError;
 use super::execute::Progress;
 use super::execute::Stats;
-use super::folder::{self, RUNS, SUMMARY, SUMMARY_PARTIAL, SweepManifest, link_run, read_sweep_manifest, verify_run};
+use super::folder::{self, ManifestHead, RUNS, SUMMARY, SUMMARY_PARTIAL, link_run, read_sweep_head, verify_run};
 use super::plan::load_text;
 use super::summary::{RowStatus, SummaryWriter};
 use crate::error::Error;
@@ -25,7 +25,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
     let Some(first_dir) = inputs.first() else {
         return Err(SweepError::folder(out, "no shard folders to merge"));
     };
-    let manifests: Vec<SweepManifest> = inputs.iter().map(|d| read_sweep_manifest(d)).collect::<Result<_, _>>()?;
+    let manifests: Vec<ManifestHead> = inputs.iter().map(|d| read_sweep_head(d)).collect::<Result<_, _>>()?;
     let first = &manifests[0];
     let count = first.shard_or_whole().count;
     let mut slots: Vec<Option<&Path>> = vec![None; count];
