@@ -286,7 +286,9 @@ pub fn load_text(
             errors.push(err(&field, "the list is empty; give at least one value".into()));
             continue;
         }
-        if let Some((i, v)) = values.iter().enumerate().find(|(i, v)| values[..*i].contains(v)) {
+        // Keyed by TOML text: 1 and 1.0 differ, as they do for the scenario's types.
+        let mut seen = std::collections::BTreeSet::new();
+        if let Some((i, v)) = values.iter().enumerate().find(|(_, v)| !seen.insert(v.to_string())) {
             errors.push(err(&field, format!("the value {} appears twice (item {})", render_value(v), i + 1)));
             continue;
         }
