@@ -13,7 +13,8 @@
 //!
 //!     cargo bench --bench sweep_throughput
 //!
-//! Peak memory of a 10,000-run sweep is measured by `benches/sweep_memory.sh`.
+//! Peak memory of a 10,000-run sweep is measured by `benches/sweep_memory.sh`; on a busy
+//! machine `benches/sweep_scaling.sh` (best of N) gives a steadier 1 -> 2 thread speed-up.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use sim::sweep::{Options, plan, run_sweep};
