@@ -5,6 +5,7 @@
 
 mod cmd_calibrate;
 mod cmd_epoch;
+mod cmd_sweep;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -36,9 +37,9 @@ struct Cli {
 enum Command {
     /// Run a scenario (the built-in default without FILE) into a new run folder.
     Run(RunArgs),
-    /// Validate scenario files without running them.
+    /// Validate scenario or sweep files without running them.
     Check {
-        /// Scenario files to check.
+        /// Scenario or sweep files to check.
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
@@ -54,6 +55,10 @@ enum Command {
     Calibrate(cmd_calibrate::CalibrateArgs),
     /// Run one subnet's Yuma epoch on a JSON state (file or `-` for stdin); results as JSON.
     Epoch(cmd_epoch::EpochArgs),
+    /// Run a sweep file's runs in parallel into a sweep folder (resumable).
+    Sweep(cmd_sweep::SweepArgs),
+    /// Merge the folders of a sweep's shards into one sweep folder.
+    Merge(cmd_sweep::MergeArgs),
 }
 
 #[derive(Args)]
@@ -88,6 +93,8 @@ fn main() -> ExitCode {
         Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
         Command::Calibrate(args) => cmd_calibrate::run(args),
         Command::Epoch(args) => cmd_epoch::cmd_epoch(&args),
+        Command::Sweep(args) => cmd_sweep::sweep(args),
+        Command::Merge(args) => cmd_sweep::merge(args),
     }
 }
 
@@ -172,6 +179,10 @@ fn cmd_run(args: RunArgs) -> ExitCode {
 fn cmd_check(files: &[PathBuf]) -> ExitCode {
     let mut failed = false;
     for file in files {
+        if cmd_sweep::is_sweep_file(file) {
+            failed |= !cmd_sweep::check(file);
+            continue;
+        }
         match scenario::load(Source::File(file), &[]) {
             Ok(s) => println!(
                 "{}: ok (scenario `{}`, {} blocks, seed {})",

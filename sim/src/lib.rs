@@ -9,6 +9,7 @@
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
 //! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
+//! - [`sweep`]: sweep files, parallel resumable sweeps into sweep folders, shards and merges.
 #![warn(missing_docs)]
 
 pub mod agents;
@@ -23,6 +24,7 @@ pub mod output;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod sweep;
 pub mod training;
 
 pub use error::{Error, Result};
