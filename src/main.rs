@@ -3,6 +3,8 @@
 //! Glue only: argument parsing, progress display and exit codes. Everything it runs lives in
 //! the `sim`, `kernels` and `analysis` crates.
 
+mod cmd_report;
+
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sim::error::ScenarioError;
@@ -47,6 +49,10 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Write report.html and CSV tables for a run, a sweep or a folder of runs.
+    Report(cmd_report::ReportArgs),
+    /// Compare two runs or sweeps: which metrics moved, with confidence intervals.
+    Compare(cmd_report::CompareArgs),
 }
 
 #[derive(Args)]
@@ -79,6 +85,8 @@ fn main() -> ExitCode {
         Command::Run(args) => cmd_run(args),
         Command::Check { files } => cmd_check(&files),
         Command::Replay { run_dir, quiet } => cmd_replay(&run_dir, quiet),
+        Command::Report(args) => cmd_report::report(args),
+        Command::Compare(args) => cmd_report::compare(args),
     }
 }
 

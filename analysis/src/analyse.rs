@@ -9,7 +9,7 @@
 //!    each entity's mean of the ranking column;
 //! 2. within each group, entities are ranked by that mean (averaged over the group's runs) and
 //!    the long tables are read again keeping the top `k` entities and the rest aggregated
-//!    (summed for amounts and counts, averaged for prices, shares and ratios).
+//!    (`rest_mean`: their mean, always; `rest_sum`: their sum, for amounts and counts).
 //!
 //! **Bands** are per block: at each block of the grid, the type-7 percentiles P5..P95 over
 //! the group's runs that have a value there (`n` says how many). Runs are aligned by block.
@@ -75,8 +75,11 @@ pub struct SeriesKey {
     pub entity: String,
 }
 
-/// The entity label of the aggregate of the entities outside the top `k`.
-pub const REST: &str = "rest";
+/// The entity label of the mean of the entities outside the top `k` (comparable with one
+/// entity; drawn in charts).
+pub const REST_MEAN: &str = "rest_mean";
+/// The entity label of the sum of the entities outside the top `k` (amounts and counts only).
+pub const REST_SUM: &str = "rest_sum";
 
 /// One run's series on the grid.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -392,7 +395,7 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options) -> Result<RunPass>
 fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Result<()> {
     let mut columns: Vec<String> = Vec::new();
     let mut slot_of: Vec<Option<usize>> = Vec::new();
-    // Per column: per top entity (then rest): blocks and values.
+    // Per column: per top entity, then the rest's mean and sum: blocks and values.
     let mut out: Vec<Vec<(Vec<u64>, Vec<f64>)>> = Vec::new();
     let mut has_rest = false;
     let mut last: Option<(u64, Vec<Vec<f64>>)> = None;
@@ -401,7 +404,7 @@ fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Re
         let width = shape.columns.len();
         if columns.is_empty() {
             columns = shape.columns.clone();
-            out = vec![vec![(Vec::new(), Vec::new()); k + 1]; width];
+            out = vec![vec![(Vec::new(), Vec::new()); k + 2]; width];
         }
         while slot_of.len() < shape.entities.len() {
             let name = &shape.entities[slot_of.len()];
@@ -409,7 +412,7 @@ fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Re
             has_rest |= slot.is_none();
             slot_of.push(slot);
         }
-        let mut row: Vec<Vec<f64>> = vec![vec![f64::NAN; k + 1]; width];
+        let mut row: Vec<Vec<f64>> = vec![vec![f64::NAN; k + 2]; width];
         for (c, name) in columns.iter().enumerate() {
             let (mut sum, mut count) = (0.0, 0u32);
             for (r, &e) in b.entities.iter().enumerate() {
@@ -424,7 +427,10 @@ fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Re
                 }
             }
             if count > 0 {
-                row[c][k] = if is_intensive(name) { sum / f64::from(count) } else { sum };
+                row[c][k] = sum / f64::from(count);
+                if !is_intensive(name) {
+                    row[c][k + 1] = sum;
+                }
             }
         }
         if on_grid(b.block, stride) {
@@ -454,10 +460,14 @@ fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Re
     for (c, per_slot) in out.into_iter().enumerate() {
         let series = format!("{}.{}", file.name, columns[c]);
         for (s, (blocks, values)) in per_slot.into_iter().enumerate() {
-            if s == k && !has_rest {
+            if s >= k && (!has_rest || blocks.is_empty()) {
                 continue;
             }
-            let entity = if s == k { REST.to_string() } else { top[s].clone() };
+            let entity = match s {
+                _ if s == k => REST_MEAN.to_string(),
+                _ if s == k + 1 => REST_SUM.to_string(),
+                _ => top[s].clone(),
+            };
             grid.series.push((SeriesKey { series: series.clone(), entity }, blocks, values));
         }
     }

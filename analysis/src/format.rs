@@ -52,13 +52,27 @@ pub fn display_number(x: f64) -> String {
     if !(1e-4..1e15).contains(&magnitude) {
         return format!("{x:.3e}");
     }
-    let exponent = magnitude.log10().floor() as i32;
+    let exponent = libm::floor(libm::log10(magnitude)) as i32;
     let decimals = (3 - exponent).max(0) as usize;
     let text = format!("{:.*}", decimals, x);
     let (integer, fraction) = text.split_once('.').map_or((text.as_str(), ""), |(i, f)| (i, f));
     let fraction = fraction.trim_end_matches('0');
     let integer = group_thousands(integer);
     if fraction.is_empty() { integer } else { format!("{integer}.{fraction}") }
+}
+
+/// A short number for legends and axis categories: SI suffix (k, M, G, T) above 10,000 with
+/// up to 3 significant digits (`2M`, `2.5M`, `12.3k`), [`display_number`] below.
+pub fn compact_number(x: f64) -> String {
+    let magnitude = x.abs();
+    let (scale, suffix) = match magnitude {
+        m if m >= 1e12 => (1e12, "T"),
+        m if m >= 1e9 => (1e9, "G"),
+        m if m >= 1e6 => (1e6, "M"),
+        m if m >= 1e4 => (1e3, "k"),
+        _ => return display_number(x),
+    };
+    format!("{}{suffix}", display_number(round_significant(x / scale, 3)))
 }
 
 /// A number as a percentage for people (`-12.5%`), 3 significant digits.
@@ -112,6 +126,11 @@ mod tests {
         assert_eq!(display_number(3e-7), "3.000e-7");
         assert_eq!(display_number(f64::NAN), "–");
         assert_eq!(display_percent(-0.1234), "-12.3%");
+        assert_eq!(compact_number(2e6), "2M");
+        assert_eq!(compact_number(2.5e7), "25M");
+        assert_eq!(compact_number(12_345.0), "12.3k");
+        assert_eq!(compact_number(0.3), "0.3");
+        assert_eq!(compact_number(-1_500_000.0), "-1.5M");
     }
 
     #[test]

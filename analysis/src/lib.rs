@@ -16,14 +16,18 @@
 #![warn(missing_docs)]
 
 pub mod analyse;
+pub mod compare;
 pub mod concentration;
 pub mod error;
 pub mod folder;
 pub mod format;
 pub mod metrics;
+pub mod report;
 pub mod risk;
 pub mod stats;
 pub mod study;
+pub mod svg;
+pub mod synthetic;
 pub mod units;
 
 pub use error::{Error, Result};

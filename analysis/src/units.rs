@@ -75,6 +75,7 @@ fn trailing_unit(tokens: &[&str]) -> Option<(String, usize)> {
         "fraction" => "fraction".into(),
         "share" => "0–1".into(),
         "days" => "days".into(),
+        "day" => "day".into(),
         "blocks" => "blocks".into(),
         "ms" => "ms".into(),
         "percent" | "pct" => "%".into(),
@@ -107,6 +108,9 @@ fn describe_segment(segment: &str) -> Quantity {
     Quantity { name: tokens.iter().map(|t| word(t)).collect::<Vec<_>>().join(" "), unit }
 }
 
+/// Statistics of a series, which keep the series' unit.
+pub const STATISTICS: [&str; 9] = ["final", "mean", "median", "min", "max", "worst", "best", "first", "last"];
+
 /// The quantity and unit a column or metric name spells.
 ///
 /// ```
@@ -124,8 +128,14 @@ pub fn describe(name: &str) -> Quantity {
         return describe_segment(last);
     }
     let parts: Vec<Quantity> = segments.iter().map(|s| describe_segment(s)).collect();
-    // The unit of the most specific segment that has one.
-    let unit = parts.iter().rev().map(|q| q.unit.clone()).find(|u| !u.is_empty()).unwrap_or_default();
+    // The last segment's unit; a statistic of a series (`final`, `mean`, `worst`...) keeps the
+    // unit of the most specific segment that has one; anything else without a unit has none.
+    let last_unit = parts.last().map(|q| q.unit.clone()).unwrap_or_default();
+    let unit = if last_unit.is_empty() && STATISTICS.contains(last) {
+        parts.iter().rev().map(|q| q.unit.clone()).find(|u| !u.is_empty()).unwrap_or_default()
+    } else {
+        last_unit
+    };
     Quantity { name: parts.iter().map(|q| q.name.clone()).collect::<Vec<_>>().join(": "), unit }
 }
 
@@ -186,6 +196,9 @@ mod tests {
     #[test]
     fn dotted_metric_names_take_the_most_specific_unit() {
         assert_eq!(describe("tao_usd_price.recovery_days").unit, "days");
+        assert_eq!(describe("tao_usd_price.recovered").unit, "", "a flag, not a price");
+        assert_eq!(describe("sell_pressure_over_depth.peak_day").label(), "sell pressure over depth: peak (day)");
+        assert_eq!(describe("subnets.price_tao.max_drawdown_fraction.worst").unit, "fraction");
         assert_eq!(describe("subnets.emission_tao.gini").label(), "subnets: emission: gini (0–1)");
         assert_eq!(describe("halving2.miner_exit_30d_fraction").label(), "halving2: miner exit 30 d (fraction)");
         assert_eq!(describe("events.halving_count").label(), "events: halving (count)");
