@@ -40,8 +40,10 @@ pub struct Spec {
     pub halving_day: Option<f64>,
     /// A liquidity shock: (first day, length in days, depth multiplier).
     pub shock: Option<(f64, f64, f64)>,
-    /// Attackers' share of stake from day 12 (0: no attack columns).
+    /// Attackers' share of stake from `attack_day` (0: attacker columns stay 0).
     pub attacker_stake_share: f64,
+    /// The day the attack starts.
+    pub attack_day: f64,
 }
 
 impl Default for Spec {
@@ -57,6 +59,7 @@ impl Default for Spec {
             halving_day: Some(10.0),
             shock: Some((20.0, 4.0, 0.3)),
             attacker_stake_share: 0.1,
+            attack_day: 12.0,
         }
     }
 }
@@ -105,7 +108,7 @@ pub fn write_run(dir: &Path, spec: &Spec, seed: u64) -> Result<()> {
         let loss = ((cost_usd_per_miner_day - revenue) / cost_usd_per_miner_day).max(0.0);
         let sell_tao_per_day = emission_tao_per_day * 0.41 * (spec.sell_fraction + 0.4 * loss).min(1.0);
         let sell_usd_per_day = sell_tao_per_day * price;
-        let attacking = spec.attacker_stake_share > 0.0 && day >= 12.0;
+        let attacking = spec.attacker_stake_share > 0.0 && day >= spec.attack_day;
         let stake_share = if attacking { spec.attacker_stake_share } else { 0.0 };
         let emission_share =
             if attacking { (stake_share * (1.6 + 0.15 * standard_normal(&mut rng))).clamp(0.0, 1.0) } else { 0.0 };
@@ -121,7 +124,11 @@ pub fn write_run(dir: &Path, spec: &Spec, seed: u64) -> Result<()> {
             csv_number((miners * 2.0).round()),
             csv_number(emission_share),
             csv_number(stake_share),
-            csv_number(if attacking { 2e6 * spec.attacker_stake_share * (1.0 + (day - 12.0) * 0.01) } else { 0.0 }),
+            csv_number(if attacking {
+                2e6 * spec.attacker_stake_share * (1.0 + (day - spec.attack_day) * 0.01)
+            } else {
+                0.0
+            }),
             csv_number(nakamoto_coefficient(&stakes, 0.5).unwrap_or(0) as f64),
             csv_number(gini(&stakes).unwrap_or(0.0)),
         ]);
