@@ -1,15 +1,15 @@
 //! From a study (runs in groups) to the numbers a report shows: every run's metrics, their
 //! spread across seeds within each group, and percentile bands of every series over time.
 //!
-//! Two passes over the run folders, each parallel over runs with results collected in run
-//! order (so the output never depends on thread count):
-//! 1. each run's timeseries and events give its metrics (at full resolution) and its series
-//!    thinned to a common block grid; long-format tables (`subnets.csv`) give concentration
-//!    (Gini, Nakamoto coefficient) across entities at every block, per-entity price risk, and
-//!    each entity's mean of the ranking column;
-//! 2. within each group, entities are ranked by that mean (averaged over the group's runs) and
-//!    the long tables are read again keeping the top `k` entities and the rest aggregated
-//!    (`rest_mean`: their mean, always; `rest_sum`: their sum, for amounts and counts).
+//! Work is parallel over runs with results collected in run order (so the output never
+//! depends on thread count):
+//! 1. a pilot: the long-format tables (`subnets.csv`) of each group's first [`PILOT_RUNS`]
+//!    runs rank its entities by their mean of the ranking column;
+//! 2. one pass over every run: its timeseries and events give its metrics (at full
+//!    resolution) and its series thinned to a common block grid; its long tables give
+//!    concentration (Gini, Nakamoto coefficient) across entities at every block, per-entity
+//!    price risk, and the top `k` entities' series with the rest aggregated (`rest_mean`:
+//!    their mean, always; `rest_sum`: their sum, for amounts and counts).
 //!
 //! **Bands** are per block: at each block of the grid, the type-7 percentiles P5..P95 over
 //! the group's runs that have a value there (`n` says how many). Runs are aligned by block.
@@ -17,8 +17,8 @@
 //! sampling interval times `ceil(samples / max_samples)`) and each run's last sample.
 
 use crate::concentration::{gini, nakamoto_coefficient};
-use crate::error::{Error, Result};
-use crate::folder::{Event, LongFile, Table, long_files, read_events, read_table, stream_long};
+use crate::error::Result;
+use crate::folder::{Event, LongBlock, LongFile, LongShape, Table, long_files, read_events, read_table, stream_long};
 use crate::metrics::{RunMetrics, price_metrics, run_metrics};
 use crate::stats::{BAND_LEVELS, Interval, Spread, bootstrap_mean_ci, bootstrap_stream, quantile_sorted, spread};
 use crate::study::{RunEntry, Study};
@@ -250,8 +250,16 @@ struct RankSums {
     runs: usize,
 }
 
-/// Concentration and per-entity risk of one long table (pass 1).
-fn long_pass(file: &LongFile, stride: u64, options: &Options, pass: &mut RunPass) -> Result<()> {
+/// Concentration, per-entity risk and the ranking measure of one long table; with `top`,
+/// also the top entities' and the rest's series on the grid.
+fn long_pass(
+    file: &LongFile,
+    stride: u64,
+    options: &Options,
+    top: Option<&[String]>,
+    pass: &mut RunPass,
+) -> Result<()> {
+    let mut entity_grid = top.map(|t| EntityGrid::new(t, stride));
     let mut concentration: Vec<ConcentrationTrack> = Vec::new();
     let mut prices: Vec<PriceTrack> = Vec::new();
     let mut rank: Option<usize> = None;
@@ -296,6 +304,9 @@ fn long_pass(file: &LongFile, stride: u64, options: &Options, pass: &mut RunPass
                 track.per_entity[e].1.push(b.values[r * width + track.column]);
             }
         }
+        if let Some(g) = entity_grid.as_mut() {
+            g.on_block(shape, &b);
+        }
         if let Some(c) = rank {
             for (r, &e) in b.entities.iter().enumerate() {
                 if sums.len() <= e {
@@ -310,6 +321,9 @@ fn long_pass(file: &LongFile, stride: u64, options: &Options, pass: &mut RunPass
             }
         }
     })?;
+    if let Some(g) = entity_grid {
+        g.finish(&file.name, &mut pass.grid);
+    }
     let prefix = &file.name;
     for track in concentration {
         let column = &shape.columns[track.column];
@@ -366,7 +380,7 @@ fn long_pass(file: &LongFile, stride: u64, options: &Options, pass: &mut RunPass
     Ok(())
 }
 
-fn pass_one(entry: &RunEntry, stride: u64, options: &Options) -> Result<RunPass> {
+fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[EntityRanking]) -> Result<RunPass> {
     let mut pass = RunPass::default();
     let Some(dir) = &entry.dir else { return Ok(pass) };
     let table_path = dir.join(crate::folder::TIMESERIES);
@@ -383,7 +397,9 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options) -> Result<RunPass>
         }
     }
     for file in long_files(dir)? {
-        long_pass(&file, stride, options, &mut pass)?;
+        let top: Option<Vec<String>> =
+            rankings.iter().find(|r| r.table == file.name).map(|r| r.top.iter().map(|(e, _)| e.clone()).collect());
+        long_pass(&file, stride, options, top.as_deref().filter(|_| options.bands), &mut pass)?;
     }
     if !options.bands {
         pass.grid.series.clear();
@@ -391,33 +407,45 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options) -> Result<RunPass>
     Ok(pass)
 }
 
-/// Pass 2: the top entities of a long table and the rest, on the grid.
-fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Result<()> {
-    let mut columns: Vec<String> = Vec::new();
-    let mut slot_of: Vec<Option<usize>> = Vec::new();
-    // Per column: per top entity, then the rest's mean and sum: blocks and values.
-    let mut out: Vec<Vec<(Vec<u64>, Vec<f64>)>> = Vec::new();
-    let mut has_rest = false;
-    let mut last: Option<(u64, Vec<Vec<f64>>)> = None;
-    let k = top.len();
-    stream_long(file, |shape, b| {
+/// The top entities of a long table and the rest, on the grid, accumulated block by block.
+struct EntityGrid<'a> {
+    top: &'a [String],
+    stride: u64,
+    columns: Vec<String>,
+    /// Per entity index: its slot among the top, `None` for the rest.
+    slot_of: Vec<Option<usize>>,
+    /// Per column: per top entity, then the rest's mean and sum: blocks and values.
+    out: Vec<Vec<Samples>>,
+    has_rest: bool,
+    /// The last block when it is off the grid (kept: every run's last sample is banded).
+    last: Option<(u64, Vec<Vec<f64>>)>,
+}
+
+impl<'a> EntityGrid<'a> {
+    fn new(top: &'a [String], stride: u64) -> Self {
+        Self { top, stride, columns: Vec::new(), slot_of: Vec::new(), out: Vec::new(), has_rest: false, last: None }
+    }
+
+    fn on_block(&mut self, shape: &LongShape, b: &LongBlock<'_>) {
         let width = shape.columns.len();
-        if columns.is_empty() {
-            columns = shape.columns.clone();
-            out = vec![vec![(Vec::new(), Vec::new()); k + 2]; width];
+        let k = self.top.len();
+        if self.columns.is_empty() {
+            self.columns = shape.columns.clone();
+            self.out = vec![vec![(Vec::new(), Vec::new()); k + 2]; width];
         }
-        while slot_of.len() < shape.entities.len() {
-            let name = &shape.entities[slot_of.len()];
-            let slot = top.iter().position(|t| t == name);
-            has_rest |= slot.is_none();
-            slot_of.push(slot);
+        while self.slot_of.len() < shape.entities.len() {
+            let name = &shape.entities[self.slot_of.len()];
+            let slot = self.top.iter().position(|t| t == name);
+            self.has_rest |= slot.is_none();
+            self.slot_of.push(slot);
         }
+        let on = on_grid(b.block, self.stride);
         let mut row: Vec<Vec<f64>> = vec![vec![f64::NAN; k + 2]; width];
-        for (c, name) in columns.iter().enumerate() {
+        for (c, name) in self.columns.iter().enumerate() {
             let (mut sum, mut count) = (0.0, 0u32);
             for (r, &e) in b.entities.iter().enumerate() {
                 let v = b.values[r * width + c];
-                match slot_of[e] {
+                match self.slot_of[e] {
                     Some(s) => row[c][s] = v,
                     None if v.is_finite() => {
                         sum += v;
@@ -433,45 +461,45 @@ fn pass_two(file: &LongFile, top: &[String], stride: u64, grid: &mut Grid) -> Re
                 }
             }
         }
-        if on_grid(b.block, stride) {
-            for (c, values) in row.iter().enumerate() {
-                for (s, v) in values.iter().enumerate() {
-                    if v.is_finite() {
-                        out[c][s].0.push(b.block);
-                        out[c][s].1.push(*v);
-                    }
-                }
-            }
-            last = None;
+        if on {
+            self.push(b.block, &row);
+            self.last = None;
         } else {
-            last = Some((b.block, row));
+            self.last = Some((b.block, row));
         }
-    })?;
-    if let Some((block, row)) = last {
+    }
+
+    fn push(&mut self, block: u64, row: &[Vec<f64>]) {
         for (c, values) in row.iter().enumerate() {
             for (s, v) in values.iter().enumerate() {
                 if v.is_finite() {
-                    out[c][s].0.push(block);
-                    out[c][s].1.push(*v);
+                    self.out[c][s].0.push(block);
+                    self.out[c][s].1.push(*v);
                 }
             }
         }
     }
-    for (c, per_slot) in out.into_iter().enumerate() {
-        let series = format!("{}.{}", file.name, columns[c]);
-        for (s, (blocks, values)) in per_slot.into_iter().enumerate() {
-            if s >= k && (!has_rest || blocks.is_empty()) {
-                continue;
+
+    fn finish(mut self, table: &str, grid: &mut Grid) {
+        if let Some((block, row)) = self.last.take() {
+            self.push(block, &row);
+        }
+        let k = self.top.len();
+        for (c, per_slot) in std::mem::take(&mut self.out).into_iter().enumerate() {
+            let series = format!("{table}.{}", self.columns[c]);
+            for (s, (blocks, values)) in per_slot.into_iter().enumerate() {
+                if s >= k && (!self.has_rest || blocks.is_empty()) {
+                    continue;
+                }
+                let entity = match s {
+                    _ if s == k => REST_MEAN.to_string(),
+                    _ if s == k + 1 => REST_SUM.to_string(),
+                    _ => self.top[s].clone(),
+                };
+                grid.series.push((SeriesKey { series: series.clone(), entity }, blocks, values));
             }
-            let entity = match s {
-                _ if s == k => REST_MEAN.to_string(),
-                _ if s == k + 1 => REST_SUM.to_string(),
-                _ => top[s].clone(),
-            };
-            grid.series.push((SeriesKey { series: series.clone(), entity }, blocks, values));
         }
     }
-    Ok(())
 }
 
 /// Orders entity names numerically when both are numbers, else as text.
@@ -543,6 +571,63 @@ fn bands_of(grids: &[&Grid]) -> Vec<Band> {
         .collect()
 }
 
+/// Runs of a setting whose long tables rank its entities (the first ones, in run order).
+pub const PILOT_RUNS: usize = 16;
+
+/// The top entities of each long table, per group: ranked by the mean of the ranking column
+/// over a run, averaged over the group's first [`PILOT_RUNS`] runs (reading every run twice
+/// would double the cost of the largest files for a choice of what to draw).
+fn rank_entities(study: &Study, stride: u64, options: &Options) -> Vec<Vec<EntityRanking>> {
+    let pilots: Vec<(usize, &RunEntry)> = (0..study.groups.len())
+        .flat_map(|g| {
+            study.runs.iter().filter(move |r| r.group == g && r.dir.is_some()).take(PILOT_RUNS).map(move |r| (g, r))
+        })
+        .collect();
+    let measured: Vec<(usize, Vec<LongSummary>)> = pilots
+        .par_iter()
+        .map(|&(g, run)| {
+            let mut pass = RunPass::default();
+            let files = run.dir.as_deref().map(long_files).unwrap_or(Ok(Vec::new())).unwrap_or_default();
+            for file in files {
+                // A run that cannot be read is reported by the main pass.
+                let _ = long_pass(&file, stride, options, None, &mut pass);
+            }
+            (g, pass.long)
+        })
+        .collect();
+    let mut rankings: Vec<Vec<EntityRanking>> = vec![Vec::new(); study.groups.len()];
+    for (g, ranking) in rankings.iter_mut().enumerate() {
+        let mut tables: Vec<RankSums> = Vec::new();
+        for long in measured.iter().filter(|(h, _)| *h == g).flat_map(|(_, l)| l) {
+            let at = match tables.iter().position(|t| t.table == long.file.name) {
+                Some(i) => i,
+                None => {
+                    tables.push(RankSums {
+                        table: long.file.name.clone(),
+                        entity_column: long.file.entity_column.clone(),
+                        rank_column: long.rank_column.clone(),
+                        sums: BTreeMap::new(),
+                        runs: 0,
+                    });
+                    tables.len() - 1
+                }
+            };
+            tables[at].runs += 1;
+            for (entity, m) in &long.measure {
+                *tables[at].sums.entry(entity.clone()).or_insert(0.0) += m;
+            }
+        }
+        for RankSums { table, entity_column, rank_column, sums, runs } in tables {
+            let total = sums.len();
+            let mut ranked: Vec<(String, f64)> = sums.into_iter().map(|(e, s)| (e, s / runs as f64)).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| entity_order(&a.0, &b.0)));
+            ranked.truncate(options.top_k);
+            ranking.push(EntityRanking { table, entity_column, rank_column, top: ranked, total });
+        }
+    }
+    rankings
+}
+
 /// Reads and analyses a run, sweep or collection folder.
 pub fn analyse_folder(root: &Path, options: &Options) -> Result<Analysis> {
     analyse(crate::study::load(root)?, options)
@@ -551,11 +636,18 @@ pub fn analyse_folder(root: &Path, options: &Options) -> Result<Analysis> {
 /// Analyses a loaded study.
 pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
     let stride = grid_stride(&study, options.max_samples)?;
-    // Pass 1, parallel over runs, collected in run order.
-    let passes: Vec<std::result::Result<RunPass, String>> =
-        study.runs.par_iter().map(|r| pass_one(r, stride, options).map_err(|e| format!("run {}: {e}", r.id))).collect();
+    let groups = study.groups.len();
+    // Rankings of long-table entities per group, from the group's first runs (the pilot).
+    let rankings: Vec<Vec<EntityRanking>> =
+        if options.bands { rank_entities(&study, stride, options) } else { vec![Vec::new(); groups] };
+    // One pass over the runs, parallel, collected in run order.
+    let passes: Vec<std::result::Result<RunPass, String>> = study
+        .runs
+        .par_iter()
+        .map(|r| pass_one(r, stride, options, &rankings[r.group]).map_err(|e| format!("run {}: {e}", r.id)))
+        .collect();
     let mut notes: BTreeMap<String, usize> = study.notes.iter().map(|n| (n.clone(), 1)).collect();
-    let mut passes: Vec<RunPass> = passes
+    let passes: Vec<RunPass> = passes
         .into_iter()
         .map(|p| {
             p.unwrap_or_else(|message| {
@@ -570,66 +662,6 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
         distinct.dedup();
         for note in distinct {
             *notes.entry(note.clone()).or_insert(0) += 1;
-        }
-    }
-
-    // Rankings of long-table entities per group, then pass 2.
-    let groups = study.groups.len();
-    let mut rankings: Vec<Vec<EntityRanking>> = vec![Vec::new(); groups];
-    if options.bands {
-        for (g, ranking) in rankings.iter_mut().enumerate() {
-            let members: Vec<&RunPass> =
-                study.runs.iter().zip(&passes).filter(|(r, _)| r.group == g).map(|(_, p)| p).collect();
-            let mut tables: Vec<RankSums> = Vec::new();
-            for pass in &members {
-                for long in &pass.long {
-                    let at = match tables.iter().position(|t| t.table == long.file.name) {
-                        Some(i) => i,
-                        None => {
-                            tables.push(RankSums {
-                                table: long.file.name.clone(),
-                                entity_column: long.file.entity_column.clone(),
-                                rank_column: long.rank_column.clone(),
-                                sums: BTreeMap::new(),
-                                runs: 0,
-                            });
-                            tables.len() - 1
-                        }
-                    };
-                    tables[at].runs += 1;
-                    for (entity, m) in &long.measure {
-                        *tables[at].sums.entry(entity.clone()).or_insert(0.0) += m;
-                    }
-                }
-            }
-            for RankSums { table, entity_column, rank_column, sums, runs } in tables {
-                let total = sums.len();
-                let mut ranked: Vec<(String, f64)> = sums.into_iter().map(|(e, s)| (e, s / runs as f64)).collect();
-                ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| entity_order(&a.0, &b.0)));
-                ranked.truncate(options.top_k);
-                ranking.push(EntityRanking { table, entity_column, rank_column, top: ranked, total });
-            }
-        }
-        let results: Vec<Result<Grid>> = study
-            .runs
-            .par_iter()
-            .zip(&passes)
-            .map(|(run, pass)| {
-                let mut grid = Grid::default();
-                for long in &pass.long {
-                    let top: Vec<String> = rankings[run.group]
-                        .iter()
-                        .find(|r| r.table == long.file.name)
-                        .map(|r| r.top.iter().map(|(e, _)| e.clone()).collect())
-                        .unwrap_or_default();
-                    pass_two(&long.file, &top, stride, &mut grid)
-                        .map_err(|e| Error::format(&long.file.path, e.to_string()))?;
-                }
-                Ok(grid)
-            })
-            .collect();
-        for (pass, result) in passes.iter_mut().zip(results) {
-            pass.grid.series.extend(result?.series);
         }
     }
 
