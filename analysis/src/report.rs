@@ -475,7 +475,10 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
             .map(|(p, name)| {
                 (
                     name.clone(),
-                    groups.iter().map(|&g| a.study.groups[g].values.get(p).cloned().unwrap_or_default()).collect(),
+                    groups
+                        .iter()
+                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(v)).unwrap_or_default())
+                        .collect(),
                 )
             })
             .collect()

@@ -368,7 +368,7 @@ pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
         if l.shade {
             let _ = write!(
                 out,
-                r#"<path d="{}" fill="{c}" fill-opacity="0.16" stroke="none"/><path d="{}" fill="{c}" fill-opacity="0.32" stroke="none"/>"#,
+                r#"<path d="{}" fill="{c}" fill-opacity="0.13" stroke="none"/><path d="{}" fill="{c}" fill-opacity="0.27" stroke="none"/>"#,
                 area(&f, &xs, &ys, &l.x, &l.levels[0], &l.levels[4], &idx),
                 area(&f, &xs, &ys, &l.x, &l.levels[1], &l.levels[3], &idx),
                 c = l.color
