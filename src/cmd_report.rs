@@ -118,9 +118,7 @@ pub fn report(args: ReportArgs) -> ExitCode {
     let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
     match write_report(&analysis, &out) {
         Ok(files) => {
-            for f in files {
-                println!("{}", f.display());
-            }
+            print_paths(&files);
             if !args.analysis.quiet {
                 eprintln!(
                     "{}: {} runs, {} setting(s), {} metrics; {:.2} s",
@@ -135,6 +133,12 @@ pub fn report(args: ReportArgs) -> ExitCode {
         }
         Err(e) => fail(&e),
     }
+}
+
+/// Prints the written files' paths, one a line, ignoring a closed stdout.
+fn print_paths(files: &[PathBuf]) {
+    let text: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
 }
 
 fn parent_of(path: &Path) -> PathBuf {
@@ -157,13 +161,12 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
     let comparison = compare_studies(a, b);
-    print!("{}", text_table(&comparison));
+    // A closed pipe (`| head`) is not an error worth a panic: the files are still written.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text_table(&comparison).as_bytes());
     let out = args.out.clone().unwrap_or_else(|| parent_of(&args.a));
     match write_comparison(&comparison, &out) {
         Ok(files) => {
-            for f in files {
-                println!("{}", f.display());
-            }
+            print_paths(&files);
             if !args.analysis.quiet {
                 eprintln!("compared in {:.2} s", started.elapsed().as_secs_f64());
             }

@@ -22,6 +22,9 @@ use sim::label;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
+/// The forest plot's axis covers at most +-200%.
+pub const FOREST_LIMIT: f64 = 2.0;
+
 /// Most rows of a forest plot.
 pub const MAX_FOREST_ROWS: usize = 60;
 
@@ -89,6 +92,17 @@ fn paired(a: &[(Option<u64>, f64)], b: &[(Option<u64>, f64)]) -> Option<(Vec<f64
         .then(|| (sa.iter().map(|x| x.1).collect(), sb.iter().map(|x| x.1).collect()))
 }
 
+/// Relative size below which a difference is rounding, not a change (means of equal values
+/// computed over different numbers of runs differ in the last bits).
+pub const ROUNDING: f64 = 1e-9;
+
+/// Whether a difference is a change: its interval excludes zero by more than rounding (for
+/// two single runs: the values differ by more than rounding).
+fn moved(diff: f64, ci: Interval, single: bool, scale: f64) -> bool {
+    let tolerance = ROUNDING * scale;
+    if single { diff.abs() > tolerance } else { ci.low > tolerance || ci.high < -tolerance }
+}
+
 /// Compares `b` against the baseline `a`.
 pub fn compare(a: Analysis, b: Analysis) -> Comparison {
     let mut notes = Vec::new();
@@ -137,7 +151,7 @@ pub fn compare(a: Analysis, b: Analysis) -> Comparison {
                 ci,
                 relative: (sa.mean != 0.0).then(|| diff / sa.mean.abs()),
                 paired: pairing.is_some(),
-                moved: if sa.n == 1 && sb.n == 1 { diff != 0.0 } else { ci.excludes_zero() },
+                moved: moved(diff, ci, sa.n == 1 && sb.n == 1, sa.mean.abs().max(sb.mean.abs())),
             });
         }
     }
@@ -270,7 +284,7 @@ pub fn render_html(c: &Comparison) -> String {
     let _ = writeln!(out, "<header>\n<h1>{}</h1>", escape(&title));
     let _ = writeln!(
         out,
-        "<p class=\"facts\">A (baseline): <b>{}</b>, {} {}, {} runs · B: <b>{}</b>, {} {}, {} runs · {} matched setting(s)</p>\n</header>",
+        "<p class=\"facts\">A (baseline): <b>{}</b>, a {} of {} setting(s), {} run(s) · B: <b>{}</b>, a {} of {} setting(s), {} run(s) · {} matched setting(s)</p>\n</header>",
         escape(&c.a.study.name),
         c.a.study.kind.word(),
         c.a.study.groups.len(),
@@ -284,7 +298,8 @@ pub fn render_html(c: &Comparison) -> String {
     let level = display_number(c.a.options.confidence * 100.0);
     let _ = writeln!(
         out,
-        "<section id=\"how-to-read\">\n<h2>How to read this comparison</h2>\n<p>For each metric, the change is mean(B) − mean(A) over the runs of a setting, with a {level}% bootstrap interval. When both sides ran the same seeds, runs are paired by seed and the interval is that of the mean per-seed difference (common random numbers: much tighter). A metric <b>moved</b> when its interval excludes zero. The chart shows the relative change, (B − A) / |A|, so \"−50%\" reads \"B halves it\". <code>compare.csv</code> beside this file has every row.</p>\n</section>"
+        "<section id=\"how-to-read\">\n<h2>How to read this comparison</h2>\n<p>For each metric, the change is mean(B) − mean(A) over the runs of a setting, with a {level}% bootstrap interval. When both sides ran the same seeds, runs are paired by seed and the interval is that of the mean per-seed difference (common random numbers: much tighter). A metric <b>moved</b> when its interval excludes zero; with many metrics, about {miss}% of those that did not change will show as moved by chance, so read a lone small move with care. The chart shows the relative change, (B − A) / |A|, so \"−50%\" reads \"B halves it\". <code>compare.csv</code> beside this file has every row.</p>\n</section>",
+        miss = display_number(100.0 - c.a.options.confidence * 100.0)
     );
     for &(ga, _) in &c.pairs {
         let group = ga.map(|g| c.a.study.groups[g].label.clone()).unwrap_or_else(|| "all runs".into());
@@ -315,7 +330,7 @@ pub fn render_html(c: &Comparison) -> String {
                 if c.pairs.len() > 1 { format!(": {group}") } else { String::new() }
             ),
             subtitle: format!(
-                "dot: (mean B − mean A) / |mean A|; bar: {level}% interval; blue: moved, grey: not distinguishable from zero"
+                "dot: (mean B − mean A) / |mean A|; bar: {level}% interval (arrow: continues beyond the axis); blue: moved, grey: not distinguishable from zero"
             ),
             x_label: "relative change (B − A) / |A|".into(),
             y_label: String::new(),
@@ -325,7 +340,7 @@ pub fn render_html(c: &Comparison) -> String {
             "<section>\n<h2>Changes{}</h2>",
             if c.pairs.len() > 1 { format!(": {}", escape(&group)) } else { String::new() }
         );
-        let _ = writeln!(out, "<figure>{}</figure>", svg::forest_plot(&text, &forest, true));
+        let _ = writeln!(out, "<figure>{}</figure>", svg::forest_plot(&text, &forest, true, FOREST_LIMIT));
         let _ = writeln!(out, "</section>");
     }
     let _ = writeln!(
@@ -388,7 +403,7 @@ pub fn render_html(c: &Comparison) -> String {
             };
             let q = describe(s);
             let text = ChartText {
-                title: sentence(&q.name),
+                title: sentence(&q.label()),
                 subtitle: "line: median; bands: P25–P75 and P5–P95 across seeds".into(),
                 x_label: "day (simulated; 7,200 blocks of 12 s)".into(),
                 y_label: q.label(),
@@ -431,6 +446,15 @@ pub fn write_comparison(c: &Comparison, out_dir: &Path) -> Result<Vec<PathBuf>> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rounding_is_not_a_move() {
+        let ci = |low, high| Interval { low, high };
+        assert!(!moved(-3.5e-15, ci(-3.5e-15, -3.5e-15), false, 20.0), "means of 20.0 over 19 and 10 runs");
+        assert!(moved(-0.01, ci(-0.02, -0.001), false, 20.0));
+        assert!(!moved(-0.01, ci(-0.02, 0.001), false, 20.0));
+        assert!(moved(1.0, ci(1.0, 1.0), true, 5.0) && !moved(0.0, ci(0.0, 0.0), true, 5.0));
+    }
 
     #[test]
     fn runs_pair_only_when_both_sides_ran_the_same_distinct_seeds() {

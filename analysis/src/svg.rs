@@ -491,9 +491,11 @@ pub struct ForestRow {
 }
 
 /// A forest plot: one row per metric, the estimate as a dot and its interval as a bar, a
-/// vertical line at zero. With `percent`, values are fractions shown as percentages.
-pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool) -> String {
-    let mut f = Frame { width: 900.0, height: 0.0, left: 330.0, right: 24.0, top: 68.0, bottom: 64.0 };
+/// vertical line at zero. With `percent`, values are fractions shown as percentages. The axis
+/// covers 1.2 times the 75th percentile of the rows' reach, at most `[-limit, limit]`;
+/// intervals beyond end in an arrow, and estimates beyond are written at the edge.
+pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f64) -> String {
+    let mut f = Frame { width: 1000.0, height: 0.0, left: 330.0, right: 24.0, top: 68.0, bottom: 64.0 };
     f.height = f.top + 20.0 * rows.len().max(1) as f64 + f.bottom;
     let (mut lo, mut hi) = (0.0f64, 0.0f64);
     for r in rows {
@@ -502,7 +504,16 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool) -> Strin
             hi = hi.max(*v);
         }
     }
-    let xs = nice_scale(lo, hi, 6);
+    // Scale on the bulk of the rows (1.2 x the P75 of each row's reach, rows at exactly zero
+    // aside), so a few noisy metrics do not squash the others; they end in arrows.
+    let sizes: Vec<f64> = rows
+        .iter()
+        .map(|r| [r.estimate, r.low, r.high].iter().filter(|v| v.is_finite()).fold(0.0f64, |m, v| m.max(v.abs())))
+        .filter(|s| *s > 0.0)
+        .collect();
+    let bound = (1.2 * crate::stats::quantile(&sizes, 0.75).unwrap_or(1.0)).clamp(0.02, limit.abs().max(0.02));
+    let xs = nice_scale(lo.max(-bound), hi.min(bound), 6);
+    let clip = |v: f64| v.clamp(xs.min, xs.max);
     let ys = Scale { min: 0.0, max: rows.len().max(1) as f64, ticks: Vec::new(), step: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &f, text);
@@ -534,15 +545,40 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool) -> Strin
             label = escape(&truncate(&r.label, 52)),
         );
         if r.low.is_finite() && r.high.is_finite() {
+            let (a, b) = (f.x(&xs, clip(r.low)), f.x(&xs, clip(r.high)));
             let _ = write!(
                 out,
-                r#"<line x1="{a:.1}" y1="{y:.1}" x2="{b:.1}" y2="{y:.1}" stroke="{c}" stroke-width="2.5"/>"#,
-                a = f.x(&xs, r.low),
-                b = f.x(&xs, r.high)
+                r#"<line x1="{a:.1}" y1="{y:.1}" x2="{b:.1}" y2="{y:.1}" stroke="{c}" stroke-width="2.5"/>"#
             );
+            for (beyond, x, dir) in [(r.low < xs.min, a, -1.0), (r.high > xs.max, b, 1.0)] {
+                if beyond {
+                    let _ = write!(
+                        out,
+                        r#"<path d="M{x0:.1} {y0:.1} L{x1:.1} {y:.1} L{x0:.1} {y2:.1} Z" fill="{c}"/>"#,
+                        x0 = x - dir * 6.0,
+                        y0 = y - 5.0,
+                        x1 = x + dir * 2.0,
+                        y2 = y + 5.0
+                    );
+                }
+            }
         }
-        if r.estimate.is_finite() {
-            let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{c}"/>"#, x = f.x(&xs, r.estimate));
+        if r.estimate.is_finite() && (xs.min..=xs.max).contains(&r.estimate) {
+            let x = f.x(&xs, r.estimate);
+            let _ = write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="4" fill="{c}"/>"#);
+        } else if r.estimate.is_finite() {
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{c}" text-anchor="{anchor}">{value}</text>"#,
+                x = if r.estimate > xs.max { f.x(&xs, xs.max) - 10.0 } else { f.x(&xs, xs.min) + 10.0 },
+                ty = y - 3.0,
+                anchor = if r.estimate > xs.max { "end" } else { "start" },
+                value = escape(&if percent {
+                    crate::format::display_percent(r.estimate)
+                } else {
+                    crate::format::display_number(r.estimate)
+                }),
+            );
         }
     }
     out.push_str("</svg>");
