@@ -27,6 +27,7 @@ use rayon::prelude::*;
 use sim::label;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 
 /// How a study is analysed.
 #[derive(Clone, Debug, PartialEq)]
@@ -81,10 +82,11 @@ pub const REST_MEAN: &str = "rest_mean";
 /// The entity label of the sum of the entities outside the top `k` (amounts and counts only).
 pub const REST_SUM: &str = "rest_sum";
 
-/// One run's series on the grid.
+/// One run's series on the grid: the key, the blocks (shared by the columns of one file) and
+/// the values (`NaN` where a column has no value at a block).
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Grid {
-    series: Vec<(SeriesKey, Vec<u64>, Vec<f64>)>,
+    series: Vec<(SeriesKey, Arc<Vec<u64>>, Vec<f64>)>,
 }
 
 /// Percentile bands of one series in one group.
@@ -198,17 +200,15 @@ fn on_grid(block: u64, stride: u64) -> bool {
     block.is_multiple_of(stride.max(1))
 }
 
-/// Thins `(blocks, values)` to the grid (multiples of `stride`, plus the last sample),
-/// dropping missing values.
-fn thin(blocks: &[u64], values: &[f64], stride: u64) -> (Vec<u64>, Vec<f64>) {
+/// Indices of the samples on the grid: blocks that are multiples of `stride`, and the last.
+fn grid_indices(blocks: &[u64], stride: u64) -> Vec<usize> {
     let last = blocks.len().saturating_sub(1);
-    blocks
-        .iter()
-        .zip(values)
-        .enumerate()
-        .filter(|(i, (b, v))| v.is_finite() && (on_grid(**b, stride) || *i == last))
-        .map(|(_, (b, v))| (*b, *v))
-        .unzip()
+    (0..blocks.len()).filter(|&i| on_grid(blocks[i], stride) || i == last).collect()
+}
+
+/// Thins `(blocks, values)` to the grid (multiples of `stride`, plus the last sample).
+fn thin(blocks: &[u64], values: &[f64], stride: u64) -> (Vec<u64>, Vec<f64>) {
+    grid_indices(blocks, stride).into_iter().map(|i| (blocks[i], values[i])).unzip()
 }
 
 fn rank_column(columns: &[String], rank_by: Option<&str>) -> Option<String> {
@@ -335,7 +335,7 @@ fn long_pass(
                 pass.metrics.push((format!("{name}.mean"), mean));
             }
             let (b, v) = thin(&blocks, &values, stride);
-            pass.grid.series.push((SeriesKey { series: name, entity: String::new() }, b, v));
+            pass.grid.series.push((SeriesKey { series: name, entity: String::new() }, Arc::new(b), v));
         }
     }
     for track in prices {
@@ -391,9 +391,15 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[Entity
     pass.metrics = metrics.values;
     pass.notes = metrics.notes;
     if options.bands {
+        let kept = grid_indices(&table.blocks, stride);
+        let blocks = Arc::new(kept.iter().map(|&i| table.blocks[i]).collect::<Vec<u64>>());
         for (column, values) in table.columns.iter().zip(&table.values) {
-            let (b, v) = thin(&table.blocks, values, stride);
-            pass.grid.series.push((SeriesKey { series: column.clone(), entity: String::new() }, b, v));
+            let v: Vec<f64> = kept.iter().map(|&i| values[i]).collect();
+            pass.grid.series.push((
+                SeriesKey { series: column.clone(), entity: String::new() },
+                Arc::clone(&blocks),
+                v,
+            ));
         }
     }
     for file in long_files(dir)? {
@@ -414,8 +420,10 @@ struct EntityGrid<'a> {
     columns: Vec<String>,
     /// Per entity index: its slot among the top, `None` for the rest.
     slot_of: Vec<Option<usize>>,
-    /// Per column: per top entity, then the rest's mean and sum: blocks and values.
-    out: Vec<Vec<Samples>>,
+    /// Blocks on the grid, shared by every series of the table.
+    blocks: Vec<u64>,
+    /// Per column: per top entity, then the rest's mean and sum: a value per grid block.
+    out: Vec<Vec<Vec<f64>>>,
     has_rest: bool,
     /// The last block when it is off the grid (kept: every run's last sample is banded).
     last: Option<(u64, Vec<Vec<f64>>)>,
@@ -423,7 +431,16 @@ struct EntityGrid<'a> {
 
 impl<'a> EntityGrid<'a> {
     fn new(top: &'a [String], stride: u64) -> Self {
-        Self { top, stride, columns: Vec::new(), slot_of: Vec::new(), out: Vec::new(), has_rest: false, last: None }
+        Self {
+            top,
+            stride,
+            columns: Vec::new(),
+            slot_of: Vec::new(),
+            blocks: Vec::new(),
+            out: Vec::new(),
+            has_rest: false,
+            last: None,
+        }
     }
 
     fn on_block(&mut self, shape: &LongShape, b: &LongBlock<'_>) {
@@ -431,7 +448,7 @@ impl<'a> EntityGrid<'a> {
         let k = self.top.len();
         if self.columns.is_empty() {
             self.columns = shape.columns.clone();
-            self.out = vec![vec![(Vec::new(), Vec::new()); k + 2]; width];
+            self.out = vec![vec![Vec::new(); k + 2]; width];
         }
         while self.slot_of.len() < shape.entities.len() {
             let name = &shape.entities[self.slot_of.len()];
@@ -439,7 +456,6 @@ impl<'a> EntityGrid<'a> {
             self.has_rest |= slot.is_none();
             self.slot_of.push(slot);
         }
-        let on = on_grid(b.block, self.stride);
         let mut row: Vec<Vec<f64>> = vec![vec![f64::NAN; k + 2]; width];
         for (c, name) in self.columns.iter().enumerate() {
             let (mut sum, mut count) = (0.0, 0u32);
@@ -461,34 +477,33 @@ impl<'a> EntityGrid<'a> {
                 }
             }
         }
-        if on {
-            self.push(b.block, &row);
+        if on_grid(b.block, self.stride) {
+            self.push(b.block, row);
             self.last = None;
         } else {
             self.last = Some((b.block, row));
         }
     }
 
-    fn push(&mut self, block: u64, row: &[Vec<f64>]) {
-        for (c, values) in row.iter().enumerate() {
-            for (s, v) in values.iter().enumerate() {
-                if v.is_finite() {
-                    self.out[c][s].0.push(block);
-                    self.out[c][s].1.push(*v);
-                }
+    fn push(&mut self, block: u64, row: Vec<Vec<f64>>) {
+        self.blocks.push(block);
+        for (per_slot, values) in self.out.iter_mut().zip(row) {
+            for (slot, v) in per_slot.iter_mut().zip(values) {
+                slot.push(v);
             }
         }
     }
 
     fn finish(mut self, table: &str, grid: &mut Grid) {
         if let Some((block, row)) = self.last.take() {
-            self.push(block, &row);
+            self.push(block, row);
         }
         let k = self.top.len();
+        let blocks = Arc::new(std::mem::take(&mut self.blocks));
         for (c, per_slot) in std::mem::take(&mut self.out).into_iter().enumerate() {
             let series = format!("{table}.{}", self.columns[c]);
-            for (s, (blocks, values)) in per_slot.into_iter().enumerate() {
-                if s >= k && (!self.has_rest || blocks.is_empty()) {
+            for (s, values) in per_slot.into_iter().enumerate() {
+                if (s >= k && !self.has_rest) || values.iter().all(|v| !v.is_finite()) {
                     continue;
                 }
                 let entity = match s {
@@ -496,7 +511,7 @@ impl<'a> EntityGrid<'a> {
                     _ if s == k + 1 => REST_SUM.to_string(),
                     _ => self.top[s].clone(),
                 };
-                grid.series.push((SeriesKey { series: series.clone(), entity }, blocks, values));
+                grid.series.push((SeriesKey { series: series.clone(), entity }, Arc::clone(&blocks), values));
             }
         }
     }
@@ -554,19 +569,26 @@ fn bands_of(grids: &[&Grid]) -> Vec<Band> {
                     while blocks[at] < *block {
                         at += 1;
                     }
-                    buckets[at].push(*value);
+                    if value.is_finite() {
+                        buckets[at].push(*value);
+                    }
                 }
             }
             let mut levels: [Vec<f64>; 5] = Default::default();
             let mut n = Vec::with_capacity(blocks.len());
-            for bucket in &mut buckets {
+            let mut kept = Vec::with_capacity(blocks.len());
+            for (block, bucket) in blocks.iter().zip(&mut buckets) {
+                if bucket.is_empty() {
+                    continue;
+                }
                 bucket.sort_by(f64::total_cmp);
+                kept.push(*block);
                 n.push(bucket.len() as u32);
                 for (slot, p) in levels.iter_mut().zip(BAND_LEVELS) {
-                    slot.push(quantile_sorted(bucket, p).unwrap_or(f64::NAN));
+                    slot.push(quantile_sorted(bucket, p).unwrap_or(0.0));
                 }
             }
-            Band { key: (*key).clone(), blocks, n, levels }
+            Band { key: (*key).clone(), blocks: kept, n, levels }
         })
         .collect()
 }
@@ -752,7 +774,7 @@ mod tests {
         Grid {
             series: vec![(
                 SeriesKey { series: series.into(), entity: String::new() },
-                blocks.to_vec(),
+                Arc::new(blocks.to_vec()),
                 values.to_vec(),
             )],
         }
@@ -776,6 +798,12 @@ mod tests {
         }
         assert_eq!(b.levels[2][1], 30.0);
         assert!(b.levels.iter().all(|l| l[2] == 7.0), "one run: every level is its value");
+        // Missing values are not counted, and a block where every run misses is left out.
+        let gaps =
+            [grid("y", &[0, 100, 200], &[1.0, f64::NAN, 5.0]), grid("y", &[0, 100, 200], &[3.0, f64::NAN, f64::NAN])];
+        let bands = bands_of(&gaps.iter().collect::<Vec<_>>());
+        assert_eq!((bands[0].blocks.clone(), bands[0].n.clone()), (vec![0, 200], vec![2, 1]));
+        assert_eq!(bands[0].levels[2], vec![2.0, 5.0]);
     }
 
     #[test]

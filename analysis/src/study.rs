@@ -10,7 +10,7 @@
 //!   values differ between runs; runs with equal values form a group.
 
 use crate::error::{Error, Result};
-use crate::folder::{SUMMARY, flatten_json, read_json, read_summary};
+use crate::folder::{SUMMARY, read_json, read_summary};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -291,8 +291,12 @@ fn load_sweep(root: &Path) -> Result<Study> {
 
 fn load_collection(root: &Path) -> Result<Study> {
     let entries = std::fs::read_dir(root).map_err(|e| Error::io(root, "cannot list", e))?;
-    let mut dirs: Vec<PathBuf> =
-        entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.join(sim::output::MANIFEST).is_file()).collect();
+    let mut dirs: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        // Hidden folders are runs still being written (`.NAME.partial-PID`).
+        .filter(|p| p.file_name().is_some_and(|n| !n.to_string_lossy().starts_with('.')))
+        .filter(|p| p.join(sim::output::MANIFEST).is_file())
+        .collect();
     dirs.sort();
     if dirs.is_empty() {
         return Err(Error::NotAStudy(root.to_path_buf()));
@@ -363,11 +367,4 @@ fn flatten_scenario(value: &serde_json::Value, prefix: &str, out: &mut Vec<(Stri
 /// The numeric value of a parameter setting, if it is a number.
 pub fn numeric_value(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|x| x.is_finite())
-}
-
-/// Flattened scalars of any JSON value (re-exported for callers building summaries).
-pub fn flatten(value: &serde_json::Value) -> Vec<(String, f64)> {
-    let mut out = Vec::new();
-    flatten_json(value, "", &mut out);
-    out
 }
