@@ -64,6 +64,11 @@ pub fn display_number(x: f64) -> String {
 /// A short number for legends and axis categories: SI suffix (k, M, G, T) above 10,000 with
 /// up to 3 significant digits (`2M`, `2.5M`, `12.3k`), [`display_number`] below.
 pub fn compact_number(x: f64) -> String {
+    compact_number_digits(x, 3)
+}
+
+/// [`compact_number`] with up to `digits` significant digits above 10,000.
+pub fn compact_number_digits(x: f64, digits: usize) -> String {
     let magnitude = x.abs();
     let (scale, suffix) = match magnitude {
         m if m >= 1e12 => (1e12, "T"),
@@ -72,7 +77,10 @@ pub fn compact_number(x: f64) -> String {
         m if m >= 1e4 => (1e3, "k"),
         _ => return display_number(x),
     };
-    format!("{}{suffix}", display_number(round_significant(x / scale, 3)))
+    let scaled = round_significant(x / scale, digits);
+    // display_number keeps 4 significant digits: write longer mantissas in full.
+    let text = if digits > 4 { format!("{scaled}") } else { display_number(scaled) };
+    format!("{text}{suffix}")
 }
 
 /// A number as a percentage for people (`-12.5%`), 3 significant digits.
@@ -131,6 +139,8 @@ mod tests {
         assert_eq!(compact_number(12_345.0), "12.3k");
         assert_eq!(compact_number(0.3), "0.3");
         assert_eq!(compact_number(-1_500_000.0), "-1.5M");
+        assert_eq!(compact_number_digits(15_650_000.0, 4), "15.65M");
+        assert_eq!(compact_number_digits(15_655_000.0, 5), "15.655M");
     }
 
     #[test]

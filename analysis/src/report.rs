@@ -13,7 +13,7 @@
 
 use crate::analyse::{Analysis, Band, MetricSource, REST_MEAN, REST_SUM};
 use crate::error::{Error, Result};
-use crate::format::{compact_number, csv_number, display_number, escape};
+use crate::format::{compact_number_digits, csv_number, display_number, escape};
 use crate::risk::BLOCKS_PER_DAY;
 use crate::stats::spread;
 use crate::study::{StudyKind, numeric_value};
@@ -215,9 +215,29 @@ pub fn figure(out: &mut String, svg: &str, caption: &str) {
     let _ = writeln!(out, "<figure>{svg}<figcaption style=\"max-width:{width:.0}px\">{caption}</figcaption></figure>");
 }
 
-/// A parameter value for legends: numbers compact (`2M`), text as it is.
-pub fn compact_value(value: &str) -> String {
-    numeric_value(value).map_or_else(|| value.to_string(), compact_number)
+/// Short labels for a parameter's values: numbers compact (`2M`) with the fewest significant
+/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); text as it is.
+pub fn compact_labels(values: &[String]) -> Vec<String> {
+    for digits in 3..=12 {
+        let labels: Vec<String> = values
+            .iter()
+            .map(|v| numeric_value(v).map_or_else(|| v.clone(), |x| compact_number_digits(x, digits)))
+            .collect();
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() == labels.len() {
+            return labels;
+        }
+    }
+    values.to_vec()
+}
+
+/// The short label of value `value` of parameter `p` among the settings' values.
+pub fn compact_value(a: &Analysis, p: usize, value: &str) -> String {
+    let values = parameter_values(a, p);
+    let labels = compact_labels(&values);
+    values.iter().position(|v| v == value).map_or_else(|| value.to_string(), |i| labels[i].clone())
 }
 
 /// A setting's label for legends: the last segment of each parameter's path and its value
@@ -231,7 +251,8 @@ pub fn short_label(a: &Analysis, g: usize) -> String {
         .params
         .iter()
         .zip(&group.values)
-        .map(|(p, v)| format!("{}={}", p.rsplit('.').next().unwrap_or(p), compact_value(v)))
+        .enumerate()
+        .map(|(i, (p, v))| format!("{}={}", p.rsplit('.').next().unwrap_or(p), compact_value(a, i, v)))
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -477,7 +498,7 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
                     name.clone(),
                     groups
                         .iter()
-                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(v)).unwrap_or_default())
+                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(a, p, v)).unwrap_or_default())
                         .collect(),
                 )
             })
@@ -638,7 +659,7 @@ fn parameter_section(a: &Analysis, out: &mut String) {
                 .enumerate()
                 .filter(|(i, _)| *i != p)
                 .map(|(i, v)| {
-                    format!("{}={}", a.study.params[i].rsplit('.').next().unwrap_or_default(), compact_value(v))
+                    format!("{}={}", a.study.params[i].rsplit('.').next().unwrap_or_default(), compact_value(a, i, v))
                 })
                 .collect::<Vec<_>>()
                 .join(", ")
@@ -688,7 +709,7 @@ fn parameter_section(a: &Analysis, out: &mut String) {
                 x_label: param.clone(),
                 y_label: q.label(),
             };
-            let labels: Vec<String> = categories.iter().map(|c| compact_value(c)).collect();
+            let labels = compact_labels(&categories);
             let chart = svg::errorbar_chart(&text, &labels, &series);
             figure(
                 out,
@@ -844,6 +865,14 @@ pub fn write_report(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn compact_labels_keep_values_apart() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(compact_labels(&v(&["2000000", "20000000"])), v(&["2M", "20M"]));
+        assert_eq!(compact_labels(&v(&["15650000", "15660000"])), v(&["15.65M", "15.66M"]));
+        assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));
+    }
 
     #[test]
     fn evenly_spread_indices_keep_both_ends() {

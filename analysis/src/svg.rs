@@ -428,8 +428,14 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
     let mut out = String::new();
     open_svg(&mut out, &f, text);
     axes(&mut out, &f, &xs, &ys, text, false, false);
-    let max_chars = ((f.plot_width() / n) / 6.2).max(3.0) as usize;
+    // Label every category when they fit, else every `step`-th (the first always).
+    let longest = categories.iter().map(|c| text_width(c, 11.0)).fold(0.0f64, f64::max) + 8.0;
+    let step = (longest / (f.plot_width() / n)).ceil().max(1.0) as usize;
+    let max_chars = ((f.plot_width() / n * step as f64) / 6.2).max(3.0) as usize;
     for (i, c) in categories.iter().enumerate() {
+        if i % step != 0 {
+            continue;
+        }
         let x = f.x(&xs, i as f64);
         let b = f.height - f.bottom;
         let _ = write!(
