@@ -5,6 +5,7 @@
 
 mod cmd_calibrate;
 mod cmd_epoch;
+mod cmd_report;
 mod cmd_sweep;
 
 use clap::{Args, Parser, Subcommand};
@@ -59,6 +60,10 @@ enum Command {
     Sweep(cmd_sweep::SweepArgs),
     /// Merge the folders of a sweep's shards into one sweep folder.
     Merge(cmd_sweep::MergeArgs),
+    /// Write report.html and CSV tables for a run, a sweep or a folder of runs.
+    Report(cmd_report::ReportArgs),
+    /// Compare two runs or sweeps: which metrics moved, with confidence intervals.
+    Compare(cmd_report::CompareArgs),
 }
 
 #[derive(Args)]
@@ -95,6 +100,8 @@ fn main() -> ExitCode {
         Command::Epoch(args) => cmd_epoch::cmd_epoch(&args),
         Command::Sweep(args) => cmd_sweep::sweep(args),
         Command::Merge(args) => cmd_sweep::merge(args),
+        Command::Report(args) => cmd_report::report(args),
+        Command::Compare(args) => cmd_report::compare(args),
     }
 }
 

@@ -1,1 +1,33 @@
-//! Analysis of run outputs (see issue 8): placeholder crate root.
+//! Analysis of taosim outputs: the metrics of a run, their spread across seeds, percentile
+//! bands over time, and self-contained HTML reports and comparisons with inline SVG charts.
+//!
+//! The crate reads folders, never the simulator's memory, and is generic over columns: it
+//! finds what it measures by column name (units last, `tao_usd_price`, `active_miners`) and
+//! notes what it skips when a column is absent.
+//!
+//! - [`folder`]: one run folder (timeseries, events, summary, long per-entity tables);
+//! - [`study`]: a run, a sweep or a folder of runs, as runs in groups (parameter settings);
+//! - [`risk`], [`concentration`]: pure metric functions (drawdown, VaR/ES, Nakamoto, Gini);
+//! - [`metrics`]: a run's metrics, found by column name;
+//! - [`stats`]: percentiles (type 7), spreads, the seeded bootstrap;
+//! - [`analyse`]: every run's metrics and every group's bands and statistics;
+//! - [`units`], [`format`]: labels with units and fixed number formatting;
+//! - [`svg`]: charts; [`report`]: `report.html` and its CSV tables; [`compare`]: two studies.
+#![warn(missing_docs)]
+
+pub mod analyse;
+pub mod compare;
+pub mod concentration;
+pub mod error;
+pub mod folder;
+pub mod format;
+pub mod metrics;
+pub mod report;
+pub mod risk;
+pub mod stats;
+pub mod study;
+pub mod svg;
+pub mod synthetic;
+pub mod units;
+
+pub use error::{Error, Result};

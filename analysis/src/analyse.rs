@@ -1,0 +1,815 @@
+//! From a study (runs in groups) to the numbers a report shows: every run's metrics, their
+//! spread across seeds within each group, and percentile bands of every series over time.
+//!
+//! Work is parallel over runs with results collected in run order (so the output never
+//! depends on thread count):
+//! 1. a pilot: the long-format tables (`subnets.csv`) of each group's first [`PILOT_RUNS`]
+//!    runs rank its entities by their mean of the ranking column;
+//! 2. one pass over every run: its timeseries and events give its metrics (at full
+//!    resolution) and its series thinned to a common block grid; its long tables give
+//!    concentration (Gini, Nakamoto coefficient) across entities at every block, per-entity
+//!    price risk, and the top `k` entities' series with the rest aggregated (`rest_mean`:
+//!    their mean, always; `rest_sum`: their sum, for amounts and counts).
+//!
+//! **Bands** are per block: at each block of the grid, the type-7 percentiles P5..P95 over
+//! the group's runs that have a value there (`n` says how many). Runs are aligned by block.
+//! The grid keeps every sample whose block is a multiple of a stride (the first run's
+//! sampling interval times `ceil(samples / max_samples)`) and each run's last sample.
+
+use crate::concentration::{gini, nakamoto_coefficient};
+use crate::error::Result;
+use crate::folder::{Event, LongBlock, LongFile, LongShape, Table, long_files, read_events, read_table, stream_long};
+use crate::metrics::{RunMetrics, price_metrics, run_metrics};
+use crate::stats::{BAND_LEVELS, Interval, Spread, bootstrap_mean_ci, bootstrap_stream, quantile_sorted, spread};
+use crate::study::{RunEntry, Study};
+use crate::units::{has_token, is_intensive};
+use rayon::prelude::*;
+use sim::label;
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+
+/// How a study is analysed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Options {
+    /// Entities drawn one by one in per-entity charts; the rest are aggregated.
+    pub top_k: usize,
+    /// Most samples per series kept for bands (the grid is thinned beyond it).
+    pub max_samples: usize,
+    /// Bootstrap resamples per interval.
+    pub resamples: usize,
+    /// Seed of the bootstrap streams.
+    pub bootstrap_seed: u64,
+    /// Confidence level of the intervals.
+    pub confidence: f64,
+    /// Column of long tables to rank entities by (default: the first with `emission`, else
+    /// `stake`, else the first column).
+    pub rank_by: Option<String>,
+    /// Share of the total that the Nakamoto coefficient's entities must exceed.
+    pub nakamoto_threshold: f64,
+    /// Whether to compute bands (a comparison of metrics alone does not need them).
+    pub bands: bool,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            top_k: 8,
+            max_samples: 1_000,
+            resamples: crate::stats::BOOTSTRAP_RESAMPLES,
+            bootstrap_seed: crate::stats::BOOTSTRAP_SEED,
+            confidence: 0.95,
+            rank_by: None,
+            nakamoto_threshold: crate::concentration::MAJORITY,
+            bands: true,
+        }
+    }
+}
+
+/// A series: a column (`total_issuance_tao`, `subnets.emission_tao`, `subnets.stake_tao.gini`)
+/// and, for per-entity series, the entity (`12`, or `rest` for the aggregate of the others).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct SeriesKey {
+    /// The column.
+    pub series: String,
+    /// The entity, empty for whole-network series.
+    pub entity: String,
+}
+
+/// The entity label of the mean of the entities outside the top `k` (comparable with one
+/// entity; drawn in charts).
+pub const REST_MEAN: &str = "rest_mean";
+/// The entity label of the sum of the entities outside the top `k` (amounts and counts only).
+pub const REST_SUM: &str = "rest_sum";
+
+/// One run's series on the grid: the key, the blocks (shared by the columns of one file) and
+/// the values (`NaN` where a column has no value at a block).
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Grid {
+    series: Vec<(SeriesKey, Arc<Vec<u64>>, Vec<f64>)>,
+}
+
+/// Percentile bands of one series in one group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    /// The series.
+    pub key: SeriesKey,
+    /// Blocks with at least one value, ascending.
+    pub blocks: Vec<u64>,
+    /// Runs with a value at each block.
+    pub n: Vec<u32>,
+    /// P5, P25, P50, P75, P95 at each block.
+    pub levels: [Vec<f64>; 5],
+}
+
+/// Where a metric comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MetricSource {
+    /// The run's headline scalars (`summary.json` or the sweep's `summary.csv`).
+    Summary,
+    /// Computed here from the run's series and events.
+    Computed,
+}
+
+/// A metric across a group's runs.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct MetricStat {
+    /// Mean, SD and percentiles.
+    pub spread: Spread,
+    /// Bootstrap confidence interval of the mean.
+    pub ci: Interval,
+}
+
+/// The entities drawn one by one for a long table in a group.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EntityRanking {
+    /// The table's name (`subnets`).
+    pub table: String,
+    /// Its entity column (`netuid`).
+    pub entity_column: String,
+    /// The column entities are ranked by.
+    pub rank_column: String,
+    /// The top entities, largest first, with their mean of the ranking column.
+    pub top: Vec<(String, f64)>,
+    /// Entities in the table in all (the rest is `total - top.len()`).
+    pub total: usize,
+}
+
+/// Everything a report or a comparison shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Analysis {
+    /// What was analysed.
+    pub study: Study,
+    /// How.
+    pub options: Options,
+    /// Metric names: headline scalars first, then computed metrics, each in first-seen order.
+    pub metric_names: Vec<String>,
+    /// Where each metric comes from.
+    pub metric_sources: Vec<MetricSource>,
+    /// Each run's value of each metric (`NaN` where the run lacks it), `[run][metric]`.
+    pub values: Vec<Vec<f64>>,
+    /// Each group's statistics of each metric, `[group][metric]`.
+    pub stats: Vec<Vec<Option<MetricStat>>>,
+    /// Each group's bands, `[group]`.
+    pub bands: Vec<Vec<Band>>,
+    /// Each group's per-entity rankings, `[group]`.
+    pub rankings: Vec<Vec<EntityRanking>>,
+    /// Notes (what was skipped and why) with the number of runs each concerns.
+    pub notes: Vec<(String, usize)>,
+    /// The grid stride in blocks.
+    pub stride_blocks: u64,
+}
+
+impl Analysis {
+    /// The index of a metric.
+    pub fn metric_index(&self, name: &str) -> Option<usize> {
+        self.metric_names.iter().position(|m| m == name)
+    }
+
+    /// The finite values of metric `m` in group `g`, in run order, with the runs' seeds.
+    pub fn group_values(&self, g: usize, m: usize) -> Vec<(Option<u64>, f64)> {
+        self.study
+            .runs
+            .iter()
+            .zip(&self.values)
+            .filter(|(r, v)| r.group == g && v[m].is_finite())
+            .map(|(r, v)| (r.seed, v[m]))
+            .collect()
+    }
+}
+
+/// Pass 1 of one run.
+#[derive(Clone, Debug, Default)]
+struct RunPass {
+    metrics: Vec<(String, f64)>,
+    notes: Vec<String>,
+    grid: Grid,
+    long: Vec<LongSummary>,
+}
+
+/// What pass 1 learns of a long table in one run.
+#[derive(Clone, Debug)]
+struct LongSummary {
+    file: LongFile,
+    rank_column: String,
+    /// Each entity's mean of the ranking column over the run.
+    measure: Vec<(String, f64)>,
+}
+
+fn on_grid(block: u64, stride: u64) -> bool {
+    block.is_multiple_of(stride.max(1))
+}
+
+/// Indices of the samples on the grid: blocks that are multiples of `stride`, and the last.
+fn grid_indices(blocks: &[u64], stride: u64) -> Vec<usize> {
+    let last = blocks.len().saturating_sub(1);
+    (0..blocks.len()).filter(|&i| on_grid(blocks[i], stride) || i == last).collect()
+}
+
+/// Thins `(blocks, values)` to the grid (multiples of `stride`, plus the last sample).
+fn thin(blocks: &[u64], values: &[f64], stride: u64) -> (Vec<u64>, Vec<f64>) {
+    grid_indices(blocks, stride).into_iter().map(|i| (blocks[i], values[i])).unzip()
+}
+
+fn rank_column(columns: &[String], rank_by: Option<&str>) -> Option<String> {
+    if let Some(r) = rank_by
+        && columns.iter().any(|c| c == r)
+    {
+        return Some(r.to_string());
+    }
+    ["emission", "stake"]
+        .into_iter()
+        .find_map(|t| columns.iter().find(|c| has_token(c, t)))
+        .or_else(|| columns.first())
+        .cloned()
+}
+
+/// Blocks and values of one series.
+type Samples = (Vec<u64>, Vec<f64>);
+
+/// Gini and Nakamoto coefficient across entities, block by block, of one column.
+struct ConcentrationTrack {
+    column: usize,
+    blocks: Vec<u64>,
+    gini: Vec<f64>,
+    nakamoto: Vec<f64>,
+}
+
+/// Each entity's series of one price column.
+struct PriceTrack {
+    column: usize,
+    per_entity: Vec<Samples>,
+}
+
+/// Sums of the entities' ranking measure over a group's runs.
+struct RankSums {
+    table: String,
+    entity_column: String,
+    rank_column: String,
+    sums: BTreeMap<String, f64>,
+    runs: usize,
+}
+
+/// Concentration, per-entity risk and the ranking measure of one long table; with `top`,
+/// also the top entities' and the rest's series on the grid.
+fn long_pass(
+    file: &LongFile,
+    stride: u64,
+    options: &Options,
+    top: Option<&[String]>,
+    pass: &mut RunPass,
+) -> Result<()> {
+    let mut entity_grid = top.map(|t| EntityGrid::new(t, stride));
+    let mut concentration: Vec<ConcentrationTrack> = Vec::new();
+    let mut prices: Vec<PriceTrack> = Vec::new();
+    let mut rank: Option<usize> = None;
+    let (mut sums, mut counts): (Vec<f64>, Vec<u32>) = (Vec::new(), Vec::new());
+    let mut started = false;
+    let shape = stream_long(file, |shape, b| {
+        let width = shape.columns.len();
+        if !started {
+            started = true;
+            for (c, name) in shape.columns.iter().enumerate() {
+                if has_token(name, "stake") || has_token(name, "emission") {
+                    concentration.push(ConcentrationTrack {
+                        column: c,
+                        blocks: Vec::new(),
+                        gini: Vec::new(),
+                        nakamoto: Vec::new(),
+                    });
+                }
+                if has_token(name, "price") {
+                    prices.push(PriceTrack { column: c, per_entity: Vec::new() });
+                }
+            }
+            let chosen = rank_column(&shape.columns, options.rank_by.as_deref());
+            rank = chosen.and_then(|r| shape.columns.iter().position(|c| *c == r));
+        }
+        for track in concentration.iter_mut() {
+            let c = track.column;
+            let amounts: Vec<f64> =
+                (0..b.entities.len()).map(|r| b.values[r * width + c]).filter(|x| x.is_finite()).collect();
+            if let (Some(gv), Some(nv)) = (gini(&amounts), nakamoto_coefficient(&amounts, options.nakamoto_threshold)) {
+                track.blocks.push(b.block);
+                track.gini.push(gv);
+                track.nakamoto.push(nv as f64);
+            }
+        }
+        for track in prices.iter_mut() {
+            for (r, &e) in b.entities.iter().enumerate() {
+                if track.per_entity.len() <= e {
+                    track.per_entity.resize(e + 1, (Vec::new(), Vec::new()));
+                }
+                track.per_entity[e].0.push(b.block);
+                track.per_entity[e].1.push(b.values[r * width + track.column]);
+            }
+        }
+        if let Some(g) = entity_grid.as_mut() {
+            g.on_block(shape, &b);
+        }
+        if let Some(c) = rank {
+            for (r, &e) in b.entities.iter().enumerate() {
+                if sums.len() <= e {
+                    sums.resize(e + 1, 0.0);
+                    counts.resize(e + 1, 0);
+                }
+                let v = b.values[r * width + c];
+                if v.is_finite() {
+                    sums[e] += v;
+                    counts[e] += 1;
+                }
+            }
+        }
+    })?;
+    if let Some(g) = entity_grid {
+        g.finish(&file.name, &mut pass.grid);
+    }
+    let prefix = &file.name;
+    for track in concentration {
+        let column = &shape.columns[track.column];
+        let blocks = track.blocks;
+        for (what, values) in [("gini", track.gini), ("nakamoto", track.nakamoto)] {
+            let name = format!("{prefix}.{column}.{what}");
+            if let (Some(last), Some(mean)) = (values.last(), crate::stats::mean(&values)) {
+                pass.metrics.push((format!("{name}.final"), *last));
+                pass.metrics.push((format!("{name}.mean"), mean));
+            }
+            let (b, v) = thin(&blocks, &values, stride);
+            pass.grid.series.push((SeriesKey { series: name, entity: String::new() }, Arc::new(b), v));
+        }
+    }
+    for track in prices {
+        let column = &shape.columns[track.column];
+        let mut by_metric: Vec<(String, Vec<f64>)> = Vec::new();
+        for (blocks, values) in &track.per_entity {
+            let mut m = RunMetrics::default();
+            price_metrics("x", blocks, values, &mut m);
+            for (name, v) in m.values {
+                let metric = name.trim_start_matches("x.").to_string();
+                if ["max_drawdown_fraction", "var95", "var99", "es95", "es99"].iter().any(|t| metric.starts_with(t)) {
+                    match by_metric.iter_mut().find(|(n, _)| *n == metric) {
+                        Some((_, vs)) => vs.push(v),
+                        None => by_metric.push((metric, vec![v])),
+                    }
+                }
+            }
+        }
+        for (metric, mut vs) in by_metric {
+            vs.sort_by(f64::total_cmp);
+            if let (Some(worst), Some(median)) = (vs.last(), quantile_sorted(&vs, 0.5)) {
+                pass.metrics.push((format!("{prefix}.{column}.{metric}.worst"), *worst));
+                pass.metrics.push((format!("{prefix}.{column}.{metric}.median"), median));
+            }
+        }
+    }
+    if let Some(c) = rank {
+        let measure = shape
+            .entities
+            .iter()
+            .enumerate()
+            .map(|(e, name)| {
+                let mean = match (sums.get(e), counts.get(e)) {
+                    (Some(s), Some(&n)) if n > 0 => s / f64::from(n),
+                    _ => 0.0,
+                };
+                (name.clone(), mean)
+            })
+            .collect();
+        pass.long.push(LongSummary { file: file.clone(), rank_column: shape.columns[c].clone(), measure });
+    }
+    Ok(())
+}
+
+fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[EntityRanking]) -> Result<RunPass> {
+    let mut pass = RunPass::default();
+    let Some(dir) = &entry.dir else { return Ok(pass) };
+    let table_path = dir.join(crate::folder::TIMESERIES);
+    let table = if table_path.is_file() { read_table(&table_path)? } else { Table::default() };
+    let events_path = dir.join(crate::folder::EVENTS);
+    let events: Vec<Event> = if events_path.is_file() { read_events(&events_path)? } else { Vec::new() };
+    let metrics = run_metrics(&table, &events);
+    pass.metrics = metrics.values;
+    pass.notes = metrics.notes;
+    if options.bands {
+        let kept = grid_indices(&table.blocks, stride);
+        let blocks = Arc::new(kept.iter().map(|&i| table.blocks[i]).collect::<Vec<u64>>());
+        for (column, values) in table.columns.iter().zip(&table.values) {
+            let v: Vec<f64> = kept.iter().map(|&i| values[i]).collect();
+            pass.grid.series.push((
+                SeriesKey { series: column.clone(), entity: String::new() },
+                Arc::clone(&blocks),
+                v,
+            ));
+        }
+    }
+    for file in long_files(dir)? {
+        let top: Option<Vec<String>> =
+            rankings.iter().find(|r| r.table == file.name).map(|r| r.top.iter().map(|(e, _)| e.clone()).collect());
+        long_pass(&file, stride, options, top.as_deref().filter(|_| options.bands), &mut pass)?;
+    }
+    if !options.bands {
+        pass.grid.series.clear();
+    }
+    Ok(pass)
+}
+
+/// The top entities of a long table and the rest, on the grid, accumulated block by block.
+struct EntityGrid<'a> {
+    top: &'a [String],
+    stride: u64,
+    columns: Vec<String>,
+    /// Per entity index: its slot among the top, `None` for the rest.
+    slot_of: Vec<Option<usize>>,
+    /// Blocks on the grid, shared by every series of the table.
+    blocks: Vec<u64>,
+    /// Per column: per top entity, then the rest's mean and sum: a value per grid block.
+    out: Vec<Vec<Vec<f64>>>,
+    has_rest: bool,
+    /// The last block when it is off the grid (kept: every run's last sample is banded).
+    last: Option<(u64, Vec<Vec<f64>>)>,
+}
+
+impl<'a> EntityGrid<'a> {
+    fn new(top: &'a [String], stride: u64) -> Self {
+        Self {
+            top,
+            stride,
+            columns: Vec::new(),
+            slot_of: Vec::new(),
+            blocks: Vec::new(),
+            out: Vec::new(),
+            has_rest: false,
+            last: None,
+        }
+    }
+
+    fn on_block(&mut self, shape: &LongShape, b: &LongBlock<'_>) {
+        let width = shape.columns.len();
+        let k = self.top.len();
+        if self.columns.is_empty() {
+            self.columns = shape.columns.clone();
+            self.out = vec![vec![Vec::new(); k + 2]; width];
+        }
+        while self.slot_of.len() < shape.entities.len() {
+            let name = &shape.entities[self.slot_of.len()];
+            let slot = self.top.iter().position(|t| t == name);
+            self.has_rest |= slot.is_none();
+            self.slot_of.push(slot);
+        }
+        let mut row: Vec<Vec<f64>> = vec![vec![f64::NAN; k + 2]; width];
+        for (c, name) in self.columns.iter().enumerate() {
+            let (mut sum, mut count) = (0.0, 0u32);
+            for (r, &e) in b.entities.iter().enumerate() {
+                let v = b.values[r * width + c];
+                match self.slot_of[e] {
+                    Some(s) => row[c][s] = v,
+                    None if v.is_finite() => {
+                        sum += v;
+                        count += 1;
+                    }
+                    None => {}
+                }
+            }
+            if count > 0 {
+                row[c][k] = sum / f64::from(count);
+                if !is_intensive(name) {
+                    row[c][k + 1] = sum;
+                }
+            }
+        }
+        if on_grid(b.block, self.stride) {
+            self.push(b.block, row);
+            self.last = None;
+        } else {
+            self.last = Some((b.block, row));
+        }
+    }
+
+    fn push(&mut self, block: u64, row: Vec<Vec<f64>>) {
+        self.blocks.push(block);
+        for (per_slot, values) in self.out.iter_mut().zip(row) {
+            for (slot, v) in per_slot.iter_mut().zip(values) {
+                slot.push(v);
+            }
+        }
+    }
+
+    fn finish(mut self, table: &str, grid: &mut Grid) {
+        if let Some((block, row)) = self.last.take() {
+            self.push(block, row);
+        }
+        let k = self.top.len();
+        let blocks = Arc::new(std::mem::take(&mut self.blocks));
+        for (c, per_slot) in std::mem::take(&mut self.out).into_iter().enumerate() {
+            let series = format!("{table}.{}", self.columns[c]);
+            for (s, values) in per_slot.into_iter().enumerate() {
+                if (s >= k && !self.has_rest) || values.iter().all(|v| !v.is_finite()) {
+                    continue;
+                }
+                let entity = match s {
+                    _ if s == k => REST_MEAN.to_string(),
+                    _ if s == k + 1 => REST_SUM.to_string(),
+                    _ => self.top[s].clone(),
+                };
+                grid.series.push((SeriesKey { series: series.clone(), entity }, Arc::clone(&blocks), values));
+            }
+        }
+    }
+}
+
+/// Orders entity names numerically when both are numbers, else as text.
+fn entity_order(a: &str, b: &str) -> std::cmp::Ordering {
+    match (a.parse::<f64>(), b.parse::<f64>()) {
+        (Ok(x), Ok(y)) => x.total_cmp(&y),
+        _ => a.cmp(b),
+    }
+}
+
+/// The grid stride: the first run's sampling interval times `ceil(samples / max_samples)`.
+fn grid_stride(study: &Study, max_samples: usize) -> Result<u64> {
+    let Some(dir) = study.runs.iter().find_map(|r| r.dir.as_ref()) else { return Ok(1) };
+    let path = dir.join(crate::folder::TIMESERIES);
+    if !path.is_file() {
+        return Ok(1);
+    }
+    let blocks = read_table(&path)?.blocks;
+    let step = match blocks.as_slice() {
+        [a, b, ..] if b > a => b - a,
+        _ => 1,
+    };
+    let factor = blocks.len().div_ceil(max_samples.max(2)).max(1) as u64;
+    Ok(step.saturating_mul(factor).max(1))
+}
+
+fn bands_of(grids: &[&Grid]) -> Vec<Band> {
+    let mut keys: Vec<&SeriesKey> = Vec::new();
+    let mut seen: HashMap<&SeriesKey, usize> = HashMap::new();
+    for grid in grids {
+        for (key, _, _) in &grid.series {
+            if !seen.contains_key(key) {
+                seen.insert(key, keys.len());
+                keys.push(key);
+            }
+        }
+    }
+    keys.par_iter()
+        .map(|key| {
+            let runs: Vec<(&[u64], &[f64])> = grids
+                .iter()
+                .filter_map(|g| g.series.iter().find(|(k, _, _)| k == *key).map(|(_, b, v)| (&b[..], &v[..])))
+                .collect();
+            let mut blocks: Vec<u64> = runs.iter().flat_map(|(b, _)| b.iter().copied()).collect();
+            blocks.sort_unstable();
+            blocks.dedup();
+            let mut buckets: Vec<Vec<f64>> = vec![Vec::with_capacity(runs.len()); blocks.len()];
+            for (b, v) in &runs {
+                let mut at = 0;
+                for (block, value) in b.iter().zip(v.iter()) {
+                    // Both ascending: advance instead of searching.
+                    while blocks[at] < *block {
+                        at += 1;
+                    }
+                    if value.is_finite() {
+                        buckets[at].push(*value);
+                    }
+                }
+            }
+            let mut levels: [Vec<f64>; 5] = Default::default();
+            let mut n = Vec::with_capacity(blocks.len());
+            let mut kept = Vec::with_capacity(blocks.len());
+            for (block, bucket) in blocks.iter().zip(&mut buckets) {
+                if bucket.is_empty() {
+                    continue;
+                }
+                bucket.sort_by(f64::total_cmp);
+                kept.push(*block);
+                n.push(bucket.len() as u32);
+                for (slot, p) in levels.iter_mut().zip(BAND_LEVELS) {
+                    slot.push(quantile_sorted(bucket, p).unwrap_or(0.0));
+                }
+            }
+            Band { key: (*key).clone(), blocks: kept, n, levels }
+        })
+        .collect()
+}
+
+/// Runs of a setting whose long tables rank its entities (the first ones, in run order).
+pub const PILOT_RUNS: usize = 16;
+
+/// The top entities of each long table, per group: ranked by the mean of the ranking column
+/// over a run, averaged over the group's first [`PILOT_RUNS`] runs (reading every run twice
+/// would double the cost of the largest files for a choice of what to draw).
+fn rank_entities(study: &Study, stride: u64, options: &Options) -> Vec<Vec<EntityRanking>> {
+    let pilots: Vec<(usize, &RunEntry)> = (0..study.groups.len())
+        .flat_map(|g| {
+            study.runs.iter().filter(move |r| r.group == g && r.dir.is_some()).take(PILOT_RUNS).map(move |r| (g, r))
+        })
+        .collect();
+    let measured: Vec<(usize, Vec<LongSummary>)> = pilots
+        .par_iter()
+        .map(|&(g, run)| {
+            let mut pass = RunPass::default();
+            let files = run.dir.as_deref().map(long_files).unwrap_or(Ok(Vec::new())).unwrap_or_default();
+            for file in files {
+                // A run that cannot be read is reported by the main pass.
+                let _ = long_pass(&file, stride, options, None, &mut pass);
+            }
+            (g, pass.long)
+        })
+        .collect();
+    let mut rankings: Vec<Vec<EntityRanking>> = vec![Vec::new(); study.groups.len()];
+    for (g, ranking) in rankings.iter_mut().enumerate() {
+        let mut tables: Vec<RankSums> = Vec::new();
+        for long in measured.iter().filter(|(h, _)| *h == g).flat_map(|(_, l)| l) {
+            let at = match tables.iter().position(|t| t.table == long.file.name) {
+                Some(i) => i,
+                None => {
+                    tables.push(RankSums {
+                        table: long.file.name.clone(),
+                        entity_column: long.file.entity_column.clone(),
+                        rank_column: long.rank_column.clone(),
+                        sums: BTreeMap::new(),
+                        runs: 0,
+                    });
+                    tables.len() - 1
+                }
+            };
+            tables[at].runs += 1;
+            for (entity, m) in &long.measure {
+                *tables[at].sums.entry(entity.clone()).or_insert(0.0) += m;
+            }
+        }
+        for RankSums { table, entity_column, rank_column, sums, runs } in tables {
+            let total = sums.len();
+            let mut ranked: Vec<(String, f64)> = sums.into_iter().map(|(e, s)| (e, s / runs as f64)).collect();
+            ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| entity_order(&a.0, &b.0)));
+            ranked.truncate(options.top_k);
+            ranking.push(EntityRanking { table, entity_column, rank_column, top: ranked, total });
+        }
+    }
+    rankings
+}
+
+/// Reads and analyses a run, sweep or collection folder.
+pub fn analyse_folder(root: &Path, options: &Options) -> Result<Analysis> {
+    analyse(crate::study::load(root)?, options)
+}
+
+/// Analyses a loaded study.
+pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
+    let stride = grid_stride(&study, options.max_samples)?;
+    let groups = study.groups.len();
+    // Rankings of long-table entities per group, from the group's first runs (the pilot).
+    let rankings: Vec<Vec<EntityRanking>> =
+        if options.bands { rank_entities(&study, stride, options) } else { vec![Vec::new(); groups] };
+    // One pass over the runs, parallel, collected in run order.
+    let passes: Vec<std::result::Result<RunPass, String>> = study
+        .runs
+        .par_iter()
+        .map(|r| pass_one(r, stride, options, &rankings[r.group]).map_err(|e| format!("run {}: {e}", r.id)))
+        .collect();
+    let mut notes: BTreeMap<String, usize> = study.notes.iter().map(|n| (n.clone(), 1)).collect();
+    let passes: Vec<RunPass> = passes
+        .into_iter()
+        .map(|p| {
+            p.unwrap_or_else(|message| {
+                notes.insert(format!("{message} (its computed metrics and series are left out)"), 1);
+                RunPass::default()
+            })
+        })
+        .collect();
+    for pass in &passes {
+        let mut distinct: Vec<&String> = pass.notes.iter().collect();
+        distinct.sort();
+        distinct.dedup();
+        for note in distinct {
+            *notes.entry(note.clone()).or_insert(0) += 1;
+        }
+    }
+
+    // Metric names and the [run][metric] matrix.
+    let mut metric_names: Vec<String> = Vec::new();
+    let mut metric_sources: Vec<MetricSource> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for (source, lists) in [
+        (MetricSource::Summary, study.runs.iter().map(|r| &r.summary).collect::<Vec<_>>()),
+        (MetricSource::Computed, passes.iter().map(|p| &p.metrics).collect::<Vec<_>>()),
+    ] {
+        for list in lists {
+            for (name, _) in list {
+                if !index.contains_key(name) {
+                    index.insert(name.clone(), metric_names.len());
+                    metric_names.push(name.clone());
+                    metric_sources.push(source);
+                }
+            }
+        }
+    }
+    let values: Vec<Vec<f64>> = study
+        .runs
+        .iter()
+        .zip(&passes)
+        .map(|(run, pass)| {
+            let mut row = vec![f64::NAN; metric_names.len()];
+            for (name, v) in run.summary.iter().chain(&pass.metrics) {
+                if let Some(&i) = index.get(name) {
+                    row[i] = *v;
+                }
+            }
+            row
+        })
+        .collect();
+
+    // Statistics per group and metric, with seeded bootstrap intervals.
+    let pairs: Vec<(usize, usize)> = (0..groups).flat_map(|g| (0..metric_names.len()).map(move |m| (g, m))).collect();
+    let flat: Vec<Option<MetricStat>> = pairs
+        .par_iter()
+        .map(|&(g, m)| {
+            let xs: Vec<f64> =
+                study.runs.iter().zip(&values).filter(|(r, _)| r.group == g).map(|(_, v)| v[m]).collect();
+            let spread = spread(&xs)?;
+            let mut rng = bootstrap_stream(
+                options.bootstrap_seed,
+                &label!["mean", metric_names[m].as_str(), study.groups[g].key.as_str()],
+            );
+            let ci = bootstrap_mean_ci(&xs, options.confidence, options.resamples, &mut rng)?;
+            Some(MetricStat { spread, ci })
+        })
+        .collect();
+    let stats: Vec<Vec<Option<MetricStat>>> =
+        flat.chunks(metric_names.len().max(1)).map(<[Option<MetricStat>]>::to_vec).take(groups).collect();
+    let stats = if metric_names.is_empty() { vec![Vec::new(); groups] } else { stats };
+
+    let bands: Vec<Vec<Band>> = if options.bands {
+        (0..groups)
+            .map(|g| {
+                let grids: Vec<&Grid> =
+                    study.runs.iter().zip(&passes).filter(|(r, _)| r.group == g).map(|(_, p)| &p.grid).collect();
+                bands_of(&grids)
+            })
+            .collect()
+    } else {
+        vec![Vec::new(); groups]
+    };
+
+    Ok(Analysis {
+        study,
+        options: options.clone(),
+        metric_names,
+        metric_sources,
+        values,
+        stats,
+        bands,
+        rankings,
+        notes: notes.into_iter().collect(),
+        stride_blocks: stride,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grid(series: &str, blocks: &[u64], values: &[f64]) -> Grid {
+        Grid {
+            series: vec![(
+                SeriesKey { series: series.into(), entity: String::new() },
+                Arc::new(blocks.to_vec()),
+                values.to_vec(),
+            )],
+        }
+    }
+
+    #[test]
+    fn bands_align_runs_by_block_and_count_who_is_there() {
+        // Five runs at blocks 0 and 100 (values 1..5 and 10..50); one run also has block 200.
+        let mut grids: Vec<Grid> = (1..=5).map(|i| grid("x", &[0, 100], &[i as f64, 10.0 * i as f64])).collect();
+        grids[2] = grid("x", &[0, 100, 200], &[3.0, 30.0, 7.0]);
+        let refs: Vec<&Grid> = grids.iter().collect();
+        let bands = bands_of(&refs);
+        assert_eq!(bands.len(), 1);
+        let b = &bands[0];
+        assert_eq!(b.blocks, vec![0, 100, 200]);
+        assert_eq!(b.n, vec![5, 5, 1]);
+        // Type 7 over 1..5: P5 = 1.2, P25 = 2, P50 = 3, P75 = 4, P95 = 4.8.
+        let at0: Vec<f64> = b.levels.iter().map(|l| l[0]).collect();
+        for (got, want) in at0.iter().zip([1.2, 2.0, 3.0, 4.0, 4.8]) {
+            assert!((got - want).abs() < 1e-12, "{at0:?}");
+        }
+        assert_eq!(b.levels[2][1], 30.0);
+        assert!(b.levels.iter().all(|l| l[2] == 7.0), "one run: every level is its value");
+        // Missing values are not counted, and a block where every run misses is left out.
+        let gaps =
+            [grid("y", &[0, 100, 200], &[1.0, f64::NAN, 5.0]), grid("y", &[0, 100, 200], &[3.0, f64::NAN, f64::NAN])];
+        let bands = bands_of(&gaps.iter().collect::<Vec<_>>());
+        assert_eq!((bands[0].blocks.clone(), bands[0].n.clone()), (vec![0, 200], vec![2, 1]));
+        assert_eq!(bands[0].levels[2], vec![2.0, 5.0]);
+    }
+
+    #[test]
+    fn thinning_keeps_grid_multiples_and_the_last_sample() {
+        let blocks = [0, 100, 200, 300, 400, 450];
+        let values = [0.0, 1.0, 2.0, f64::NAN, 4.0, 5.0];
+        assert_eq!(thin(&blocks, &values, 200), (vec![0, 200, 400, 450], vec![0.0, 2.0, 4.0, 5.0]));
+    }
+}

@@ -1,0 +1,468 @@
+//! Two studies side by side: which metrics moved, by how much, with a bootstrap confidence
+//! interval of the difference.
+//!
+//! Settings are matched by their parameter values (`chain.tempo=99`); two studies of one
+//! setting each (two runs, two single-point sweeps) are matched whatever their parameters;
+//! with no setting in common, all runs of each side are pooled. For each matched pair and
+//! each metric both sides have:
+//! - `diff = mean(B) - mean(A)` and `relative = diff / |mean(A)|`;
+//! - its interval: when both sides ran the same seeds (common random numbers), the bootstrap
+//!   of the mean of the per-seed differences `B_s - A_s`; otherwise A and B are resampled
+//!   independently. Same stream discipline as [`crate::stats`];
+//! - `moved`: the interval excludes zero (for two single runs: the values differ).
+
+use crate::analyse::{Analysis, Band};
+use crate::error::Result;
+use crate::format::{csv_number, display_number, display_percent, escape};
+use crate::report::{day_of, page, sentence, write_atomic};
+use crate::stats::{Interval, bootstrap_diff_ci, bootstrap_paired_diff_ci, bootstrap_stream, spread};
+use crate::svg::{self, BandLayer, ChartText, ForestRow};
+use crate::units::describe;
+use sim::label;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// The forest plot's axis covers at most +-200%.
+pub const FOREST_LIMIT: f64 = 2.0;
+
+/// Most rows of a forest plot.
+pub const MAX_FOREST_ROWS: usize = 60;
+
+/// One metric in one matched pair of settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CompareRow {
+    /// The setting's label (A's).
+    pub group: String,
+    /// The metric.
+    pub metric: String,
+    /// Runs with the metric in A and B.
+    pub n: (usize, usize),
+    /// Means in A and B.
+    pub mean: (f64, f64),
+    /// Medians in A and B.
+    pub median: (f64, f64),
+    /// P95 in A and B.
+    pub p95: (f64, f64),
+    /// `mean(B) - mean(A)`.
+    pub diff: f64,
+    /// Interval of the difference.
+    pub ci: Interval,
+    /// `diff / |mean(A)|`, when `mean(A)` is not zero.
+    pub relative: Option<f64>,
+    /// Whether runs were paired by seed.
+    pub paired: bool,
+    /// Whether the interval excludes zero (for single runs: whether the values differ).
+    pub moved: bool,
+}
+
+/// A comparison of two studies.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Comparison {
+    /// The baseline.
+    pub a: Analysis,
+    /// The variant.
+    pub b: Analysis,
+    /// Matched settings: (index in A, index in B), `None` for all runs pooled.
+    pub pairs: Vec<(Option<usize>, Option<usize>)>,
+    /// Every metric of every matched pair, in A's metric order.
+    pub rows: Vec<CompareRow>,
+    /// Remarks (metrics on one side only, pooling).
+    pub notes: Vec<String>,
+}
+
+fn values(a: &Analysis, g: Option<usize>, m: usize) -> Vec<(Option<u64>, f64)> {
+    a.study
+        .runs
+        .iter()
+        .zip(&a.values)
+        .filter(|(r, v)| g.is_none_or(|g| r.group == g) && v[m].is_finite())
+        .map(|(r, v)| (r.seed, v[m]))
+        .collect()
+}
+
+/// The two sides' values ordered by seed when both ran exactly the same distinct seeds.
+fn paired(a: &[(Option<u64>, f64)], b: &[(Option<u64>, f64)]) -> Option<(Vec<f64>, Vec<f64>)> {
+    let seeds = |xs: &[(Option<u64>, f64)]| -> Option<Vec<(u64, f64)>> {
+        let mut v: Vec<(u64, f64)> = xs.iter().map(|(s, x)| s.map(|s| (s, *x))).collect::<Option<_>>()?;
+        v.sort_by_key(|(s, _)| *s);
+        v.windows(2).all(|w| w[0].0 != w[1].0).then_some(v)
+    };
+    let (sa, sb) = (seeds(a)?, seeds(b)?);
+    (sa.len() == sb.len() && sa.iter().zip(&sb).all(|(x, y)| x.0 == y.0))
+        .then(|| (sa.iter().map(|x| x.1).collect(), sb.iter().map(|x| x.1).collect()))
+}
+
+/// Relative size below which a difference is rounding, not a change (means of equal values
+/// computed over different numbers of runs differ in the last bits).
+pub const ROUNDING: f64 = 1e-9;
+
+/// Whether a difference is a change: its interval excludes zero by more than rounding (for
+/// two single runs: the values differ by more than rounding).
+fn moved(diff: f64, ci: Interval, single: bool, scale: f64) -> bool {
+    let tolerance = ROUNDING * scale;
+    if single { diff.abs() > tolerance } else { ci.low > tolerance || ci.high < -tolerance }
+}
+
+/// Compares `b` against the baseline `a`.
+pub fn compare(a: Analysis, b: Analysis) -> Comparison {
+    let mut notes = Vec::new();
+    let mut pairs: Vec<(Option<usize>, Option<usize>)> = Vec::new();
+    if a.study.groups.len() == 1 && b.study.groups.len() == 1 {
+        pairs.push((Some(0), Some(0)));
+    } else {
+        for (i, g) in a.study.groups.iter().enumerate() {
+            if let Some(j) = b.study.groups.iter().position(|h| h.label == g.label) {
+                pairs.push((Some(i), Some(j)));
+            }
+        }
+        if pairs.is_empty() {
+            notes.push(
+                "No setting of A matches one of B by its parameter values: all runs of each side are pooled.".into(),
+            );
+            pairs.push((None, None));
+        }
+    }
+    let options = &a.options;
+    let mut rows = Vec::new();
+    for &(ga, gb) in &pairs {
+        let group = ga.map(|g| a.study.groups[g].label.clone()).unwrap_or_else(|| "all runs".into());
+        for (ma, metric) in a.metric_names.iter().enumerate() {
+            let Some(mb) = b.metric_index(metric) else { continue };
+            let (va, vb) = (values(&a, ga, ma), values(&b, gb, mb));
+            let xa: Vec<f64> = va.iter().map(|x| x.1).collect();
+            let xb: Vec<f64> = vb.iter().map(|x| x.1).collect();
+            let (Some(sa), Some(sb)) = (spread(&xa), spread(&xb)) else { continue };
+            let mut rng = bootstrap_stream(options.bootstrap_seed, &label!["compare", metric.as_str(), group.as_str()]);
+            let pairing = paired(&va, &vb);
+            let ci = match &pairing {
+                Some((pa, pb)) => bootstrap_paired_diff_ci(pa, pb, options.confidence, options.resamples, &mut rng),
+                None => bootstrap_diff_ci(&xa, &xb, options.confidence, options.resamples, &mut rng),
+            };
+            let Some(ci) = ci else { continue };
+            let diff = sb.mean - sa.mean;
+            rows.push(CompareRow {
+                group: group.clone(),
+                metric: metric.clone(),
+                n: (sa.n, sb.n),
+                mean: (sa.mean, sb.mean),
+                median: (sa.median(), sb.median()),
+                p95: (sa.percentiles[4], sb.percentiles[4]),
+                diff,
+                ci,
+                relative: (sa.mean != 0.0).then(|| diff / sa.mean.abs()),
+                paired: pairing.is_some(),
+                moved: moved(diff, ci, sa.n == 1 && sb.n == 1, sa.mean.abs().max(sb.mean.abs())),
+            });
+        }
+    }
+    let only = |x: &Analysis, y: &Analysis| -> Vec<String> {
+        x.metric_names.iter().filter(|m| y.metric_index(m).is_none()).cloned().collect()
+    };
+    for (side, list) in [("A", only(&a, &b)), ("B", only(&b, &a))] {
+        if !list.is_empty() {
+            notes.push(format!("Only in {side} ({}): {}", list.len(), list.join(", ")));
+        }
+    }
+    Comparison { a, b, pairs, rows, notes }
+}
+
+/// Rows in reading order: moved first, then by the size of the relative change.
+pub fn ranked_rows(c: &Comparison) -> Vec<&CompareRow> {
+    let mut rows: Vec<&CompareRow> = c.rows.iter().collect();
+    rows.sort_by(|x, y| {
+        y.moved
+            .cmp(&x.moved)
+            .then_with(|| {
+                let mx = x.relative.map_or(-1.0, f64::abs);
+                let my = y.relative.map_or(-1.0, f64::abs);
+                my.total_cmp(&mx)
+            })
+            .then_with(|| x.group.cmp(&y.group))
+            .then_with(|| x.metric.cmp(&y.metric))
+    });
+    rows
+}
+
+/// `compare.csv`: every row, in A's metric order.
+pub fn compare_csv(c: &Comparison) -> Result<String> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    let header = [
+        "group",
+        "metric",
+        "unit",
+        "n_a",
+        "n_b",
+        "mean_a",
+        "mean_b",
+        "diff",
+        "diff_ci_low",
+        "diff_ci_high",
+        "relative_change",
+        "p50_a",
+        "p50_b",
+        "p95_a",
+        "p95_b",
+        "paired",
+        "moved",
+    ];
+    let err = |e: csv::Error| crate::Error::format("compare.csv", e.to_string());
+    w.write_record(header).map_err(err)?;
+    for r in &c.rows {
+        w.write_record([
+            r.group.clone(),
+            r.metric.clone(),
+            describe(&r.metric).unit,
+            r.n.0.to_string(),
+            r.n.1.to_string(),
+            csv_number(r.mean.0),
+            csv_number(r.mean.1),
+            csv_number(r.diff),
+            csv_number(r.ci.low),
+            csv_number(r.ci.high),
+            r.relative.map(csv_number).unwrap_or_default(),
+            csv_number(r.median.0),
+            csv_number(r.median.1),
+            csv_number(r.p95.0),
+            csv_number(r.p95.1),
+            u8::from(r.paired).to_string(),
+            u8::from(r.moved).to_string(),
+        ])
+        .map_err(err)?;
+    }
+    let bytes = w.into_inner().map_err(|e| crate::Error::format("compare.csv", e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| crate::Error::format("compare.csv", e.to_string()))
+}
+
+/// The comparison as a plain-text table for a terminal.
+pub fn text_table(c: &Comparison) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "A = {} ({} runs), B = {} ({} runs); {}% intervals of mean(B) - mean(A)",
+        c.a.study.name,
+        c.a.study.runs.len(),
+        c.b.study.name,
+        c.b.study.runs.len(),
+        display_number(c.a.options.confidence * 100.0)
+    );
+    let _ = writeln!(
+        out,
+        "{:<46} {:>12} {:>12} {:>12} {:>27} {:>9}  moved",
+        "metric", "mean A", "mean B", "change", "interval", "relative"
+    );
+    let multi = c.pairs.len() > 1;
+    for r in ranked_rows(c) {
+        let name = if multi { format!("{} [{}]", r.metric, r.group) } else { r.metric.clone() };
+        let _ = writeln!(
+            out,
+            "{:<46} {:>12} {:>12} {:>12} {:>27} {:>9}  {}",
+            svg::truncate(&name, 46),
+            display_number(r.mean.0),
+            display_number(r.mean.1),
+            display_number(r.diff),
+            format!("[{}, {}]", display_number(r.ci.low), display_number(r.ci.high)),
+            r.relative.map(display_percent).unwrap_or_else(|| "–".into()),
+            if r.moved { "yes" } else { "" }
+        );
+    }
+    let moved = c.rows.iter().filter(|r| r.moved).count();
+    let _ = writeln!(out, "{moved} of {} metric(s) moved", c.rows.len());
+    for n in &c.notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out
+}
+
+fn band_of<'a>(a: &'a Analysis, g: usize, series: &str) -> Option<&'a Band> {
+    a.bands.get(g)?.iter().find(|b| b.key.series == series && b.key.entity.is_empty())
+}
+
+/// The whole `compare.html`.
+pub fn render_html(c: &Comparison) -> String {
+    let title = format!("taosim comparison: {} vs {}", c.a.study.name, c.b.study.name);
+    let mut out = String::new();
+    let _ = writeln!(out, "<header>\n<h1>{}</h1>", escape(&title));
+    let _ = writeln!(
+        out,
+        "<p class=\"facts\">A (baseline): <b>{}</b>, a {} of {} setting(s), {} run(s) · B: <b>{}</b>, a {} of {} setting(s), {} run(s) · {} matched setting(s)</p>\n</header>",
+        escape(&c.a.study.name),
+        c.a.study.kind.word(),
+        c.a.study.groups.len(),
+        c.a.study.runs.len(),
+        escape(&c.b.study.name),
+        c.b.study.kind.word(),
+        c.b.study.groups.len(),
+        c.b.study.runs.len(),
+        c.pairs.len()
+    );
+    let level = display_number(c.a.options.confidence * 100.0);
+    let _ = writeln!(
+        out,
+        "<section id=\"how-to-read\">\n<h2>How to read this comparison</h2>\n<p>For each metric, the change is mean(B) − mean(A) over the runs of a setting, with a {level}% bootstrap interval. When both sides ran the same seeds, runs are paired by seed and the interval is that of the mean per-seed difference (common random numbers: much tighter). A metric <b>moved</b> when its interval excludes zero; with many metrics, about {miss}% of those that did not change will show as moved by chance, so read a lone small move with care. The chart shows the relative change, (B − A) / |A|, so \"−50%\" reads \"B halves it\". <code>compare.csv</code> beside this file has every row.</p>\n</section>",
+        miss = display_number(100.0 - c.a.options.confidence * 100.0)
+    );
+    for &(ga, _) in &c.pairs {
+        let group = ga.map(|g| c.a.study.groups[g].label.clone()).unwrap_or_else(|| "all runs".into());
+        let rows: Vec<&CompareRow> = ranked_rows(c)
+            .into_iter()
+            .filter(|r| r.group == group && r.relative.is_some())
+            .take(MAX_FOREST_ROWS)
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        let forest: Vec<ForestRow> = rows
+            .iter()
+            .map(|r| {
+                let scale = r.mean.0.abs();
+                ForestRow {
+                    label: r.metric.clone(),
+                    estimate: r.relative.unwrap_or(f64::NAN),
+                    low: r.ci.low / scale,
+                    high: r.ci.high / scale,
+                    highlight: r.moved,
+                }
+            })
+            .collect();
+        let text = ChartText {
+            title: format!(
+                "Relative change, B vs A{}",
+                if c.pairs.len() > 1 { format!(": {group}") } else { String::new() }
+            ),
+            subtitle: format!(
+                "dot: (mean B − mean A) / |mean A|; bar: {level}% interval (arrow: continues beyond the axis); blue: moved, grey: not distinguishable from zero"
+            ),
+            x_label: "relative change (B − A) / |A|".into(),
+            y_label: String::new(),
+        };
+        let _ = writeln!(
+            out,
+            "<section>\n<h2>Changes{}</h2>",
+            if c.pairs.len() > 1 { format!(": {}", escape(&group)) } else { String::new() }
+        );
+        let _ = writeln!(out, "<figure>{}</figure>", svg::forest_plot(&text, &forest, true, FOREST_LIMIT));
+        let _ = writeln!(out, "</section>");
+    }
+    let _ = writeln!(
+        out,
+        "<section id=\"table\">\n<h2>All metrics</h2>\n<table><thead><tr><th class=\"l\">metric</th>{}<th>n A / B</th><th>mean A</th><th>mean B</th><th>change</th><th>{level}% interval</th><th>relative</th><th>P95 A → B</th><th class=\"l\">moved</th></tr></thead><tbody>",
+        if c.pairs.len() > 1 { "<th class=\"l\">setting</th>" } else { "" }
+    );
+    for r in ranked_rows(c) {
+        let class = if !r.moved {
+            ""
+        } else if r.diff > 0.0 {
+            " class=\"up\""
+        } else {
+            " class=\"down\""
+        };
+        let _ = writeln!(
+            out,
+            "<tr{class}><td class=\"l\"><code>{}</code></td>{}<td>{} / {}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{} → {}</td><td class=\"l\">{}</td></tr>",
+            escape(&r.metric),
+            if c.pairs.len() > 1 { format!("<td class=\"l\">{}</td>", escape(&r.group)) } else { String::new() },
+            r.n.0,
+            r.n.1,
+            display_number(r.mean.0),
+            display_number(r.mean.1),
+            display_number(r.diff),
+            display_number(r.ci.low),
+            display_number(r.ci.high),
+            r.relative.map(display_percent).unwrap_or_else(|| "–".into()),
+            display_number(r.p95.0),
+            display_number(r.p95.1),
+            if r.moved {
+                if r.paired { "yes (paired)" } else { "yes" }
+            } else if r.paired {
+                "no (paired)"
+            } else {
+                "no"
+            },
+        );
+    }
+    let _ = writeln!(out, "</tbody></table>\n</section>");
+    // Over time, A against B, when each side is one setting.
+    if let [(Some(ga), Some(gb))] = c.pairs.as_slice() {
+        let series: Vec<&str> = c.a.bands[*ga]
+            .iter()
+            .filter(|b| b.key.entity.is_empty() && band_of(&c.b, *gb, &b.key.series).is_some())
+            .map(|b| b.key.series.as_str())
+            .collect();
+        let mut charts = String::new();
+        for s in series {
+            let (Some(ba), Some(bb)) = (band_of(&c.a, *ga, s), band_of(&c.b, *gb, s)) else { continue };
+            if ba == bb || (ba.levels == bb.levels && ba.blocks == bb.blocks) {
+                continue;
+            }
+            let layer = |band: &Band, name: &str, color: &str| BandLayer {
+                name: name.into(),
+                color: color.into(),
+                x: band.blocks.iter().map(|b| day_of(*b)).collect(),
+                levels: band.levels.clone(),
+                shade: true,
+            };
+            let q = describe(s);
+            let text = ChartText {
+                title: sentence(&q.label()),
+                subtitle: "line: median; bands: P25–P75 and P5–P95 across seeds".into(),
+                x_label: "day (simulated; 7,200 blocks of 12 s)".into(),
+                y_label: q.label(),
+            };
+            let chart = svg::band_chart(
+                &text,
+                &[
+                    layer(ba, &format!("A: {}", svg::truncate(&c.a.study.name, 40)), svg::color(0)),
+                    layer(bb, &format!("B: {}", svg::truncate(&c.b.study.name, 40)), svg::color(1)),
+                ],
+            );
+            let _ = writeln!(charts, "<figure>{chart}<figcaption><code>{}</code></figcaption></figure>", escape(s));
+        }
+        if !charts.is_empty() {
+            let _ = writeln!(
+                out,
+                "<section id=\"over-time\">\n<h2>Over time (series that differ)</h2>\n<div class=\"charts\">\n{charts}</div>\n</section>"
+            );
+        }
+    }
+    if !c.notes.is_empty() {
+        let _ = writeln!(out, "<section id=\"notes\">\n<h2>Notes</h2>\n<ul>");
+        for n in &c.notes {
+            let _ = writeln!(out, "<li>{}</li>", escape(n));
+        }
+        let _ = writeln!(out, "</ul>\n</section>");
+    }
+    page(&title, &out)
+}
+
+/// Writes `compare.html` and `compare.csv` into `out_dir`; returns their paths.
+pub fn write_comparison(c: &Comparison, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    let csv_path = out_dir.join("compare.csv");
+    let html_path = out_dir.join("compare.html");
+    write_atomic(&csv_path, compare_csv(c)?.as_bytes())?;
+    write_atomic(&html_path, render_html(c).as_bytes())?;
+    Ok(vec![html_path, csv_path])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounding_is_not_a_move() {
+        let ci = |low, high| Interval { low, high };
+        assert!(!moved(-3.5e-15, ci(-3.5e-15, -3.5e-15), false, 20.0), "means of 20.0 over 19 and 10 runs");
+        assert!(moved(-0.01, ci(-0.02, -0.001), false, 20.0));
+        assert!(!moved(-0.01, ci(-0.02, 0.001), false, 20.0));
+        assert!(moved(1.0, ci(1.0, 1.0), true, 5.0) && !moved(0.0, ci(0.0, 0.0), true, 5.0));
+    }
+
+    #[test]
+    fn runs_pair_only_when_both_sides_ran_the_same_distinct_seeds() {
+        let a = [(Some(2), 1.0), (Some(1), 2.0)];
+        let b = [(Some(1), 5.0), (Some(2), 7.0)];
+        assert_eq!(paired(&a, &b), Some((vec![2.0, 1.0], vec![5.0, 7.0])), "ordered by seed");
+        assert_eq!(paired(&a, &[(Some(1), 5.0), (Some(3), 7.0)]), None);
+        assert_eq!(paired(&[(Some(1), 1.0), (Some(1), 2.0)], &[(Some(1), 1.0), (Some(1), 2.0)]), None);
+        assert_eq!(paired(&[(None, 1.0)], &[(None, 1.0)]), None);
+    }
+}

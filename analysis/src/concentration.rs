@@ -1,0 +1,85 @@
+//! Concentration of stake or emission over entities: the Nakamoto coefficient and the Gini
+//! coefficient. Pure functions over one snapshot of non-negative amounts.
+
+/// The default Nakamoto threshold: a strict majority.
+pub const MAJORITY: f64 = 0.5;
+
+/// The Nakamoto coefficient: the smallest number of entities whose combined amount is
+/// strictly more than `threshold` of the total (0.5 for a majority; 1/3 for a blocking
+/// minority). Entities are taken largest first. `None` when the total is not positive, any
+/// amount is negative or not finite, or the threshold is outside [0, 1).
+pub fn nakamoto_coefficient(amounts: &[f64], threshold: f64) -> Option<usize> {
+    if !(0.0..1.0).contains(&threshold) || amounts.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return None;
+    }
+    let total: f64 = amounts.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let mut sorted = amounts.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    let mut held = 0.0;
+    for (i, x) in sorted.iter().enumerate() {
+        held += x;
+        if held > threshold * total {
+            return Some(i + 1);
+        }
+    }
+    Some(sorted.len())
+}
+
+/// The Gini coefficient of the population (no small-sample correction):
+/// `G = sum_i sum_j |x_i - x_j| / (2 n^2 mean)`, computed from the ascending order as
+/// `G = 2 sum_i i x_(i) / (n sum x) - (n + 1) / n` with `i = 1..n`. 0 when everyone holds the
+/// same; `(n - 1) / n` when one entity holds everything. `None` when empty, the total is not
+/// positive, or any amount is negative or not finite.
+pub fn gini(amounts: &[f64]) -> Option<f64> {
+    if amounts.is_empty() || amounts.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return None;
+    }
+    let mut sorted = amounts.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let total: f64 = sorted.iter().sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let n = sorted.len() as f64;
+    let weighted: f64 = sorted.iter().enumerate().map(|(i, x)| (i + 1) as f64 * x).sum();
+    Some((2.0 * weighted / (n * total) - (n + 1.0) / n).max(0.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nakamoto_coefficient_of_known_distributions() {
+        // 40 + 30 = 70 > 50: two entities control a majority.
+        assert_eq!(nakamoto_coefficient(&[10.0, 40.0, 5.0, 30.0, 15.0], MAJORITY), Some(2));
+        // Exactly half is not a majority: 50 needs one more entity.
+        assert_eq!(nakamoto_coefficient(&[50.0, 25.0, 25.0], MAJORITY), Some(2));
+        assert_eq!(nakamoto_coefficient(&[51.0, 49.0], MAJORITY), Some(1));
+        // Ten equal holders: 6 of them hold 60% > 50%; a third needs 4 (40% > 33.3%).
+        let equal = [1.0; 10];
+        assert_eq!(nakamoto_coefficient(&equal, MAJORITY), Some(6));
+        assert_eq!(nakamoto_coefficient(&equal, 1.0 / 3.0), Some(4));
+        assert_eq!(nakamoto_coefficient(&[0.0, 0.0], MAJORITY), None);
+        assert_eq!(nakamoto_coefficient(&[1.0, -1.0], MAJORITY), None);
+        assert_eq!(nakamoto_coefficient(&[1.0], 1.0), None);
+    }
+
+    #[test]
+    fn gini_of_known_distributions() {
+        assert_eq!(gini(&[5.0, 5.0, 5.0, 5.0]), Some(0.0));
+        // One of four holds everything: (n - 1) / n = 0.75.
+        assert_eq!(gini(&[0.0, 0.0, 7.0, 0.0]), Some(0.75));
+        // {1, 2, 3, 4}: sum |xi - xj| over ordered pairs = 20, mean 2.5, n 4:
+        // G = 20 / (2 * 16 * 2.5) = 0.25.
+        assert!((gini(&[4.0, 1.0, 3.0, 2.0]).expect("gini") - 0.25).abs() < 1e-12);
+        // {1, 1, 1, 1, 6}: pairs with 6 differ by 5, 4 such unordered pairs -> 40 ordered;
+        // mean 2, n 5: G = 40 / (2 * 25 * 2) = 0.4.
+        assert!((gini(&[1.0, 1.0, 6.0, 1.0, 1.0]).expect("gini") - 0.4).abs() < 1e-12);
+        assert_eq!(gini(&[]), None);
+        assert_eq!(gini(&[0.0, 0.0]), None);
+    }
+}

@@ -1,0 +1,311 @@
+//! The metrics of one run, found by column name in its timeseries and event log.
+//!
+//! Every metric is looked up by the names later models write; when a column is absent the
+//! metric is skipped and a note says which column it needs. Metric names are dotted, series
+//! first and unit last (`tao_usd_price.max_drawdown_fraction`).
+//!
+//! | metric | from | definition |
+//! |---|---|---|
+//! | `<price>.max_drawdown_fraction` | any column with the token `price` | [`risk::max_drawdown`] over every sample |
+//! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
+//! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
+//! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
+//! | `halvingK.miner_exit_30d_fraction` | `halving` and `miner_exit` events, `active_miners` | exits in `[h, h + 30 d)` over active miners just before `h` |
+//! | `halvingK.gpus_online_before`, `_after_30d`, `_change_fraction` | `gpus_online` or the sum of `gpus_online_*` | last sample before `h`; at `h + 30 d` |
+//! | `<attacker share>.mean`, `attackers.emission_over_<x>_share_ratio` | columns with the token `attacker(s)` and `share` | mean from the first sample with a positive attacker share |
+//! | `<attacker cost>.final` | columns with `attacker(s)` and `cost` | last value (cumulative cost) |
+//! | `<gini/nakamoto column>.final`, `.mean` | columns with the token `gini` or `nakamoto` | |
+//! | `events.<kind>_count` | events.csv | events of each kind |
+
+use crate::folder::{Event, Table};
+use crate::risk::{self, BLOCKS_PER_DAY};
+use crate::units::has_token;
+
+/// Days in the window after a halving in which exits and GPUs are counted.
+pub const HALVING_WINDOW_DAYS: u64 = 30;
+
+/// The event kind of a halving.
+pub const HALVING_EVENT: &str = "halving";
+
+/// The event kind of a miner leaving.
+pub const MINER_EXIT_EVENT: &str = "miner_exit";
+
+/// Metrics of a run and notes on what was skipped.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunMetrics {
+    /// `(name, value)` in a fixed order; only finite values.
+    pub values: Vec<(String, f64)>,
+    /// Why some metrics are missing.
+    pub notes: Vec<String>,
+}
+
+impl RunMetrics {
+    fn push(&mut self, name: impl Into<String>, value: f64) {
+        if value.is_finite() {
+            self.values.push((name.into(), value));
+        }
+    }
+
+    fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+}
+
+/// Blocks and values of a column with missing samples removed.
+fn present(blocks: &[u64], values: &[f64]) -> (Vec<u64>, Vec<f64>) {
+    blocks.iter().zip(values).filter(|(_, v)| v.is_finite()).map(|(b, v)| (*b, *v)).unzip()
+}
+
+fn days_between(a: u64, b: u64) -> f64 {
+    b.saturating_sub(a) as f64 / BLOCKS_PER_DAY as f64
+}
+
+/// Drawdown, recovery and daily tail risk of one price series, pushed as `<name>.<metric>`.
+pub fn price_metrics(name: &str, blocks: &[u64], values: &[f64], out: &mut RunMetrics) {
+    let (blocks, values) = present(blocks, values);
+    if let Some(d) = risk::max_drawdown(&values) {
+        out.push(format!("{name}.max_drawdown_fraction"), d.depth_fraction);
+        out.push(format!("{name}.recovered"), f64::from(u8::from(d.recovery_index.is_some())));
+        if let Some(r) = d.recovery_index {
+            out.push(format!("{name}.recovery_days"), days_between(blocks[d.trough_index], blocks[r]));
+        }
+    }
+    let returns = risk::simple_returns(&risk::daily_closes(&blocks, &values, BLOCKS_PER_DAY));
+    for (level, tag) in [(0.95, "95"), (0.99, "99")] {
+        if let Some(t) = risk::historical_var_es(&returns, level) {
+            out.push(format!("{name}.var{tag}_daily_loss_fraction"), t.var);
+            out.push(format!("{name}.es{tag}_daily_loss_fraction"), t.es);
+        }
+    }
+    if returns.len() < 2 {
+        out.note("VaR and ES need at least 2 daily returns (runs of 3 days or more): skipped for shorter runs");
+    } else if returns.len() < 100 {
+        out.note(format!(
+            "VaR/ES 99% from fewer than 100 daily returns (here {}) rest on the one or two worst days: read them as indicative",
+            returns.len()
+        ));
+    }
+}
+
+fn is_price(column: &str) -> bool {
+    has_token(column, "price")
+}
+
+fn currency_of(column: &str) -> Option<&'static str> {
+    ["usd", "tao", "alpha"].into_iter().find(|c| has_token(column, c))
+}
+
+/// The metrics of one run from its timeseries and events.
+pub fn run_metrics(table: &Table, events: &[Event]) -> RunMetrics {
+    let mut out = RunMetrics::default();
+    let blocks = &table.blocks;
+    let last_block = blocks.last().copied().unwrap_or(0);
+
+    // Prices: drawdown, recovery, VaR, ES.
+    let prices: Vec<usize> = (0..table.columns.len()).filter(|&i| is_price(&table.columns[i])).collect();
+    if prices.is_empty() {
+        out.note("no price column in timeseries.csv (a name with the token `price`, e.g. tao_usd_price): drawdown, VaR and ES skipped");
+    }
+    for i in prices {
+        price_metrics(&table.columns[i], blocks, &table.values[i], &mut out);
+    }
+
+    // Sell pressure over depth, in matching currencies.
+    let find = |pred: &dyn Fn(&str) -> bool| table.columns.iter().position(|c| pred(c));
+    let pair = ["usd", "tao"].into_iter().find_map(|ccy| {
+        let sell = find(&|c: &str| has_token(c, "sell") && has_token(c, "pressure") && currency_of(c) == Some(ccy))?;
+        let depth = find(&|c: &str| has_token(c, "depth") && currency_of(c) == Some(ccy))?;
+        Some((sell, depth))
+    });
+    match pair {
+        Some((sell, depth)) => {
+            if let Some((ratio, at)) = risk::peak_ratio(&table.values[sell], &table.values[depth]) {
+                out.push("sell_pressure_over_depth.peak_per_day", ratio);
+                out.push("sell_pressure_over_depth.peak_day", days_between(0, blocks[at]));
+            }
+        }
+        None => out.note(
+            "no sell-pressure and depth columns in one currency (e.g. sell_pressure_usd_per_day and depth_usd): peak sell pressure over depth skipped",
+        ),
+    }
+
+    // Halvings: exits and GPUs around each.
+    let halvings: Vec<u64> = events.iter().filter(|e| e.kind == HALVING_EVENT).map(|e| e.block).collect();
+    let exits: Vec<u64> = events.iter().filter(|e| e.kind == MINER_EXIT_EVENT).map(|e| e.block).collect();
+    let active = table.column("active_miners");
+    let gpus: Option<Vec<f64>> = table.column("gpus_online").map(<[f64]>::to_vec).or_else(|| {
+        let parts: Vec<usize> =
+            (0..table.columns.len()).filter(|&i| table.columns[i].starts_with("gpus_online_")).collect();
+        (!parts.is_empty()).then(|| {
+            (0..blocks.len())
+                .map(|s| parts.iter().map(|&i| table.values[i][s]).filter(|x| x.is_finite()).sum())
+                .collect()
+        })
+    });
+    let window = HALVING_WINDOW_DAYS * BLOCKS_PER_DAY;
+    if halvings.is_empty() {
+        out.note("no halving in a run: the per-halving exit fraction and GPUs online skipped for it");
+    } else {
+        if active.is_none() {
+            out.note("no active_miners column: the miners' exit fraction after each halving skipped");
+        }
+        if gpus.is_none() {
+            out.note("no gpus_online column (or gpus_online_<type> columns): GPUs online around each halving skipped");
+        }
+    }
+    for (k, &h) in halvings.iter().enumerate() {
+        let tag = format!("halving{}", k + 1);
+        out.push(format!("{tag}.block"), h as f64);
+        let window_end = h.saturating_add(window).min(last_block.saturating_add(1));
+        out.push(format!("{tag}.window_days"), days_between(h, window_end));
+        if window_end < h.saturating_add(window) {
+            out.note("a 30-day window after a halving runs past the end of a run: counted to the end (see halvingK.window_days)");
+        }
+        if let Some(active) = active {
+            let exited = risk::count_in_window(&exits, h, window) as f64;
+            out.push(format!("{tag}.miner_exits_30d_count"), exited);
+            if let Some(before) = risk::value_before(blocks, active, h).filter(|a| *a > 0.0) {
+                out.push(format!("{tag}.miner_exit_30d_fraction"), exited / before);
+            }
+        }
+        if let Some(gpus) = &gpus {
+            let before = risk::value_before(blocks, gpus, h);
+            let after = risk::value_at_or_before(blocks, gpus, h.saturating_add(window));
+            if let Some(b) = before {
+                out.push(format!("{tag}.gpus_online_before"), b);
+            }
+            if let Some(a) = after {
+                out.push(format!("{tag}.gpus_online_after_30d"), a);
+            }
+            if let (Some(b), Some(a)) = (before, after)
+                && b > 0.0
+            {
+                out.push(format!("{tag}.gpus_online_change_fraction"), a / b - 1.0);
+            }
+        }
+    }
+
+    // Attackers: share of emission against share of stake or cost, and cost.
+    let attacker: Vec<usize> = (0..table.columns.len())
+        .filter(|&i| has_token(&table.columns[i], "attacker") || has_token(&table.columns[i], "attackers"))
+        .collect();
+    if attacker.is_empty() {
+        out.note("no attacker columns (e.g. attacker_emission_share, attacker_stake_share, attacker_cost_usd): attack metrics skipped");
+    }
+    let shares: Vec<usize> = attacker.iter().copied().filter(|&i| has_token(&table.columns[i], "share")).collect();
+    let start = (0..blocks.len()).find(|&s| shares.iter().any(|&i| table.values[i][s] > 0.0));
+    let mut share_means: Vec<(String, f64)> = Vec::new();
+    for &i in &shares {
+        let values: Vec<f64> =
+            table.values[i][start.unwrap_or(0)..].iter().copied().filter(|x| x.is_finite()).collect();
+        if let Some(m) = crate::stats::mean(&values) {
+            out.push(format!("{}.mean", table.columns[i]), m);
+            share_means.push((table.columns[i].clone(), m));
+        }
+    }
+    if let Some((_, emission)) = share_means.iter().find(|(c, _)| has_token(c, "emission")) {
+        for (column, m) in &share_means {
+            let other = ["stake", "cost"].into_iter().find(|t| has_token(column, t));
+            if let Some(other) = other
+                && *m > 0.0
+            {
+                out.push(format!("attackers.emission_over_{other}_share_ratio"), emission / m);
+            }
+        }
+    }
+    for &i in &attacker {
+        let column = &table.columns[i];
+        if has_token(column, "cost") && !has_token(column, "share") {
+            let (_, v) = present(blocks, &table.values[i]);
+            if let Some(last) = v.last() {
+                out.push(format!("{column}.final"), *last);
+            }
+        }
+    }
+
+    // Concentration columns written by the model.
+    for (i, column) in table.columns.iter().enumerate() {
+        if has_token(column, "gini") || has_token(column, "nakamoto") {
+            let (_, v) = present(blocks, &table.values[i]);
+            if let (Some(last), Some(mean)) = (v.last(), crate::stats::mean(&v)) {
+                out.push(format!("{column}.final"), *last);
+                out.push(format!("{column}.mean"), mean);
+            }
+        }
+    }
+
+    // Event counts by kind, in order of first appearance.
+    let mut kinds: Vec<(&str, usize)> = Vec::new();
+    for e in events {
+        match kinds.iter_mut().find(|(k, _)| *k == e.kind) {
+            Some((_, n)) => *n += 1,
+            None => kinds.push((&e.kind, 1)),
+        }
+    }
+    for (kind, n) in kinds {
+        out.push(format!("events.{kind}_count"), n as f64);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(block: u64, kind: &str) -> Event {
+        Event { block, kind: kind.into(), subject: String::new(), value: f64::NAN }
+    }
+
+    fn value(m: &RunMetrics, name: &str) -> Option<f64> {
+        m.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
+    }
+
+    #[test]
+    fn halving_exits_and_gpus_are_counted_in_the_30_day_window() {
+        // Samples daily for 60 days; halving at day 10. 200 active miners before it; 5 exits
+        // in [day 10, day 40), one before and one at day 40 (outside).
+        let day = BLOCKS_PER_DAY;
+        let mut t = Table { blocks: (0..=60).map(|d| d * day).collect(), ..Table::default() };
+        t.push_column("active_miners".into(), (0..=60).map(|d| if d < 10 { 200.0 } else { 195.0 }).collect());
+        t.push_column("gpus_online_h100".into(), (0..=60).map(|d| if d < 10 { 1000.0 } else { 800.0 }).collect());
+        t.push_column("gpus_online_a100".into(), vec![100.0; 61]);
+        let mut events = vec![event(10 * day, HALVING_EVENT), event(3 * day, MINER_EXIT_EVENT)];
+        events.extend([10, 11, 12, 20, 39].map(|d| event(d * day, MINER_EXIT_EVENT)));
+        events.push(event(40 * day, MINER_EXIT_EVENT));
+        events.sort_by_key(|e| e.block);
+        let m = run_metrics(&t, &events);
+        assert_eq!(value(&m, "halving1.miner_exits_30d_count"), Some(5.0));
+        assert_eq!(value(&m, "halving1.miner_exit_30d_fraction"), Some(5.0 / 200.0));
+        assert_eq!(value(&m, "halving1.gpus_online_before"), Some(1100.0));
+        assert_eq!(value(&m, "halving1.gpus_online_after_30d"), Some(900.0));
+        assert!((value(&m, "halving1.gpus_online_change_fraction").expect("change") + 200.0 / 1100.0).abs() < 1e-12);
+        assert_eq!(value(&m, "halving1.window_days"), Some(30.0));
+        assert_eq!(value(&m, "events.miner_exit_count"), Some(7.0));
+        assert!(m.notes.iter().any(|n| n.contains("no price column")), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn price_sell_pressure_and_attack_metrics() {
+        let day = BLOCKS_PER_DAY;
+        let mut t = Table { blocks: (0..=4).map(|d| d * day).collect(), ..Table::default() };
+        t.push_column("tao_usd_price".into(), vec![100.0, 120.0, 90.0, 130.0, 117.0]);
+        t.push_column("sell_pressure_usd_per_day".into(), vec![1.0, 2.0, 9.0, 1.0, 1.0]);
+        t.push_column("depth_usd".into(), vec![100.0, 100.0, 30.0, 100.0, 100.0]);
+        t.push_column("attacker_emission_share".into(), vec![0.0, 0.2, 0.4, 0.4, 0.4]);
+        t.push_column("attacker_stake_share".into(), vec![0.0, 0.1, 0.1, 0.1, 0.1]);
+        t.push_column("attacker_cost_usd".into(), vec![0.0, 50.0, 60.0, 60.0, 60.0]);
+        let m = run_metrics(&t, &[]);
+        assert!((value(&m, "tao_usd_price.max_drawdown_fraction").expect("dd") - 0.25).abs() < 1e-12);
+        assert_eq!(value(&m, "tao_usd_price.recovery_days"), Some(1.0), "trough day 2, back above 120 on day 3");
+        // Returns: +20%, -25%, +44.4%, -10%: 95% VaR = -Q(0.05): h = 0.15 -> -0.25 + 0.15 * 0.15.
+        let var95 = value(&m, "tao_usd_price.var95_daily_loss_fraction").expect("var");
+        assert!((var95 - (0.25 - 0.15 * 0.15)).abs() < 1e-12, "{var95}");
+        assert_eq!(value(&m, "sell_pressure_over_depth.peak_per_day"), Some(0.3));
+        assert_eq!(value(&m, "sell_pressure_over_depth.peak_day"), Some(2.0));
+        // Means from day 1 (first positive share): emission 0.35, stake 0.1 -> 3.5x.
+        assert!((value(&m, "attacker_emission_share.mean").expect("mean") - 0.35).abs() < 1e-12);
+        assert!((value(&m, "attackers.emission_over_stake_share_ratio").expect("ratio") - 3.5).abs() < 1e-12);
+        assert_eq!(value(&m, "attacker_cost_usd.final"), Some(60.0));
+        assert!(!m.notes.iter().any(|n| n.contains("no price column")));
+    }
+}

@@ -1,0 +1,894 @@
+//! `report.html` and its tables: one self-contained HTML file with inline SVG charts, and the
+//! same numbers as tidy CSV files beside it.
+//!
+//! | file | contents |
+//! |---|---|
+//! | `report.html` | header, headline metrics, bands over time, per-entity series (top k + rest), metrics against each varied parameter, notes, definitions |
+//! | `bands.csv` | `group, <each varied parameter>, series, entity, block, day, n, p5, p25, p50, p75, p95`: every band, long format |
+//! | `metrics.csv` | `group, <each varied parameter>, metric, unit, source, n, mean, sd, min, p5, p25, p50, p75, p95, max, mean_ci_low, mean_ci_high` |
+//! | `runs.csv` | `run_id, group, seed, <each varied parameter>, <every metric>`: one row per run |
+//!
+//! Every file is written to a temporary name in the output folder and renamed into place, and
+//! holds no timestamp, host or absolute path: the same study gives the same bytes.
+
+use crate::analyse::{Analysis, Band, MetricSource, REST_MEAN, REST_SUM};
+use crate::error::{Error, Result};
+use crate::format::{compact_number_digits, csv_number, display_number, escape};
+use crate::risk::BLOCKS_PER_DAY;
+use crate::stats::spread;
+use crate::study::{StudyKind, numeric_value};
+use crate::svg::{self, BandLayer, ChartText, ErrorPoint, ErrorSeries};
+use crate::units::describe;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Most groups drawn in one chart over time (chosen evenly over the groups beyond it).
+pub const MAX_GROUPS_DRAWN: usize = 10;
+/// Most groups whose bands are shaded (beyond, medians only, so they stay readable).
+pub const MAX_GROUPS_SHADED: usize = 4;
+/// Most groups shown side by side in the headline table.
+pub const MAX_GROUPS_IN_TABLE: usize = 6;
+/// Most metric-against-parameter charts per parameter.
+pub const MAX_PARAMETER_CHARTS: usize = 36;
+/// Most series combinations of the other parameters drawn separately in a parameter chart.
+pub const MAX_PARAMETER_SERIES: usize = 6;
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create the output folder", e))?;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "cannot write", e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, "cannot rename into place", e)
+    })
+}
+
+fn csv_text(rows: Vec<Vec<String>>) -> Result<String> {
+    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
+    for row in rows {
+        w.write_record(&row).map_err(|e| Error::format("csv", e.to_string()))?;
+    }
+    let bytes = w.into_inner().map_err(|e| Error::format("csv", e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| Error::format("csv", e.to_string()))
+}
+
+/// The day of a block (12 s blocks, 7,200 per day).
+pub fn day_of(block: u64) -> f64 {
+    block as f64 / BLOCKS_PER_DAY as f64
+}
+
+fn group_columns(a: &Analysis, g: usize) -> Vec<String> {
+    let group = &a.study.groups[g];
+    let mut row = vec![group.key.clone()];
+    row.extend(group.values.iter().cloned());
+    row
+}
+
+/// `bands.csv`: every band of every group, long format.
+pub fn bands_csv(a: &Analysis) -> Result<String> {
+    let mut header = vec!["group".to_string()];
+    header.extend(a.study.params.iter().cloned());
+    header.extend(
+        ["series", "entity", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"].iter().map(|s| s.to_string()),
+    );
+    let mut rows = vec![header];
+    for (g, bands) in a.bands.iter().enumerate() {
+        let lead = group_columns(a, g);
+        for band in bands {
+            for (s, block) in band.blocks.iter().enumerate() {
+                let mut row = lead.clone();
+                row.push(band.key.series.clone());
+                row.push(band.key.entity.clone());
+                row.push(block.to_string());
+                row.push(csv_number(day_of(*block)));
+                row.push(band.n[s].to_string());
+                row.extend(band.levels.iter().map(|l| csv_number(l[s])));
+                rows.push(row);
+            }
+        }
+    }
+    csv_text(rows)
+}
+
+/// `metrics.csv`: each metric's spread and confidence interval in each group.
+pub fn metrics_csv(a: &Analysis) -> Result<String> {
+    let mut header = vec!["group".to_string()];
+    header.extend(a.study.params.iter().cloned());
+    header.extend(
+        [
+            "metric",
+            "unit",
+            "source",
+            "n",
+            "mean",
+            "sd",
+            "min",
+            "p5",
+            "p25",
+            "p50",
+            "p75",
+            "p95",
+            "max",
+            "mean_ci_low",
+            "mean_ci_high",
+        ]
+        .iter()
+        .map(|s| s.to_string()),
+    );
+    let mut rows = vec![header];
+    for g in 0..a.study.groups.len() {
+        for (m, name) in a.metric_names.iter().enumerate() {
+            let Some(stat) = a.stats[g][m] else { continue };
+            let mut row = group_columns(a, g);
+            row.push(name.clone());
+            row.push(describe(name).unit);
+            row.push(source_word(a.metric_sources[m]).into());
+            row.push(stat.spread.n.to_string());
+            let s = stat.spread;
+            row.extend([s.mean, s.sd, s.min].map(csv_number));
+            row.extend(s.percentiles.map(csv_number));
+            row.extend([s.max, stat.ci.low, stat.ci.high].map(csv_number));
+            rows.push(row);
+        }
+    }
+    csv_text(rows)
+}
+
+/// `runs.csv`: one row per successful run with every metric.
+pub fn runs_csv(a: &Analysis) -> Result<String> {
+    let mut header = vec!["run_id".to_string(), "group".to_string(), "seed".to_string()];
+    header.extend(a.study.params.iter().cloned());
+    header.extend(a.metric_names.iter().cloned());
+    let mut rows = vec![header];
+    for (run, values) in a.study.runs.iter().zip(&a.values) {
+        let group = &a.study.groups[run.group];
+        let mut row = vec![run.id.clone(), group.key.clone(), run.seed.map(|s| s.to_string()).unwrap_or_default()];
+        row.extend(group.values.iter().cloned());
+        row.extend(values.iter().map(|v| csv_number(*v)));
+        rows.push(row);
+    }
+    csv_text(rows)
+}
+
+fn source_word(s: MetricSource) -> &'static str {
+    match s {
+        MetricSource::Summary => "summary",
+        MetricSource::Computed => "computed",
+    }
+}
+
+/// Upper-cases the first letter.
+pub fn sentence(text: &str) -> String {
+    let mut c = text.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+/// Up to `max` indices out of `n`, evenly spread, first and last included.
+pub fn spread_indices(n: usize, max: usize) -> Vec<usize> {
+    if n <= max {
+        return (0..n).collect();
+    }
+    let mut idx: Vec<usize> = (0..max).map(|i| (i * (n - 1) + (max - 1) / 2) / (max - 1).max(1)).collect();
+    idx.dedup();
+    idx
+}
+
+/// The CSS of reports and comparisons.
+pub const STYLE: &str = "body{margin:0;background:#fafafa;color:#222;font:14px/1.5 system-ui,-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif}\
+main{max-width:1220px;margin:0 auto;padding:20px 28px 60px;background:#fff}\
+h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:34px 0 8px;border-bottom:2px solid #eee;padding-bottom:4px}h3{font-size:15px;margin:20px 0 6px}\
+p.facts{color:#555;margin:0 0 8px}nav a{margin-right:14px}code{font:12.5px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:#f3f3f3;padding:0 3px;border-radius:3px}\
+table{border-collapse:collapse;margin:8px 0 16px;font-size:13px}th,td{padding:4px 10px;border-bottom:1px solid #eee;text-align:right;vertical-align:top}\
+th{background:#f5f5f5;font-weight:600}td.l,th.l{text-align:left}tr:hover td{background:#fbfbf4}\
+.charts{display:flex;flex-wrap:wrap;gap:14px}figure{margin:0;border:1px solid #eee;border-radius:6px;padding:6px;background:#fff}\
+figure svg{display:block;max-width:100%;height:auto}figcaption{font-size:12px;color:#666;padding:2px 4px}\
+.muted{color:#777}.scroll{overflow-x:auto;max-width:100%}.up{color:#b03a2e}.down{color:#1f618d}details{margin:6px 0}summary{cursor:pointer;color:#333}\
+dl dt{font-weight:600;margin-top:8px}dl dd{margin-left:18px}";
+
+/// The HTML page around a body.
+pub fn page(title: &str, body: &str) -> String {
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        escape(title)
+    )
+}
+
+/// The width an SVG declares (`viewBox="0 0 W H"`).
+fn svg_width(svg: &str) -> Option<f64> {
+    let rest = &svg[svg.find("viewBox=\"0 0 ")? + 13..];
+    rest.split(' ').next()?.parse().ok()
+}
+
+/// A chart with its caption, the caption no wider than the chart.
+pub fn figure(out: &mut String, svg: &str, caption: &str) {
+    let width = svg_width(svg).unwrap_or(580.0);
+    let _ = writeln!(out, "<figure>{svg}<figcaption style=\"max-width:{width:.0}px\">{caption}</figcaption></figure>");
+}
+
+/// Short labels for a parameter's values: numbers compact (`2M`) with the fewest significant
+/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); text as it is.
+pub fn compact_labels(values: &[String]) -> Vec<String> {
+    for digits in 3..=12 {
+        let labels: Vec<String> = values
+            .iter()
+            .map(|v| numeric_value(v).map_or_else(|| v.clone(), |x| compact_number_digits(x, digits)))
+            .collect();
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        if unique.len() == labels.len() {
+            return labels;
+        }
+    }
+    values.to_vec()
+}
+
+/// The short label of value `value` of parameter `p` among the settings' values.
+pub fn compact_value(a: &Analysis, p: usize, value: &str) -> String {
+    let values = parameter_values(a, p);
+    let labels = compact_labels(&values);
+    values.iter().position(|v| v == value).map_or_else(|| value.to_string(), |i| labels[i].clone())
+}
+
+/// A setting's label for legends: the last segment of each parameter's path and its value
+/// (`depth_usd=2M, sell_fraction=0.3`).
+pub fn short_label(a: &Analysis, g: usize) -> String {
+    let group = &a.study.groups[g];
+    if a.study.params.is_empty() {
+        return group.label.clone();
+    }
+    a.study
+        .params
+        .iter()
+        .zip(&group.values)
+        .enumerate()
+        .map(|(i, (p, v))| format!("{}={}", p.rsplit('.').next().unwrap_or(p), compact_value(a, i, v)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Chart text for a series over time.
+fn series_text(series: &str, subtitle: String) -> ChartText {
+    let q = describe(series);
+    ChartText {
+        title: sentence(&q.label()),
+        subtitle,
+        x_label: "day (simulated; 7,200 blocks of 12 s)".into(),
+        y_label: q.label(),
+    }
+}
+
+/// Whether every level of every band is one and the same value.
+fn constant_value(bands: &[&Band]) -> Option<f64> {
+    let first = bands.first()?.levels[2].first().copied()?;
+    let same = |v: &f64| (v - first).abs() <= 1e-12 * first.abs().max(1.0);
+    bands.iter().all(|b| b.levels.iter().all(|l| l.iter().all(same))).then_some(first)
+}
+
+fn band_layer(band: &Band, name: String, color: &str, shade: bool) -> BandLayer {
+    BandLayer {
+        name,
+        color: color.to_string(),
+        x: band.blocks.iter().map(|b| day_of(*b)).collect(),
+        levels: band.levels.clone(),
+        shade,
+    }
+}
+
+fn over_time_section(a: &Analysis, out: &mut String, notes: &mut Vec<String>) {
+    let groups = spread_indices(a.study.groups.len(), MAX_GROUPS_DRAWN);
+    let shade = groups.len() <= MAX_GROUPS_SHADED;
+    let mut series: Vec<&str> = Vec::new();
+    for bands in &a.bands {
+        for b in bands.iter().filter(|b| b.key.entity.is_empty()) {
+            if !series.contains(&b.key.series.as_str()) {
+                series.push(&b.key.series);
+            }
+        }
+    }
+    let _ = writeln!(out, "<section id=\"over-time\">\n<h2>Over time</h2>");
+    let seeds = seeds_phrase(a);
+    let _ = writeln!(
+        out,
+        "<p>Each chart is one column of <code>timeseries.csv</code> (or a concentration measure computed from a per-entity table). The line is the median over {seeds} at each block; the dark band holds the middle half of the runs (P25–P75), the light band 90% of them (P5–P95).{}</p>",
+        if groups.len() < a.study.groups.len() {
+            format!(
+                " {} of the {} parameter settings are drawn (evenly chosen); <code>bands.csv</code> has them all.",
+                groups.len(),
+                a.study.groups.len()
+            )
+        } else {
+            String::new()
+        }
+    );
+    let mut constant: Vec<String> = Vec::new();
+    let _ = writeln!(out, "<div class=\"charts\">");
+    for name in series {
+        let found: Vec<(usize, &Band)> = groups
+            .iter()
+            .filter_map(|&g| {
+                a.bands[g].iter().find(|b| b.key.series == name && b.key.entity.is_empty()).map(|b| (g, b))
+            })
+            .collect();
+        let all: Vec<&Band> = found.iter().map(|(_, b)| *b).collect();
+        if let Some(v) = constant_value(&all) {
+            constant.push(format!("<code>{}</code> = {}", escape(name), display_number(v)));
+            continue;
+        }
+        let layers: Vec<BandLayer> = found
+            .iter()
+            .enumerate()
+            .map(|(i, (g, b))| band_layer(b, svg::truncate(&short_label(a, *g), 44), svg::color(i), shade))
+            .collect();
+        let subtitle = if shade {
+            "line: median; dark band: P25–P75; light band: P5–P95 across seeds".to_string()
+        } else {
+            "lines: median across seeds of each setting (bands in bands.csv)".to_string()
+        };
+        let chart = svg::band_chart(&series_text(name, subtitle), &layers);
+        let n_max = found.iter().flat_map(|(_, b)| b.n.iter()).max().copied().unwrap_or(0);
+        figure(out, &chart, &format!("<code>{}</code>; up to {n_max} runs per setting at each block.", escape(name)));
+    }
+    let _ = writeln!(out, "</div>");
+    if !constant.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Constant in every run and at every block (not drawn): {}.</p>",
+            constant.join(", ")
+        );
+    }
+    let _ = writeln!(out, "</section>");
+    if a.study.groups.len() > 1 && a.bands.iter().any(|b| b.iter().any(|b| !b.key.entity.is_empty())) {
+        notes.push(format!(
+            "Per-entity charts show the first setting ({}); bands.csv has every setting's top entities.",
+            escape(&a.study.groups[0].label)
+        ));
+    }
+}
+
+fn entity_section(a: &Analysis, out: &mut String) {
+    let Some(bands) = a.bands.first() else { return };
+    let mut series: Vec<&str> = Vec::new();
+    for b in bands.iter().filter(|b| !b.key.entity.is_empty()) {
+        if !series.contains(&b.key.series.as_str()) {
+            series.push(&b.key.series);
+        }
+    }
+    if series.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "<section id=\"entities\">\n<h2>Per-entity series</h2>");
+    for r in a.rankings.first().into_iter().flatten() {
+        let rest = r.total.saturating_sub(r.top.len());
+        let _ = writeln!(
+            out,
+            "<p><code>{t}.csv</code>: {n} entities (<code>{e}</code>). The {k} with the largest mean <code>{c}</code> over the run (averaged over seeds) are drawn one by one{rest_text}. Lines are medians across seeds.</p>",
+            t = escape(&r.table),
+            n = r.total,
+            e = escape(&r.entity_column),
+            k = r.top.len(),
+            c = escape(&r.rank_column),
+            rest_text = if rest > 0 {
+                format!(
+                    "; the other {rest} are drawn as their mean per entity (<code>rest_mean</code>, comparable with one entity; <code>bands.csv</code> also has their sum, <code>rest_sum</code>, for amounts and counts)"
+                )
+            } else {
+                String::new()
+            },
+        );
+    }
+    let _ = writeln!(out, "<div class=\"charts\">");
+    for name in series {
+        let table = name.split('.').next().unwrap_or_default();
+        let entity_column = a
+            .rankings
+            .first()
+            .and_then(|rs| rs.iter().find(|r| r.table == table))
+            .map(|r| r.entity_column.clone())
+            .unwrap_or_else(|| "entity".into());
+        let members: Vec<&Band> = bands
+            .iter()
+            .filter(|b| b.key.series == name && !b.key.entity.is_empty() && b.key.entity != REST_SUM)
+            .collect();
+        let ranking = a.rankings.first().and_then(|rs| rs.iter().find(|r| r.table == table));
+        let others = ranking.map_or(0, |r| r.total.saturating_sub(r.top.len()));
+        let mut layers = Vec::new();
+        for (i, b) in members.iter().enumerate() {
+            let (label, color) = if b.key.entity == REST_MEAN {
+                (format!("rest: mean of {others}"), svg::REST_COLOR)
+            } else {
+                (format!("{entity_column} {}", b.key.entity), svg::color(i))
+            };
+            layers.push(band_layer(b, label, color, false));
+        }
+        let top = members.iter().filter(|b| b.key.entity != REST_MEAN).count();
+        let chart = svg::band_chart(
+            &series_text(name, format!("median across seeds; the top {top} one by one, the rest as a mean per entity")),
+            &layers,
+        );
+        figure(out, &chart, &format!("<code>{}</code> by <code>{}</code>.", escape(name), escape(&entity_column)));
+    }
+    let _ = writeln!(out, "</div>\n</section>");
+}
+
+fn seeds_phrase(a: &Analysis) -> String {
+    let counts: Vec<usize> = (0..a.study.groups.len()).map(|g| a.study.runs_of(g).len()).collect();
+    let (lo, hi) = (counts.iter().min().copied().unwrap_or(0), counts.iter().max().copied().unwrap_or(0));
+    let per = if a.study.groups.len() > 1 { " per setting" } else { "" };
+    match (lo, hi) {
+        (1, 1) => "the single run".to_string(),
+        (l, h) if l == h => format!("{l} seeds{per}"),
+        (l, h) => format!("{l}–{h} seeds{per}"),
+    }
+}
+
+/// Whether a metric is one of the key risk measures shown first.
+pub fn is_key_metric(name: &str) -> bool {
+    const KEY_ENDINGS: [&str; 14] = [
+        ".max_drawdown_fraction",
+        ".recovery_days",
+        ".var95_daily_loss_fraction",
+        ".var99_daily_loss_fraction",
+        ".es99_daily_loss_fraction",
+        "sell_pressure_over_depth.peak_per_day",
+        ".miner_exit_30d_fraction",
+        ".gpus_online_change_fraction",
+        "_share_ratio",
+        "cost_usd.final",
+        "cost_tao.final",
+        ".nakamoto.final",
+        ".gini.final",
+        ".max_drawdown_fraction.worst",
+    ];
+    let model_concentration = (name.starts_with("nakamoto_") || name.starts_with("gini_")) && name.ends_with(".final");
+    model_concentration || KEY_ENDINGS.iter().any(|e| name.ends_with(e))
+}
+
+fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
+    let groups = spread_indices(a.study.groups.len(), MAX_GROUPS_IN_TABLE);
+    let _ = writeln!(out, "<div class=\"scroll\">");
+    if groups.len() == 1 {
+        let g = groups[0];
+        let _ = writeln!(
+            out,
+            "<table><thead><tr><th class=\"l\">metric</th><th class=\"l\">unit</th><th>n</th><th>mean</th><th>{}% CI of mean</th><th>P5</th><th>median</th><th>P95</th></tr></thead><tbody>",
+            display_number(a.options.confidence * 100.0)
+        );
+        for &m in metrics {
+            let Some(stat) = a.stats[g][m] else { continue };
+            let s = stat.spread;
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                escape(&a.metric_names[m]),
+                escape(&describe(&a.metric_names[m]).unit),
+                s.n,
+                display_number(s.mean),
+                display_number(stat.ci.low),
+                display_number(stat.ci.high),
+                display_number(s.percentiles[0]),
+                display_number(s.median()),
+                display_number(s.percentiles[4]),
+            );
+        }
+        let _ = writeln!(out, "</tbody></table>\n</div>");
+        return;
+    }
+    // One header row per varied parameter, the settings' values under it.
+    let _ = write!(out, "<table><thead>");
+    let header_rows: Vec<(String, Vec<String>)> = if a.study.params.is_empty() {
+        vec![("setting".into(), groups.iter().map(|&g| a.study.groups[g].label.clone()).collect())]
+    } else {
+        a.study
+            .params
+            .iter()
+            .enumerate()
+            .map(|(p, name)| {
+                (
+                    name.clone(),
+                    groups
+                        .iter()
+                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(a, p, v)).unwrap_or_default())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    for (name, values) in &header_rows {
+        let _ = write!(out, "<tr><th class=\"l\" colspan=\"2\"><code>{}</code></th>", escape(name));
+        for v in values {
+            let _ = write!(out, "<th>{}</th>", escape(v));
+        }
+        let _ = write!(out, "</tr>");
+    }
+    let _ = writeln!(
+        out,
+        "<tr><th class=\"l\">metric</th><th class=\"l\">unit</th>{}</tr></thead><tbody>",
+        "<th>median<br/>P5 – P95</th>".repeat(groups.len())
+    );
+    for &m in metrics {
+        let _ = write!(
+            out,
+            "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td>",
+            escape(&a.metric_names[m]),
+            escape(&describe(&a.metric_names[m]).unit)
+        );
+        for &g in &groups {
+            match a.stats[g][m] {
+                Some(stat) => {
+                    let _ = write!(
+                        out,
+                        "<td>{}<br/><span class=\"muted\">{} – {}</span></td>",
+                        display_number(stat.spread.median()),
+                        display_number(stat.spread.percentiles[0]),
+                        display_number(stat.spread.percentiles[4])
+                    );
+                }
+                None => out.push_str("<td class=\"muted\">–</td>"),
+            }
+        }
+        let _ = writeln!(out, "</tr>");
+    }
+    let _ = writeln!(out, "</tbody></table>\n</div>");
+    if groups.len() < a.study.groups.len() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">{} of {} settings shown (evenly chosen); <code>metrics.csv</code> has every setting.</p>",
+            groups.len(),
+            a.study.groups.len()
+        );
+    }
+}
+
+fn headline_section(a: &Analysis, out: &mut String) {
+    let of = |source: MetricSource, key: bool| -> Vec<usize> {
+        (0..a.metric_names.len())
+            .filter(|&m| {
+                a.metric_sources[m] == source
+                    && (source == MetricSource::Summary || is_key_metric(&a.metric_names[m]) == key)
+            })
+            .collect()
+    };
+    let (key, other, summary) =
+        (of(MetricSource::Computed, true), of(MetricSource::Computed, false), of(MetricSource::Summary, true));
+    let _ = writeln!(out, "<section id=\"headline\">\n<h2>Headline metrics</h2>");
+    let _ = writeln!(
+        out,
+        "<p>{}</p>",
+        if a.study.groups.len() > 1 {
+            "Each cell: the median over the seeds of a setting, and below it P5 – P95 (90% of the runs lie between). Means with bootstrap confidence intervals are in <code>metrics.csv</code>."
+        } else {
+            "Over the seeds: the mean with its bootstrap confidence interval, and the P5, median and P95 of the runs. With one run every column is that run's value."
+        }
+    );
+    let _ = writeln!(out, "<h3>Key risk metrics</h3>");
+    if key.is_empty() {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">None could be computed from these runs' columns: the Notes section says which columns each needs.</p>"
+        );
+    } else {
+        metric_table(a, out, &key);
+    }
+    if !summary.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details{}><summary><b>Run summary</b>: the {} scalars of each run's <code>summary.json</code>{}</summary>",
+            if summary.len() <= 16 { " open=\"open\"" } else { "" },
+            summary.len(),
+            if a.study.kind == StudyKind::Sweep { ", as in the sweep's <code>summary.csv</code>" } else { "" }
+        );
+        metric_table(a, out, &summary);
+        let _ = writeln!(out, "</details>");
+    }
+    if !other.is_empty() {
+        let _ = writeln!(
+            out,
+            "<details><summary><b>Other computed metrics</b> ({}): halving blocks and windows, means, event counts, per-entity medians</summary>",
+            other.len()
+        );
+        metric_table(a, out, &other);
+        let _ = writeln!(out, "</details>");
+    }
+    let _ = writeln!(out, "</section>");
+}
+
+/// Distinct values of parameter `p` over the groups, numeric order when all are numbers.
+fn parameter_values(a: &Analysis, p: usize) -> Vec<String> {
+    let mut values: Vec<String> = Vec::new();
+    for g in &a.study.groups {
+        if let Some(v) = g.values.get(p)
+            && !values.contains(v)
+        {
+            values.push(v.clone());
+        }
+    }
+    if values.iter().all(|v| numeric_value(v).is_some()) {
+        values.sort_by(|x, y| numeric_value(x).unwrap_or(0.0).total_cmp(&numeric_value(y).unwrap_or(0.0)));
+    }
+    values
+}
+
+fn parameter_section(a: &Analysis, out: &mut String) {
+    if a.study.params.is_empty() || a.study.groups.len() < 2 {
+        return;
+    }
+    let _ = writeln!(out, "<section id=\"parameters\">\n<h2>Metrics against parameters</h2>");
+    let _ = writeln!(
+        out,
+        "<p>For each varied parameter, each metric that differs between settings: the dot is the median over the runs at that value, the thick bar P25–P75, the whisker P5–P95. Values are evenly spaced in increasing order. When other parameters vary too, each combination of them is a separate series (up to {MAX_PARAMETER_SERIES}; beyond, all runs at a value are pooled).</p>"
+    );
+    // Metrics that differ between groups: key risk metrics, then run summaries, then the rest.
+    let mut varying: Vec<usize> = Vec::new();
+    let tier = |m: usize| match (a.metric_sources[m], is_key_metric(&a.metric_names[m])) {
+        (MetricSource::Computed, true) => 0,
+        (MetricSource::Summary, _) => 1,
+        (MetricSource::Computed, false) => 2,
+    };
+    for level in 0..3 {
+        for m in (0..a.metric_names.len()).filter(|&m| tier(m) == level) {
+            let medians: Vec<f64> =
+                (0..a.study.groups.len()).filter_map(|g| a.stats[g][m].map(|s| s.spread.median())).collect();
+            let (lo, hi) = medians.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+            if medians.len() >= 2 && hi - lo > 1e-12 * hi.abs().max(lo.abs()).max(1e-300) {
+                varying.push(m);
+            }
+        }
+    }
+    if varying.is_empty() {
+        let _ = writeln!(out, "<p class=\"muted\">No metric differs between the settings.</p>\n</section>");
+        return;
+    }
+    for (p, param) in a.study.params.iter().enumerate() {
+        let categories = parameter_values(a, p);
+        // Series: combinations of the other parameters' values.
+        let combo = |g: usize| -> String {
+            a.study.groups[g]
+                .values
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != p)
+                .map(|(i, v)| {
+                    format!("{}={}", a.study.params[i].rsplit('.').next().unwrap_or_default(), compact_value(a, i, v))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut combos: Vec<String> = Vec::new();
+        for g in 0..a.study.groups.len() {
+            let c = combo(g);
+            if !combos.contains(&c) {
+                combos.push(c);
+            }
+        }
+        let pooled = combos.len() > MAX_PARAMETER_SERIES;
+        if pooled {
+            combos = vec!["all other settings pooled".into()];
+        }
+        let _ = writeln!(out, "<h3>Against <code>{}</code></h3>\n<div class=\"charts\">", escape(param));
+        for &m in varying.iter().take(MAX_PARAMETER_CHARTS) {
+            let mut series = Vec::new();
+            for (k, c) in combos.iter().enumerate() {
+                let mut points = Vec::new();
+                for (ci, value) in categories.iter().enumerate() {
+                    let xs: Vec<f64> = a
+                        .study
+                        .runs
+                        .iter()
+                        .zip(&a.values)
+                        .filter(|(r, _)| {
+                            let g = &a.study.groups[r.group];
+                            g.values.get(p) == Some(value) && (pooled || combo(r.group) == *c)
+                        })
+                        .map(|(_, v)| v[m])
+                        .collect();
+                    if let Some(s) = spread(&xs) {
+                        points.push(ErrorPoint { category: ci, levels: s.percentiles });
+                    }
+                }
+                if !points.is_empty() {
+                    let name =
+                        if c.is_empty() { "median, P25–P75, P5–P95".to_string() } else { svg::truncate(c, 40) };
+                    series.push(ErrorSeries { name, color: svg::color(k).into(), points });
+                }
+            }
+            let q = describe(&a.metric_names[m]);
+            let text = ChartText {
+                title: svg::truncate(&sentence(&q.name), 46),
+                subtitle: format!("{} runs", a.study.runs.len()),
+                x_label: param.clone(),
+                y_label: q.label(),
+            };
+            let labels = compact_labels(&categories);
+            let chart = svg::errorbar_chart(&text, &labels, &series);
+            figure(
+                out,
+                &chart,
+                &format!("<code>{}</code> against <code>{}</code>.", escape(&a.metric_names[m]), escape(param)),
+            );
+        }
+        let _ = writeln!(out, "</div>");
+        if varying.len() > MAX_PARAMETER_CHARTS {
+            let _ = writeln!(
+                out,
+                "<p class=\"muted\">{} more metrics differ between settings; see <code>metrics.csv</code>.</p>",
+                varying.len() - MAX_PARAMETER_CHARTS
+            );
+        }
+    }
+    let _ = writeln!(out, "</section>");
+}
+
+fn notes_section(a: &Analysis, out: &mut String, extra: &[String]) {
+    let _ = writeln!(out, "<section id=\"notes\">\n<h2>Notes</h2>\n<ul>");
+    for note in extra {
+        let _ = writeln!(out, "<li>{note}</li>");
+    }
+    let runs = a.study.runs.len();
+    for (text, n) in &a.notes {
+        let share = if *n >= runs { "all runs".to_string() } else { format!("{n} of {runs} runs") };
+        let _ = writeln!(out, "<li>{} <span class=\"muted\">({share})</span></li>", escape(text));
+    }
+    if extra.is_empty() && a.notes.is_empty() {
+        let _ = writeln!(out, "<li>Nothing was skipped.</li>");
+    }
+    let _ = writeln!(out, "</ul>");
+    if !a.study.failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "<h3>Failed runs ({})</h3>\n<table><thead><tr><th class=\"l\">run</th><th class=\"l\">setting</th><th>seed</th><th class=\"l\">error</th></tr></thead><tbody>",
+            a.study.failed.len()
+        );
+        for f in a.study.failed.iter().take(50) {
+            let _ = writeln!(
+                out,
+                "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td class=\"l\">{}</td></tr>",
+                escape(&f.id),
+                escape(&f.group),
+                escape(&f.seed),
+                escape(&f.error)
+            );
+        }
+        let _ = writeln!(out, "</tbody></table>");
+        if a.study.failed.len() > 50 {
+            let _ = writeln!(out, "<p class=\"muted\">and {} more.</p>", a.study.failed.len() - 50);
+        }
+    }
+    let _ = writeln!(out, "</section>");
+}
+
+/// The definitions every report ends with.
+pub fn definitions(a: &Analysis) -> String {
+    format!(
+        "<section id=\"definitions\">\n<h2>Definitions</h2>\n<dl>\n\
+<dt>Percentiles</dt><dd>Type 7 (R's default, NumPy's <code>linear</code>): for n sorted values and level p, h = (n − 1)p and Q(p) = x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋]).</dd>\n\
+<dt>Bands</dt><dd>At each block, the percentiles over the runs of a setting that have a sample there (runs aligned by block; <code>n</code> in <code>bands.csv</code>). Kept blocks: multiples of {stride} blocks and each run's last sample.</dd>\n\
+<dt>Confidence interval of the mean</dt><dd>Percentile bootstrap, {resamples} resamples with replacement, {level}% level; indices drawn from a ChaCha12 stream keyed by seed {seed} and the metric's and setting's names, so the report is reproducible.</dd>\n\
+<dt>Maximum drawdown</dt><dd>max over t of 1 − P<sub>t</sub> / max<sub>s≤t</sub> P<sub>s</sub>, over every sample of a price column; <em>recovery days</em>: from the trough to the first sample back at the peak (absent when the run ends below it; <code>recovered</code> is then 0).</dd>\n\
+<dt>VaR and ES (95%, 99%)</dt><dd>Historical, from daily simple returns of the price at day boundaries (the last sample at or before each multiple of 7,200 blocks): VaR = −Q(1 − c) of the returns (type 7), ES = −mean of the returns at or below that quantile. Positive numbers are losses.</dd>\n\
+<dt>Peak sell pressure over depth</dt><dd>max over samples of sell pressure (per day) / exchange depth, same currency: the share of the book sold in a day at the worst moment.</dd>\n\
+<dt>Exit fraction after a halving</dt><dd><code>miner_exit</code> events in [h, h + 30 days) over <code>active_miners</code> at the last sample before the halving block h. Halvings are numbered in the order they occur in each run.</dd>\n\
+<dt>GPUs online before / after</dt><dd><code>gpus_online</code> (or the sum of <code>gpus_online_*</code>) at the last sample before h and at h + 30 days.</dd>\n\
+<dt>Attackers</dt><dd>Mean attacker share (emission, stake, cost) from the first sample with a positive share; the ratio of emission share to stake or cost share; the last value of cumulative attack cost.</dd>\n\
+<dt>Nakamoto coefficient</dt><dd>The fewest entities (largest first) holding more than {threshold}% of the total, at each block of a per-entity table's stake or emission column (or as the model writes it, e.g. <code>nakamoto_stake</code>).</dd>\n\
+<dt>Gini</dt><dd>Σ<sub>i,j</sub>|x<sub>i</sub> − x<sub>j</sub>| / (2n²μ) over the entities at each block (population form: 0 when all hold the same, (n − 1)/n when one holds all).</dd>\n\
+</dl>\n</section>\n",
+        stride = a.stride_blocks,
+        resamples = a.options.resamples,
+        level = display_number(a.options.confidence * 100.0),
+        seed = a.options.bootstrap_seed,
+        threshold = display_number(a.options.nakamoto_threshold * 100.0),
+    )
+}
+
+/// The whole `report.html`.
+pub fn render_html(a: &Analysis) -> String {
+    let study = &a.study;
+    let mut out = String::new();
+    let title = format!("taosim report: {} ({})", study.name, study.kind.word());
+    let _ = writeln!(out, "<header>\n<h1>{}</h1>", escape(&title));
+    let mut facts: Vec<String> =
+        study.facts.iter().map(|(k, v)| format!("{}: <b>{}</b>", escape(k), escape(v))).collect();
+    facts.push(format!(
+        "<b>{}</b> runs ({} failed) in <b>{}</b> setting{}; {}",
+        study.runs.len(),
+        study.failed.len(),
+        study.groups.len(),
+        if study.groups.len() == 1 { "" } else { "s" },
+        seeds_phrase(a)
+    ));
+    if !study.params.is_empty() {
+        facts.push(format!(
+            "varied: {}",
+            study.params.iter().map(|p| format!("<code>{}</code>", escape(p))).collect::<Vec<_>>().join(", ")
+        ));
+    }
+    let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
+    let _ = writeln!(
+        out,
+        "<nav><a href=\"#headline\">Headline metrics</a><a href=\"#over-time\">Over time</a>{}{}<a href=\"#notes\">Notes</a><a href=\"#definitions\">Definitions</a></nav>\n</header>",
+        if a.bands.first().is_some_and(|b| b.iter().any(|b| !b.key.entity.is_empty())) {
+            "<a href=\"#entities\">Per-entity series</a>"
+        } else {
+            ""
+        },
+        if study.params.is_empty() || study.groups.len() < 2 {
+            ""
+        } else {
+            "<a href=\"#parameters\">Against parameters</a>"
+        },
+    );
+    let _ = writeln!(
+        out,
+        "<section id=\"how-to-read\">\n<h2>How to read this report</h2>\n<p>A run is one seed of one setting; a setting is one combination of the varied parameters. Runs differ only by seed within a setting, so the spread within a setting is the model's randomness and differences between settings are the parameters' effect. Metrics are computed per run, then summarised over seeds. Tables beside this file hold every number: <code>metrics.csv</code> (per setting and metric), <code>bands.csv</code> (every band, long format), <code>runs.csv</code> (per run); load them with <code>pandas.read_csv</code> or <code>polars.read_csv</code> without options.</p>\n</section>"
+    );
+    headline_section(a, &mut out);
+    let mut notes = Vec::new();
+    over_time_section(a, &mut out, &mut notes);
+    entity_section(a, &mut out);
+    parameter_section(a, &mut out);
+    notes_section(a, &mut out, &notes);
+    out.push_str(&definitions(a));
+    page(&title, &out)
+}
+
+/// Writes `report.html`, `bands.csv`, `metrics.csv` and `runs.csv` into `out_dir`; returns
+/// their paths.
+pub fn write_report(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
+    let files: BTreeMap<&str, String> = [
+        ("bands.csv", bands_csv(a)?),
+        ("metrics.csv", metrics_csv(a)?),
+        ("runs.csv", runs_csv(a)?),
+        ("report.html", render_html(a)),
+    ]
+    .into_iter()
+    .collect();
+    let mut written = Vec::new();
+    for (name, text) in files {
+        let path = out_dir.join(name);
+        write_atomic(&path, text.as_bytes())?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compact_labels_keep_values_apart() {
+        let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(compact_labels(&v(&["2000000", "20000000"])), v(&["2M", "20M"]));
+        assert_eq!(compact_labels(&v(&["15650000", "15660000"])), v(&["15.65M", "15.66M"]));
+        assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));
+    }
+
+    #[test]
+    fn evenly_spread_indices_keep_both_ends() {
+        assert_eq!(spread_indices(3, 10), vec![0, 1, 2]);
+        let idx = spread_indices(100, 10);
+        assert_eq!((idx.len(), idx[0], idx[9]), (10, 0, 99));
+        assert!(idx.windows(2).all(|w| w[0] < w[1]));
+    }
+
+    #[test]
+    fn atomic_writes_leave_only_the_file() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let path = dir.path().join("x.csv");
+        write_atomic(&path, b"a\n").expect("write");
+        write_atomic(&path, b"b\n").expect("overwrite");
+        assert_eq!(std::fs::read(&path).expect("read"), b"b\n");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+}

@@ -1,0 +1,177 @@
+//! `taosim report DIR` and `taosim compare A B`: glue between the command line and the
+//! `analysis` crate (which does all the work).
+
+use analysis::analyse::{Options, analyse_folder};
+use analysis::compare::{compare as compare_studies, text_table, write_comparison};
+use analysis::report::write_report;
+use clap::Args;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Exit code for bad input (not a run or sweep folder, a malformed file, a bad flag).
+const EXIT_BAD_INPUT: u8 = 2;
+/// Exit code for failures writing the outputs.
+const EXIT_FAILED: u8 = 1;
+
+/// Options shared by `report` and `compare`.
+#[derive(Args, Clone, Debug)]
+pub struct AnalysisArgs {
+    /// Bootstrap resamples per confidence interval (100 ..= 100000).
+    #[arg(long, default_value_t = 2_000)]
+    resamples: usize,
+    /// Entities drawn one by one in per-entity charts; the rest are aggregated (1 ..= 50).
+    #[arg(long, default_value_t = 8)]
+    top_k: usize,
+    /// Column of per-entity tables to rank entities by (default: the first with `emission`,
+    /// else `stake`).
+    #[arg(long)]
+    rank_by: Option<String>,
+    /// Most samples per series kept for bands (10 ..= 100000).
+    #[arg(long, default_value_t = 1_000)]
+    max_samples: usize,
+    /// Share of the total the Nakamoto coefficient's entities must exceed (0 < x < 1).
+    #[arg(long, default_value_t = 0.5)]
+    nakamoto_threshold: f64,
+    /// No timing line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+impl AnalysisArgs {
+    fn options(&self, bands: bool) -> Result<Options, String> {
+        if !(100..=100_000).contains(&self.resamples) {
+            return Err(format!("--resamples: {} is out of range; allowed 100 ..= 100000", self.resamples));
+        }
+        if !(1..=50).contains(&self.top_k) {
+            return Err(format!("--top-k: {} is out of range; allowed 1 ..= 50", self.top_k));
+        }
+        if !(10..=100_000).contains(&self.max_samples) {
+            return Err(format!("--max-samples: {} is out of range; allowed 10 ..= 100000", self.max_samples));
+        }
+        if !(self.nakamoto_threshold > 0.0 && self.nakamoto_threshold < 1.0) {
+            return Err(format!(
+                "--nakamoto-threshold: {} is out of range; allowed 0 < x < 1",
+                self.nakamoto_threshold
+            ));
+        }
+        Ok(Options {
+            top_k: self.top_k,
+            max_samples: self.max_samples,
+            resamples: self.resamples,
+            rank_by: self.rank_by.clone(),
+            nakamoto_threshold: self.nakamoto_threshold,
+            bands,
+            ..Options::default()
+        })
+    }
+}
+
+/// `taosim report`.
+#[derive(Args, Clone, Debug)]
+pub struct ReportArgs {
+    /// A run folder, a sweep folder (summary.csv + runs/) or a folder of run folders.
+    dir: PathBuf,
+    /// Where to write report.html and the CSV tables (default: DIR itself).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+}
+
+/// `taosim compare`.
+#[derive(Args, Clone, Debug)]
+pub struct CompareArgs {
+    /// The baseline: a run, sweep or folder of runs.
+    a: PathBuf,
+    /// The variant, compared against A.
+    b: PathBuf,
+    /// Where to write compare.html and compare.csv (default: A's parent folder).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    #[command(flatten)]
+    analysis: AnalysisArgs,
+}
+
+fn fail(e: &analysis::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(match e {
+        analysis::Error::Io { .. } => EXIT_FAILED,
+        _ => EXIT_BAD_INPUT,
+    })
+}
+
+/// Runs `taosim report`.
+pub fn report(args: ReportArgs) -> ExitCode {
+    let started = Instant::now();
+    let options = match args.analysis.options(true) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let analysis = match analyse_folder(&args.dir, &options) {
+        Ok(a) => a,
+        Err(e) => return fail(&e),
+    };
+    let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+    match write_report(&analysis, &out) {
+        Ok(files) => {
+            print_paths(&files);
+            if !args.analysis.quiet {
+                eprintln!(
+                    "{}: {} runs, {} setting(s), {} metrics; {:.2} s",
+                    analysis.study.name,
+                    analysis.study.runs.len(),
+                    analysis.study.groups.len(),
+                    analysis.metric_names.len(),
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
+
+/// Prints the written files' paths, one a line, ignoring a closed stdout.
+fn print_paths(files: &[PathBuf]) {
+    let text: String = files.iter().map(|f| format!("{}\n", f.display())).collect();
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
+}
+
+fn parent_of(path: &Path) -> PathBuf {
+    let absolute = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    absolute.parent().map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Runs `taosim compare`.
+pub fn compare(args: CompareArgs) -> ExitCode {
+    let started = Instant::now();
+    let options = match args.analysis.options(true) {
+        Ok(o) => o,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    let (a, b) = match (analyse_folder(&args.a, &options), analyse_folder(&args.b, &options)) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Err(e), _) | (_, Err(e)) => return fail(&e),
+    };
+    let comparison = compare_studies(a, b);
+    // A closed pipe (`| head`) is not an error worth a panic: the files are still written.
+    let _ = std::io::Write::write_all(&mut std::io::stdout(), text_table(&comparison).as_bytes());
+    let out = args.out.clone().unwrap_or_else(|| parent_of(&args.a));
+    match write_comparison(&comparison, &out) {
+        Ok(files) => {
+            print_paths(&files);
+            if !args.analysis.quiet {
+                eprintln!("compared in {:.2} s", started.elapsed().as_secs_f64());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => fail(&e),
+    }
+}
