@@ -123,15 +123,11 @@ impl<E> EventQueue<E> {
             self.occupied &= !(1 << i);
             let mut moving = std::mem::take(&mut self.buckets[i]);
             for slot in moving.drain(..) {
-                self.buckets[bucket_of(slot.0, floor)].push(slot);
+                let b = bucket_of(slot.0, floor);
+                self.buckets[b].push(slot);
+                self.occupied |= 1 << b;
             }
             self.buckets[i] = moving; // keep the allocation
-            // Every event moved to a bucket below `i`.
-            for (b, bucket) in self.buckets[..i].iter().enumerate() {
-                if !bucket.is_empty() {
-                    self.occupied |= 1 << b;
-                }
-            }
         }
         std::mem::swap(&mut self.batch, &mut self.buckets[0]);
         self.occupied &= !1;
