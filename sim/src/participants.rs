@@ -244,6 +244,9 @@ pub struct Participants {
     pub exits: u64,
     /// Decisions taken so far (the first only opens the books: no profit or loss is counted).
     pub decisions: u64,
+    /// Expected TAO per day of one more miner, by subnet, at this decision (a snapshot taken
+    /// once per decision, so entry costs O(subnets) per candidate, not O(UIDs)).
+    expected: Vec<(u16, f64)>,
 }
 
 /// Output column of a GPU type: `gpus_online_` + lowercase name, non-alphanumerics as `_`.
@@ -365,6 +368,7 @@ impl Participants {
             entries: 0,
             exits: 0,
             decisions: 0,
+            expected: Vec::new(),
         };
         // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
         let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
@@ -628,6 +632,12 @@ impl Participants {
                 h.pop_front();
             }
         }
+        self.expected = chain
+            .netuids()
+            .into_iter()
+            .filter(|n| chain.subnet(*n).is_some_and(|s| s.registration_allowed))
+            .map(|n| (n, Self::expected_tao_per_day(chain, n)))
+            .collect();
         for i in 0..self.miners.len() {
             match self.miners[i].state {
                 MinerState::Active => self.miner_step(i, chain, block, dt_days),
@@ -777,11 +787,10 @@ impl Participants {
         }
         let have: BTreeSet<u16> = self.miners[i].positions.iter().map(|x| x.netuid).collect();
         let mut best: Option<(u16, f64)> = None;
-        for netuid in chain.netuids() {
-            if have.contains(&netuid) || !chain.subnet(netuid).is_some_and(|s| s.registration_allowed) {
+        for &(netuid, e) in &self.expected {
+            if have.contains(&netuid) || chain.subnet(netuid).is_none() {
                 continue;
             }
-            let e = Self::expected_tao_per_day(chain, netuid);
             if best.is_none_or(|(_, b)| e > b) {
                 best = Some((netuid, e));
             }
