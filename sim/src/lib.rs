@@ -6,6 +6,7 @@
 //! - [`chain`]: the chain's state and mechanisms, in integers (rao) and the chain's fixed point;
 //! - [`scenario`]: scenario files (TOML), their validation and `--set` overrides;
 //! - [`network`]: the simulated network, the model the engine runs;
+//! - [`participants`]: miners, validators, holders, attackers and the TAO/USD market;
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
 //! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
@@ -21,6 +22,7 @@ pub mod error;
 pub mod market;
 pub mod network;
 pub mod output;
+pub mod participants;
 pub mod rng;
 pub mod run;
 pub mod scenario;

@@ -7,7 +7,9 @@
 //! [`Event::Epoch`] at the same instant, ordered after the block and by netuid, which pays its
 //! drained emission. The timeseries (`timeseries.csv`, chain totals) and the per-subnet series
 //! (`subnets.csv`, long format) are sampled every `sample_every_blocks`, and conservation is
-//! checked at each sample. Participants (later) add their events with their own tie ranks.
+//! checked at each sample. Participants ([`crate::participants`]) add their events with their
+//! own tie ranks: scenario events (shocks, attacks) and their ends, validators' weight
+//! settings and the participants' decisions, each after the block and its epochs.
 
 use crate::chain::emission::{EmissionSchedule, halvings_at};
 use crate::chain::epoch::{EpochInput, EpochOutput};
@@ -15,6 +17,7 @@ use crate::chain::state::AUTHOR;
 use crate::chain::{ChainState, RAO_PER_TAO, Rao};
 use crate::engine::{Block, Model, Scheduler, SimTime};
 use crate::error::Error;
+use crate::participants::Participants;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -30,12 +33,32 @@ pub enum Event {
     /// A subnet's epoch pays its drained emission (`distribute_emission`). Emitted by the block
     /// that drained it, at the same instant. Touches that subnet's stakes and neurons.
     Epoch(u16),
+    /// A scenario event (index into the scenario's `[[events]]`) ends (depth restored, freeze
+    /// lifted). Emitted by its start. Touches the market.
+    ScenarioEnd(u16),
+    /// A scenario event starts (a shock or an attack). Scheduled at the start. Touches the
+    /// market, and the chain through participants' operations.
+    Scenario(u16),
+    /// Validators set weights on every subnet. Emitted by the previous one, every
+    /// `weights_every_blocks`. Touches weights.
+    Weights,
+    /// Participants decide (market step, miners, holders). Emitted by the previous one, every
+    /// `decision_every_blocks`. Touches balances, stakes, registrations and the market.
+    Decide,
 }
 
 /// Tie rank of [`Event::Block`] (first at its instant).
 pub const TIE_RANK_BLOCK: u64 = 0;
 /// Tie rank of [`Event::Epoch`] (after the block, by netuid).
 pub const TIE_RANK_EPOCH: u64 = 1;
+/// Tie rank of [`Event::ScenarioEnd`] (ends before starts, by index).
+pub const TIE_RANK_SCENARIO_END: u64 = 2;
+/// Tie rank of [`Event::Scenario`] (by index).
+pub const TIE_RANK_SCENARIO: u64 = 3;
+/// Tie rank of [`Event::Weights`].
+pub const TIE_RANK_WEIGHTS: u64 = 4;
+/// Tie rank of [`Event::Decide`] (last at its instant).
+pub const TIE_RANK_DECIDE: u64 = 5;
 
 impl Event {
     /// The stable tie key of this event: kind rank in the high bits, entity in the low bits.
@@ -43,6 +66,10 @@ impl Event {
         match self {
             Event::Block => TIE_RANK_BLOCK << 32,
             Event::Epoch(netuid) => (TIE_RANK_EPOCH << 32) | u64::from(*netuid),
+            Event::ScenarioEnd(i) => (TIE_RANK_SCENARIO_END << 32) | u64::from(*i),
+            Event::Scenario(i) => (TIE_RANK_SCENARIO << 32) | u64::from(*i),
+            Event::Weights => TIE_RANK_WEIGHTS << 32,
+            Event::Decide => TIE_RANK_DECIDE << 32,
         }
     }
 }
@@ -87,6 +114,8 @@ pub struct Recorder<W: Write> {
     pub events_logged: u64,
     /// Rows written to the per-subnet series.
     pub subnet_rows: u64,
+    /// Extra timeseries columns (participants'), after the chain's.
+    extra_columns: usize,
 }
 
 /// Columns of `timeseries.csv`, units last.
@@ -144,6 +173,11 @@ pub const EVENT_COLUMNS: [&str; 5] = ["block", "kind", "subject", "value", "deta
 impl<W: Write> Recorder<W> {
     /// A recorder writing the headers of all three files.
     pub fn new(timeseries: W, events: W, subnets: W) -> Self {
+        Self::with_columns(timeseries, events, subnets, &[])
+    }
+
+    /// A recorder whose timeseries has `extra` columns after the chain's.
+    pub fn with_columns(timeseries: W, events: W, subnets: W, extra: &[String]) -> Self {
         let mut r = Self {
             timeseries: csv::Writer::from_writer(timeseries),
             events: csv::Writer::from_writer(events),
@@ -152,8 +186,10 @@ impl<W: Write> Recorder<W> {
             samples: 0,
             events_logged: 0,
             subnet_rows: 0,
+            extra_columns: extra.len(),
         };
-        let a = r.timeseries.write_record(TIMESERIES_COLUMNS);
+        let header: Vec<&str> = TIMESERIES_COLUMNS.iter().copied().chain(extra.iter().map(String::as_str)).collect();
+        let a = r.timeseries.write_record(header);
         let b = r.events.write_record(EVENT_COLUMNS);
         let c = r.subnets.write_record(SUBNET_COLUMNS);
         r.keep(a.and(b).and(c));
@@ -173,7 +209,7 @@ impl<W: Write> Recorder<W> {
         self.events_logged += 1;
     }
 
-    fn sample(&mut self, chain: &ChainState) {
+    fn sample(&mut self, chain: &ChainState, extra: Vec<String>) {
         let block = chain.block;
         let halvings = halvings_at(chain.total_issuance, &chain.schedule).map_or(String::new(), |k| k.to_string());
         let subnets = chain.subnets.iter().flatten();
@@ -184,7 +220,7 @@ impl<W: Write> Recorder<W> {
             .clone()
             .fold(U64F64::saturating_from_num(0), |a, s| a.saturating_add(U64F64::saturating_from_num(s.moving_price)));
         let tao128 = |v: u128| tao_decimal(Rao(u64::try_from(v).unwrap_or(u64::MAX)));
-        let result = self.timeseries.write_record([
+        let mut row = vec![
             block.0.to_string(),
             block.days().to_string(),
             tao_decimal(chain.total_issuance),
@@ -201,7 +237,10 @@ impl<W: Write> Recorder<W> {
             tao128(bought),
             fixed_decimal(sum_ema),
             u8::from(sum_ema > U64F64::saturating_from_num(1)).to_string(),
-        ]);
+        ];
+        row.extend(extra);
+        row.resize(TIMESERIES_COLUMNS.len() + self.extra_columns, String::new());
+        let result = self.timeseries.write_record(row);
         self.keep(result);
         self.samples += 1;
         for s in chain.subnets.iter().flatten() {
@@ -272,11 +311,24 @@ pub struct Network<W: Write> {
     due_epochs: Vec<u16>,
     /// Epochs of this block computed ahead (in parallel), waiting to be paid by their event.
     computed_epochs: BTreeMap<u16, (EpochInput, EpochOutput)>,
+    /// The participants and their market, when the scenario has them.
+    pub participants: Option<Participants>,
 }
 
 impl<W: Write> Network<W> {
     /// A network at block 0; records the initial sample.
     pub fn new(chain: ChainState, horizon: Block, sample_every_blocks: u64, recorder: Recorder<W>) -> Self {
+        Self::with_participants(chain, horizon, sample_every_blocks, recorder, None)
+    }
+
+    /// A network with participants (their columns must be in the recorder's header).
+    pub fn with_participants(
+        chain: ChainState,
+        horizon: Block,
+        sample_every_blocks: u64,
+        recorder: Recorder<W>,
+        participants: Option<Participants>,
+    ) -> Self {
         let mut n = Self {
             chain,
             horizon,
@@ -287,14 +339,49 @@ impl<W: Write> Network<W> {
             epochs: 0,
             due_epochs: Vec::new(),
             computed_epochs: BTreeMap::new(),
+            participants,
         };
-        n.recorder.sample(&n.chain);
+        n.take_sample();
         n
+    }
+
+    fn take_sample(&mut self) {
+        let extra = self.participants.as_mut().map(|p| p.sample(&self.chain)).unwrap_or_default();
+        self.recorder.sample(&self.chain, extra);
+    }
+
+    /// Writes the participants' pending rows to `events.csv`.
+    fn flush_log(&mut self) {
+        if let Some(p) = self.participants.as_mut() {
+            for row in p.log.drain(..) {
+                self.recorder.event(Block(row.block), row.kind, &row.subject, &row.value, &row.detail);
+            }
+        }
     }
 
     /// Schedules the first block; call once before running.
     pub fn start(&self, scheduler: &mut Scheduler<Event>) {
-        scheduler.schedule_at(Block(self.chain.block.0 + 1).start(), Event::Block.tie(), Event::Block);
+        let first = Block(self.chain.block.0 + 1);
+        scheduler.schedule_at(first.start(), Event::Block.tie(), Event::Block);
+        if let Some(p) = &self.participants {
+            scheduler.schedule_at(first.start(), Event::Weights.tie(), Event::Weights);
+            scheduler.schedule_at(first.start(), Event::Decide.tie(), Event::Decide);
+            for (i, e) in p.events.iter().enumerate() {
+                let Ok(b) = e.at.block(p.start_date.as_deref()) else { continue };
+                let at = Block(b.max(first.0));
+                if at <= self.horizon {
+                    let event = Event::Scenario(i as u16);
+                    scheduler.schedule_at(at.start(), event.tie(), event);
+                }
+            }
+        }
+    }
+
+    fn schedule_next(&self, scheduler: &mut Scheduler<Event>, event: Event, every: u64) {
+        let next = Block(self.chain.block.0.saturating_add(every.max(1)));
+        if next <= self.horizon {
+            scheduler.schedule_at(next.start(), event.tie(), event);
+        }
     }
 
     fn block_step(&mut self, scheduler: &mut Scheduler<Event>) {
@@ -331,8 +418,14 @@ impl<W: Write> Network<W> {
             let event = Event::Epoch(*netuid);
             scheduler.schedule_at(block.start(), event.tie(), event);
         }
+        if block == self.horizon
+            && let Some(p) = self.participants.as_mut()
+        {
+            p.finish(&self.chain);
+            self.flush_log();
+        }
         if block.0.is_multiple_of(self.sample_every_blocks) || block == self.horizon {
-            self.recorder.sample(&self.chain);
+            self.take_sample();
             if let Err(message) = self.chain.check_conservation() {
                 self.failure = Some(Error::Invariant { block: block.0, message });
                 scheduler.request_stop();
@@ -379,7 +472,36 @@ impl<W: Write> Model for Network<W> {
                 };
                 if paid.is_some() {
                     self.epochs += 1;
+                    if let Some(p) = self.participants.as_mut() {
+                        p.after_epoch(netuid, &self.chain);
+                    }
                 }
+            }
+            Event::Scenario(i) => {
+                let end = self.participants.as_mut().and_then(|p| p.apply_event(usize::from(i), &mut self.chain));
+                if let Some(blocks) = end {
+                    self.schedule_next(scheduler, Event::ScenarioEnd(i), blocks);
+                }
+                self.flush_log();
+            }
+            Event::ScenarioEnd(i) => {
+                if let Some(p) = self.participants.as_mut() {
+                    p.end_event(usize::from(i), &self.chain);
+                }
+                self.flush_log();
+            }
+            Event::Weights => {
+                let Some(p) = self.participants.as_mut() else { return };
+                p.set_weights(&mut self.chain);
+                let every = p.cfg.weights_every_blocks;
+                self.schedule_next(scheduler, Event::Weights, every);
+            }
+            Event::Decide => {
+                let Some(p) = self.participants.as_mut() else { return };
+                p.decide(&mut self.chain);
+                let every = p.cfg.decision_every_blocks;
+                self.flush_log();
+                self.schedule_next(scheduler, Event::Decide, every);
             }
         }
     }

@@ -12,6 +12,7 @@ use crate::engine::{Block, Simulation, StopReason};
 use crate::error::{Error, Result};
 use crate::network::{HalvingRecord, Network, Recorder, tao_decimal};
 use crate::output::{MANIFEST_FORMAT, Manifest, RunDir, file_digest, read_manifest};
+use crate::participants::Participants;
 use crate::scenario::Scenario;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -82,6 +83,9 @@ pub struct Summary {
     /// The decentralised-training subnet's figures, when the scenario has one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub training: Option<crate::training::TrainingSummary>,
+    /// The participants' figures, when the scenario has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub participants: Option<crate::participants::ParticipantsSummary>,
 }
 
 /// A finished run.
@@ -103,12 +107,39 @@ pub fn simulate<W: Write>(
     subnets: W,
     progress: Option<Progress<'_>>,
 ) -> Result<(Summary, W, W, W)> {
+    let profile = UsedProfile::for_scenario(scenario)?;
+    simulate_with_profile(scenario, &profile.profile, timeseries, events, subnets, progress)
+}
+
+/// As [`simulate`], with the GPU speeds of `profile` (a replay passes the recorded one).
+pub fn simulate_with_profile<W: Write>(
+    scenario: &Scenario,
+    profile: &kernels::profile::Profile,
+    timeseries: W,
+    events: W,
+    subnets: W,
+    progress: Option<Progress<'_>>,
+) -> Result<(Summary, W, W, W)> {
     let horizon = Block(scenario.horizon_blocks());
     let mut chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
         .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
     chain.set_payout(scenario.chain.consensus.payout());
-    let recorder = Recorder::new(timeseries, events, subnets);
-    let network = Network::new(chain, horizon, scenario.run.sample_every_blocks, recorder);
+    let participants = if scenario.participants.enabled {
+        Some(Participants::new(
+            &scenario.participants,
+            &scenario.market,
+            &scenario.events,
+            scenario.run.start_date.clone(),
+            scenario.seed,
+            profile,
+            &mut chain,
+        )?)
+    } else {
+        None
+    };
+    let columns = participants.as_ref().map(Participants::columns).unwrap_or_default();
+    let recorder = Recorder::with_columns(timeseries, events, subnets, &columns);
+    let network = Network::with_participants(chain, horizon, scenario.run.sample_every_blocks, recorder, participants);
     let mut sim = Simulation::new(network);
     sim.model.start(&mut sim.scheduler);
     let chunk = (horizon.0 / 200).max(1_000);
@@ -128,7 +159,7 @@ pub fn simulate<W: Write>(
         return Err(failure);
     }
     let events_handled = sim.events_handled();
-    let Network { chain, recorder, halvings, epochs, .. } = sim.model;
+    let Network { chain, recorder, halvings, epochs, participants, .. } = sim.model;
     let (samples, events_logged, subnet_rows) = (recorder.samples, recorder.events_logged, recorder.subnet_rows);
     let (ts, ev, sn) = recorder
         .finish()
@@ -155,6 +186,7 @@ pub fn simulate<W: Write>(
         final_staked_tao: tao128(chain.staked_tao_total()),
         author_fees_tao: tao_decimal(chain.balance(crate::chain::state::AUTHOR)),
         training: None,
+        participants: participants.as_ref().map(Participants::summary),
     };
     Ok((summary, ts, ev, sn))
 }
@@ -169,7 +201,7 @@ fn produce(
     let ts = dir.open("timeseries.csv")?;
     let ev = dir.open("events.csv")?;
     let sn = dir.open("subnets.csv")?;
-    let (mut summary, ts, ev, sn) = simulate(scenario, ts, ev, sn, progress)?;
+    let (mut summary, ts, ev, sn) = simulate_with_profile(scenario, &profile.profile, ts, ev, sn, progress)?;
     dir.close(ts)?;
     dir.close(ev)?;
     dir.close(sn)?;

@@ -18,6 +18,8 @@ use crate::chain::registration::BurnRule;
 use crate::chain::state::ChainParams;
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
+use crate::market::MarketParams;
+use crate::participants::config::{EventSpec, ParticipantsSection, civil_days};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -48,6 +50,12 @@ pub struct Scenario {
     pub calibration_profile: Option<String>,
     /// A decentralised-training subnet to simulate alongside the chain (see `sim::training`).
     pub training: Option<crate::training::TrainingConfig>,
+    /// The external TAO/USD market participants trade on.
+    pub market: MarketParams,
+    /// Miners, validators and holders.
+    pub participants: ParticipantsSection,
+    /// Timed shocks and attacks (`[[events]]`), any number.
+    pub events: Vec<EventSpec>,
 }
 
 /// Length and sampling of a run.
@@ -58,6 +66,9 @@ pub struct RunSection {
     pub horizon: Horizon,
     /// Write a row of `timeseries.csv` every this many blocks (and at the last block).
     pub sample_every_blocks: u64,
+    /// The calendar date of block 0 (`"YYYY-MM-DD"`), for events given as dates.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_date: Option<String>,
 }
 
 /// The chain's parameters.
@@ -93,8 +104,9 @@ pub struct ChainSection {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ConsensusSection {
-    /// `"yuma"` (the chain's Yuma consensus) or `"stake_split"` (a stand-in: incentive equal
-    /// among miners, dividends by stake; for studies that do not need consensus).
+    /// `"yuma"` (the chain's Yuma consensus), `"stake_split"` (a stand-in: incentive equal
+    /// among miners, dividends by stake) or `"clipped_consensus"` (a bond-free Yuma-like
+    /// stand-in where weights decide incentive).
     pub epoch: EpochKind,
     /// `Kappa`: consensus majority as a fraction of 65535 (32767 ~ 0.5).
     pub kappa: u16,
@@ -131,6 +143,9 @@ pub enum EpochKind {
     Yuma,
     /// The stand-in split by stake.
     StakeSplit,
+    /// A bond-free Yuma-like stand-in where weights decide incentive
+    /// (`sim::participants::consensus::ClippedConsensus`).
+    ClippedConsensus,
 }
 
 impl Default for ConsensusSection {
@@ -159,6 +174,7 @@ impl ConsensusSection {
     pub fn payout(&self) -> std::sync::Arc<dyn crate::chain::epoch::EpochPayout> {
         match self.epoch {
             EpochKind::StakeSplit => std::sync::Arc::new(crate::chain::epoch::StakeSplit),
+            EpochKind::ClippedConsensus => std::sync::Arc::new(crate::participants::consensus::ClippedConsensus),
             EpochKind::Yuma => std::sync::Arc::new(crate::chain::epoch::YumaPayout {
                 params: crate::chain::yuma::EpochParams {
                     kappa: self.kappa,
@@ -316,13 +332,16 @@ impl Default for Scenario {
             chain: ChainSection::default(),
             calibration_profile: None,
             training: None,
+            market: MarketParams::default(),
+            participants: ParticipantsSection::default(),
+            events: Vec::new(),
         }
     }
 }
 
 impl Default for RunSection {
     fn default() -> Self {
-        Self { horizon: Horizon::Days(30.0), sample_every_blocks: 100 }
+        Self { horizon: Horizon::Days(30.0), sample_every_blocks: 100, start_date: None }
     }
 }
 
@@ -630,6 +649,25 @@ impl Scenario {
             && let Err(errors) = training.validate(source_name)
         {
             c.errors.extend(errors);
+        }
+        if let Some(date) = &self.run.start_date
+            && civil_days(date).is_none()
+        {
+            c.fail("run.start_date", format!("`{date}` is not a date; expected \"YYYY-MM-DD\""));
+        }
+        for (field, message) in self.market.problems() {
+            c.fail(&format!("market.{field}"), message);
+        }
+        for (field, message) in self.participants.problems() {
+            c.fail(&format!("participants.{field}"), message);
+        }
+        if self.events.len() > 10_000 {
+            c.fail("events", format!("{} events; allowed at most 10000", self.events.len()));
+        }
+        for (i, e) in self.events.iter().enumerate() {
+            for (field, message) in e.problems(self.run.start_date.as_deref(), self.chain.subnets.count) {
+                c.fail(&format!("events[{i}].{field}"), message);
+            }
         }
         if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
     }

@@ -1,0 +1,1476 @@
+//! Participants in the network: miners with GPU fleets, validators, holders, attackers, and
+//! the external TAO/USD market they trade on.
+//!
+//! Each participant is a deterministic policy (the pure functions of [`crate::agents`]) with
+//! its own random stream (`["miner", id, "decide"]`, `["validator", id, "eval"]`, ...). They act
+//! only through the chain's operations (`add_stake`, `remove_stake`, `register_neuron`,
+//! `set_weights`, `transfer`), and trade TAO for USD on the [`Market`]: a sale moves TAO from
+//! the seller's coldkey to the world account (the exchange's side, outside the modelled
+//! network) and USD out of the book; a purchase the reverse. USD lives outside the chain, so
+//! the chain's conservation ledger holds unchanged with every participant active.
+//!
+//! Timing (engine events, see [`crate::network::Event`]): validators set weights every
+//! `weights_every_blocks` (all subnets at once, after the block and its epochs); everyone
+//! else decides every `decision_every_blocks` (daily by default): the market advances, miners
+//! collect and sell rewards, pay costs, enter and leave, holders stake and panic. Scenario
+//! events (shocks and attacks) fire at their blocks. Nothing here runs per block, and no work
+//! is O(miners) more often than once a decision.
+//!
+//! The feedback loop of a price fall is not scripted: miners selling to cover USD costs sell
+//! more TAO when the price is lower, their sales move the price through the book, and miners
+//! whose rewards no longer cover their costs leave after their patience runs out.
+
+pub mod config;
+pub mod consensus;
+pub mod graph;
+
+use crate::agents::holder::{choose_target, panics};
+use crate::agents::miner::{LossStreak, SellPolicy, quality, registration_pays, tao_to_sell};
+use crate::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, honest_weights};
+use crate::chain::emission::EmissionSchedule;
+use crate::chain::state::WORLD;
+use crate::chain::subnet::{ColdkeyId, HotkeyId};
+use crate::chain::{ChainState, Rao};
+use crate::engine::time::BLOCKS_PER_DAY;
+use crate::error::ScenarioError;
+use crate::label;
+use crate::market::{Market, MarketParams};
+use crate::rng::{Stream, below, stream, unit_f64};
+use config::{EventKind, EventSpec, ParticipantsSection};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+/// A row for `events.csv`, collected here and written by the network's recorder.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogRow {
+    /// The block.
+    pub block: u64,
+    /// What happened (`entry`, `exit`, `registration`, `deregistration`, `attack_step`, ...).
+    pub kind: &'static str,
+    /// Who (`miner 12`, `holder 3`, `attack 0`, `market`).
+    pub subject: String,
+    /// The main figure (TAO, USD or a share; see `detail`).
+    pub value: String,
+    /// In words.
+    pub detail: String,
+}
+
+/// A GPU type as miners see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GpuKind {
+    /// The profile's name.
+    pub name: String,
+    /// Output column name (`gpus_online_rtx_4090`).
+    pub column: String,
+    /// Achieved TFLOP/s of one GPU (calibration profile).
+    pub tflops: f64,
+    /// USD per GPU-hour.
+    pub usd_per_hour: f64,
+    /// Relative frequency.
+    pub share: f64,
+}
+
+/// Where a miner is registered.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Position {
+    /// The subnet.
+    pub netuid: u16,
+    /// The hotkey registered there.
+    pub hotkey: HotkeyId,
+    /// Its alpha stake after the last decision (rewards are what came since).
+    pub last_stake: Rao,
+}
+
+/// A miner's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MinerState {
+    /// Mining.
+    Active,
+    /// Outside, considering entry.
+    Waiting,
+    /// Left at this block; waits `reentry_days` before it may come back.
+    Exited(u64),
+}
+
+/// A miner: a GPU fleet, its positions and its books.
+#[derive(Clone, Debug)]
+pub struct Miner {
+    /// Index among miners.
+    pub id: u32,
+    /// Its coldkey.
+    pub coldkey: ColdkeyId,
+    /// Its registrations.
+    pub positions: Vec<Position>,
+    /// Index of its GPU type.
+    pub gpu: usize,
+    /// Number of GPUs.
+    pub gpus: u32,
+    /// State.
+    pub state: MinerState,
+    /// Losing decisions in a row.
+    pub streak: LossStreak,
+    /// Costs not yet paid (cover-costs sellers), USD.
+    pub costs_due_usd: f64,
+    /// USD made (negative: paid from outside capital).
+    pub usd: f64,
+    /// Profit of the last decision, USD per day.
+    pub profit_usd_per_day: f64,
+    /// The attack it belongs to (GPU-less, never sells or leaves).
+    pub attack: Option<usize>,
+    rng: Stream,
+}
+
+/// A validator participant.
+#[derive(Clone, Debug)]
+pub struct Validator {
+    /// Index among validators.
+    pub id: u32,
+    /// Its coldkey.
+    pub coldkey: ColdkeyId,
+    /// Its hotkey.
+    pub hotkey: HotkeyId,
+    /// How it sets weights.
+    pub policy: ValidatorPolicy,
+    /// The attack it belongs to.
+    pub attack: Option<usize>,
+    /// Weight rounds since its last evaluation (lazy validators).
+    pub rounds_since_eval: u32,
+    /// Dividends of the last epochs, TAO per day.
+    pub dividends_tao_per_day: f64,
+    rng: Stream,
+}
+
+/// A holder (staker).
+#[derive(Clone, Debug)]
+pub struct Holder {
+    /// Index among holders.
+    pub id: u32,
+    /// Its coldkey.
+    pub coldkey: ColdkeyId,
+    /// Never sells.
+    pub long_term: bool,
+    /// Where it is staked.
+    pub target: Option<(u16, HotkeyId)>,
+    /// Highest USD value of the position since staking.
+    pub peak_usd: f64,
+    /// USD from sales.
+    pub usd: f64,
+    /// Block it panicked and sold, if out.
+    pub out_since: Option<u64>,
+    rng: Stream,
+}
+
+/// An attack in progress and its books.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Attack {
+    /// The scenario event index.
+    pub event: usize,
+    /// Kind, as in the scenario.
+    pub kind: String,
+    /// The subnet attacked.
+    pub netuid: u16,
+    /// Block it started.
+    pub block: u64,
+    /// Hotkeys the attacker controls.
+    pub hotkeys: Vec<HotkeyId>,
+    /// USD spent buying TAO.
+    pub cost_usd: f64,
+    /// TAO spent (stake bought and burns).
+    pub cost_tao: f64,
+    /// TAO lost to slippage in buying stake (spent less alpha at the pre-attack spot price).
+    pub slippage_tao: f64,
+    /// Emission to the attacker's hotkeys since the attack, TAO at spot.
+    pub emission_tao: f64,
+    /// Emission of the subnet since the attack, TAO at spot.
+    pub subnet_emission_tao: f64,
+    /// The attacker's share of the subnet's stake at the last sample.
+    pub stake_share: f64,
+    /// Whether it reached its goal (takeover: the top permit; cabal: the stake share).
+    pub reached: bool,
+}
+
+/// What the run's summary records about participants.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct ParticipantsSummary {
+    /// Miners active at the end.
+    pub active_miners: usize,
+    /// Entries (registrations of waiting miners) over the run.
+    pub entries: u64,
+    /// Exits over the run.
+    pub exits: u64,
+    /// TAO/USD at the end.
+    pub final_price_usd: f64,
+    /// The attacks and their books.
+    pub attacks: Vec<Attack>,
+}
+
+/// All participants, the market and their bookkeeping.
+#[derive(Debug)]
+pub struct Participants {
+    seed: u64,
+    /// The configuration.
+    pub cfg: ParticipantsSection,
+    /// The external market.
+    pub market: Market,
+    /// GPU types.
+    pub gpus: Vec<GpuKind>,
+    /// Miners (active, waiting and exited).
+    pub miners: Vec<Miner>,
+    /// Validators.
+    pub validators: Vec<Validator>,
+    /// Holders.
+    pub holders: Vec<Holder>,
+    /// Attacks started.
+    pub attacks: Vec<Attack>,
+    /// The scenario's events.
+    pub events: Vec<EventSpec>,
+    /// `run.start_date`, for events given as dates.
+    pub start_date: Option<String>,
+    /// Quality of each mining hotkey (what honest validators evaluate); 0 when offline.
+    pub quality: BTreeMap<HotkeyId, f64>,
+    /// Incentive vectors after each epoch, newest last (kept only while copiers exist).
+    pub consensus_history: BTreeMap<u16, VecDeque<Vec<u16>>>,
+    price_history: BTreeMap<u16, VecDeque<f64>>,
+    /// Rows for `events.csv` not yet written.
+    pub log: Vec<LogRow>,
+    last_decision_block: u64,
+    /// Net TAO sold per day over the last decision interval.
+    pub sell_pressure_tao_per_day: f64,
+    /// Net USD taken out per day over the last decision interval.
+    pub sell_pressure_usd_per_day: f64,
+    /// Entries so far.
+    pub entries: u64,
+    /// Exits so far.
+    pub exits: u64,
+    /// Decisions taken so far (the first only opens the books: no profit or loss is counted).
+    pub decisions: u64,
+    /// Expected TAO per day of one more miner, by subnet, at this decision (a snapshot taken
+    /// once per decision, so entry costs O(subnets) per candidate, not O(UIDs)).
+    expected: Vec<(u16, f64)>,
+}
+
+/// Output column of a GPU type: `gpus_online_` + lowercase name, non-alphanumerics as `_`.
+pub fn gpu_column(name: &str) -> String {
+    let s: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' }).collect();
+    format!("gpus_online_{s}")
+}
+
+/// The value at quantile `q` of sorted `v` (nearest rank), 0 for an empty slice.
+pub fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return 0.0;
+    }
+    let rank = libm::ceil(q * v.len() as f64).max(1.0) as usize;
+    v[rank.min(v.len()) - 1]
+}
+
+fn tao_of(amount: Rao) -> f64 {
+    amount.as_tao_f64()
+}
+
+fn price_of(chain: &ChainState, netuid: u16) -> f64 {
+    chain.subnet(netuid).map_or(0.0, |s| s.pool.price().to_num::<f64>())
+}
+
+/// Buys `tao` TAO on the market for `coldkey` (USD out of the buyer's pocket), moving it
+/// from the world account. Returns (USD paid, TAO received).
+fn buy_tao_for(chain: &mut ChainState, market: &mut Market, coldkey: ColdkeyId, tao: f64) -> (f64, Rao) {
+    if !(tao.is_finite() && tao > 0.0) {
+        return (0.0, Rao::ZERO);
+    }
+    // The USD that buys `tao` from the book: u = y q / (x - q) for a book of x TAO, y USD;
+    // capped at half the book so a huge order cannot drain it.
+    let price = market.price_usd();
+    let depth = market.depth_usd();
+    let book_tao = depth / price;
+    let q = tao.min(book_tao * 0.5);
+    let usd = depth * q / (book_tao - q);
+    let got = market.buy_tao(usd);
+    let rao = Rao::from_tao_f64(got).unwrap_or(Rao::ZERO).min(chain.balance(WORLD));
+    if chain.transfer(WORLD, coldkey, rao).is_err() {
+        return (usd, Rao::ZERO);
+    }
+    (usd, rao)
+}
+
+/// Sells up to `tao` of `coldkey`'s free TAO on the market; returns the USD received and the
+/// TAO sold (nothing while the off-ramp is frozen).
+fn sell_tao_from(chain: &mut ChainState, market: &mut Market, coldkey: ColdkeyId, tao: f64) -> (f64, Rao) {
+    if market.frozen || !(tao.is_finite() && tao > 0.0) {
+        return (0.0, Rao::ZERO);
+    }
+    let rao = Rao::from_tao_f64(tao).unwrap_or(Rao::ZERO).min(chain.balance(coldkey));
+    if rao.0 == 0 || chain.transfer(coldkey, WORLD, rao).is_err() {
+        return (0.0, Rao::ZERO);
+    }
+    (market.sell_tao(tao_of(rao)), rao)
+}
+
+/// Unstakes everything `coldkey` holds through `hotkey` on `netuid`.
+fn unstake_all(chain: &mut ChainState, coldkey: ColdkeyId, hotkey: HotkeyId, netuid: u16) -> Rao {
+    let stake = chain.stake_of(coldkey, hotkey, netuid);
+    if stake.0 == 0 {
+        return Rao::ZERO;
+    }
+    chain.remove_stake(coldkey, hotkey, netuid, stake, None).unwrap_or(Rao::ZERO)
+}
+
+/// Miners' share of a subnet's alpha per block: (1 - owner cut) / 2.
+fn miner_alpha_share(chain: &ChainState) -> f64 {
+    (1.0 - f64::from(chain.params.subnet_owner_cut) / 65_535.0) * 0.5
+}
+
+impl Participants {
+    /// Participants of the starting network `chain` as `cfg` describes them, with the GPU
+    /// types' speeds from `profile`. Creates the waiting miners' and holders' coldkeys (the
+    /// holders' funded from the world account).
+    pub fn new(
+        cfg: &ParticipantsSection,
+        market: &MarketParams,
+        events: &[EventSpec],
+        start_date: Option<String>,
+        seed: u64,
+        profile: &kernels::profile::Profile,
+        chain: &mut ChainState,
+    ) -> Result<Self, ScenarioError> {
+        let mut gpus = Vec::new();
+        for (i, g) in cfg.miners.gpu_types.iter().enumerate() {
+            let t = profile.throughput(&g.name).map_err(|e| {
+                ScenarioError::new("scenario", format!("participants.miners.gpu_types[{i}].name"), e.to_string())
+            })?;
+            gpus.push(GpuKind {
+                name: g.name.clone(),
+                column: gpu_column(&g.name),
+                tflops: t.flops_per_s / 1e12,
+                usd_per_hour: g.usd_per_gpu_hour,
+                share: g.share,
+            });
+        }
+        let mut p = Self {
+            seed,
+            cfg: cfg.clone(),
+            market: Market::new(market.clone(), stream(seed, &label!["market"])),
+            gpus,
+            miners: Vec::new(),
+            validators: Vec::new(),
+            holders: Vec::new(),
+            attacks: Vec::new(),
+            events: events.to_vec(),
+            start_date,
+            quality: BTreeMap::new(),
+            consensus_history: BTreeMap::new(),
+            price_history: BTreeMap::new(),
+            log: Vec::new(),
+            last_decision_block: chain.block.0,
+            sell_pressure_tao_per_day: 0.0,
+            sell_pressure_usd_per_day: 0.0,
+            entries: 0,
+            exits: 0,
+            decisions: 0,
+            expected: Vec::new(),
+        };
+        // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
+        let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
+        let mut staked: BTreeSet<HotkeyId> = chain.root.stakes.keys().copied().collect();
+        for s in chain.subnets.iter().flatten() {
+            staked.extend(s.stakes.keys().copied());
+        }
+        let validator_keys: Vec<HotkeyId> = staked.into_iter().filter(|h| !owners.contains(h)).collect();
+        let n = validator_keys.len();
+        let v = &cfg.validators;
+        let copiers = libm::round(v.copier_fraction * n as f64) as usize;
+        let lazy = (libm::round(v.lazy_fraction * n as f64) as usize).min(n - copiers.min(n));
+        for (i, hotkey) in validator_keys.iter().enumerate() {
+            let policy = if i >= n - copiers.min(n) {
+                ValidatorPolicy::Copier
+            } else if i >= n - copiers.min(n) - lazy {
+                ValidatorPolicy::Lazy { refresh_epochs: v.lazy_refresh, noise_sd: v.honest_noise_sd }
+            } else {
+                ValidatorPolicy::Honest { noise_sd: v.honest_noise_sd }
+            };
+            let coldkey = chain.hotkeys.get(hotkey.0 as usize).map_or(WORLD, |h| h.owner);
+            p.add_validator(coldkey, *hotkey, policy, None);
+        }
+        // Miners of the starting network: every other neuron except the owners.
+        let vset: BTreeSet<HotkeyId> = validator_keys.iter().copied().collect();
+        let mut genesis_miners: Vec<(u16, HotkeyId)> = Vec::new();
+        for s in chain.subnets.iter().flatten() {
+            for nrn in &s.neurons {
+                if !vset.contains(&nrn.hotkey) && nrn.hotkey != s.owner_hotkey {
+                    genesis_miners.push((s.netuid, nrn.hotkey));
+                }
+            }
+        }
+        for (netuid, hotkey) in genesis_miners {
+            let coldkey = chain.hotkeys.get(hotkey.0 as usize).map_or(WORLD, |h| h.owner);
+            let id = p.new_miner(coldkey, MinerState::Active, None);
+            let stake = chain.stake_of(coldkey, hotkey, netuid);
+            p.miners[id].positions.push(Position { netuid, hotkey, last_stake: stake });
+            p.refresh_quality(id);
+        }
+        // Waiting miners.
+        for _ in 0..cfg.miners.candidates {
+            let coldkey =
+                chain.create_coldkey(Rao::ZERO).map_err(|e| ScenarioError::new("scenario", "", e.to_string()))?;
+            p.new_miner(coldkey, MinerState::Waiting, None);
+        }
+        // Holders, funded from the world account.
+        let h = &cfg.holders;
+        let each = Rao::from_tao_f64(h.tao_each).unwrap_or(Rao::ZERO);
+        let long_term = libm::round(h.long_term_fraction * f64::from(h.count)) as u32;
+        for id in 0..h.count {
+            let coldkey = chain.create_coldkey(each).map_err(|e| {
+                ScenarioError::new("scenario", "participants.holders", format!("cannot fund the holders: {e}"))
+            })?;
+            p.holders.push(Holder {
+                id,
+                coldkey,
+                long_term: id < long_term,
+                target: None,
+                peak_usd: 0.0,
+                usd: 0.0,
+                out_since: None,
+                rng: stream(seed, &label!["holder", id, "decide"]),
+            });
+        }
+        Ok(p)
+    }
+
+    fn add_validator(&mut self, coldkey: ColdkeyId, hotkey: HotkeyId, policy: ValidatorPolicy, attack: Option<usize>) {
+        let id = self.validators.len() as u32;
+        self.validators.push(Validator {
+            id,
+            coldkey,
+            hotkey,
+            policy,
+            attack,
+            rounds_since_eval: 0,
+            dividends_tao_per_day: 0.0,
+            rng: stream(self.seed, &label!["validator", id, "eval"]),
+        });
+    }
+
+    /// A new miner with a fleet drawn from the GPU catalogue (none for attackers).
+    fn new_miner(&mut self, coldkey: ColdkeyId, state: MinerState, attack: Option<usize>) -> usize {
+        let id = self.miners.len() as u32;
+        let mut rng = stream(self.seed, &label!["miner", id, "decide"]);
+        let total: f64 = self.gpus.iter().map(|g| g.share).sum();
+        let mut u = unit_f64(&mut rng) * total;
+        let mut gpu = 0;
+        for (i, g) in self.gpus.iter().enumerate() {
+            gpu = i;
+            if u < g.share {
+                break;
+            }
+            u -= g.share;
+        }
+        let m = &self.cfg.miners;
+        let span = u64::from(m.gpus_max.saturating_sub(m.gpus_min)) + 1;
+        let gpus = if attack.is_some() { 0 } else { m.gpus_min + below(&mut rng, span) as u32 };
+        self.miners.push(Miner {
+            id,
+            coldkey,
+            positions: Vec::new(),
+            gpu,
+            gpus,
+            state,
+            streak: LossStreak::default(),
+            costs_due_usd: 0.0,
+            usd: 0.0,
+            profit_usd_per_day: 0.0,
+            attack,
+            rng,
+        });
+        self.miners.len() - 1
+    }
+
+    /// Redraws the quality of each of a miner's positions from its compute split over them.
+    fn refresh_quality(&mut self, i: usize) {
+        let cfg = &self.cfg.miners;
+        let m = &mut self.miners[i];
+        let tflops = self.gpus.get(m.gpu).map_or(0.0, |g| g.tflops);
+        let compute = f64::from(m.gpus) * tflops / m.positions.len().max(1) as f64;
+        for pos in &m.positions {
+            let q = quality(compute, cfg.quality_elasticity, cfg.quality_noise_sd, &mut m.rng);
+            self.quality.insert(pos.hotkey, q);
+        }
+    }
+
+    fn cost_usd_per_day(&self, m: &Miner) -> f64 {
+        self.gpus.get(m.gpu).map_or(0.0, |g| f64::from(m.gpus) * g.usd_per_hour * 24.0)
+    }
+
+    fn push(&mut self, block: u64, kind: &'static str, subject: String, value: String, detail: String) {
+        self.log.push(LogRow { block, kind, subject, value, detail });
+    }
+
+    /// Whether any validator copies weights (history of consensus is kept only then).
+    fn has_copiers(&self) -> bool {
+        self.validators.iter().any(|v| matches!(v.policy, ValidatorPolicy::Copier))
+    }
+
+    /// After a subnet's epoch: keep the visible consensus for copiers and count attackers'
+    /// emission.
+    pub fn after_epoch(&mut self, netuid: u16, chain: &ChainState) {
+        let Some(s) = chain.subnet(netuid) else { return };
+        if self.has_copiers() {
+            let keep = self.cfg.validators.commit_reveal_epochs as usize + 1;
+            let h = self.consensus_history.entry(netuid).or_default();
+            h.push_back(s.neurons.iter().map(|n| n.incentive).collect());
+            while h.len() > keep {
+                h.pop_front();
+            }
+        }
+        if self.attacks.iter().any(|a| a.netuid == netuid) {
+            let price = s.pool.price().to_num::<f64>();
+            let total: f64 = s.neurons.iter().map(|n| tao_of(n.emission)).sum::<f64>() * price;
+            for a in self.attacks.iter_mut().filter(|a| a.netuid == netuid) {
+                let mine: f64 =
+                    s.neurons.iter().filter(|n| a.hotkeys.contains(&n.hotkey)).map(|n| tao_of(n.emission)).sum();
+                a.emission_tao += mine * price;
+                a.subnet_emission_tao += total;
+            }
+        }
+    }
+
+    /// The consensus a copier can see on `netuid`: the incentive vector of
+    /// `commit_reveal_epochs` epochs before the last one (the last one without commit-reveal).
+    pub fn visible_consensus(&self, netuid: u16) -> Option<&Vec<u16>> {
+        let h = self.consensus_history.get(&netuid)?;
+        let delay = self.cfg.validators.commit_reveal_epochs as usize;
+        if h.len() <= delay { None } else { h.get(h.len() - 1 - delay) }
+    }
+
+    /// Every validator sets weights on every subnet it is registered on, by its policy.
+    pub fn set_weights(&mut self, chain: &mut ChainState) {
+        for v in &mut self.validators {
+            v.rounds_since_eval = v.rounds_since_eval.saturating_add(1);
+        }
+        let by_hotkey: BTreeMap<HotkeyId, usize> =
+            self.validators.iter().enumerate().map(|(i, v)| (v.hotkey, i)).collect();
+        for netuid in chain.netuids() {
+            let Some(s) = chain.subnet(netuid) else { continue };
+            let n = s.neurons.len();
+            let q: Vec<f64> = s.neurons.iter().map(|nr| self.quality.get(&nr.hotkey).copied().unwrap_or(0.0)).collect();
+            let here: Vec<(u16, usize)> = s
+                .neurons
+                .iter()
+                .enumerate()
+                .filter_map(|(uid, nr)| by_hotkey.get(&nr.hotkey).map(|v| (uid as u16, *v)))
+                .collect();
+            let attack_uids: BTreeMap<usize, Vec<usize>> = {
+                let mut m: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+                if !self.attacks.is_empty() {
+                    for (uid, nr) in s.neurons.iter().enumerate() {
+                        for (a, attack) in self.attacks.iter().enumerate() {
+                            if attack.netuid == netuid && attack.hotkeys.contains(&nr.hotkey) {
+                                m.entry(a).or_default().push(uid);
+                            }
+                        }
+                    }
+                }
+                m
+            };
+            let visible = self.visible_consensus(netuid).cloned();
+            for (uid, vi) in here {
+                let v = &mut self.validators[vi];
+                let row: Vec<u16> = match &v.policy {
+                    ValidatorPolicy::Honest { noise_sd } => honest_weights(&q, *noise_sd, &mut v.rng),
+                    ValidatorPolicy::Lazy { refresh_epochs, noise_sd } => {
+                        if v.rounds_since_eval >= *refresh_epochs || !chain_has_weights(chain, netuid, uid) {
+                            honest_weights(&q, *noise_sd, &mut v.rng)
+                        } else {
+                            continue;
+                        }
+                    }
+                    ValidatorPolicy::Copier => match &visible {
+                        Some(c) if c.len() == n => copier_weights(c),
+                        _ => continue,
+                    },
+                    ValidatorPolicy::Cabal => {
+                        let own = v.attack.and_then(|a| attack_uids.get(&a)).cloned().unwrap_or_default();
+                        cabal_weights(n, &own)
+                    }
+                };
+                let sparse: Vec<(u16, u16)> = row
+                    .iter()
+                    .enumerate()
+                    .filter(|(j, w)| **w > 0 && *j != usize::from(uid))
+                    .map(|(j, w)| (j as u16, *w))
+                    .collect();
+                if sparse.is_empty() {
+                    continue;
+                }
+                let hotkey = v.hotkey;
+                let _ = chain.set_weights(hotkey, netuid, sparse);
+            }
+        }
+        for v in &mut self.validators {
+            if let ValidatorPolicy::Lazy { refresh_epochs, .. } = v.policy
+                && v.rounds_since_eval >= refresh_epochs
+            {
+                v.rounds_since_eval = 0;
+            }
+        }
+    }
+
+    /// One decision of everyone but the validators' weights: the market step, miners,
+    /// holders, then the day's figures.
+    pub fn decide(&mut self, chain: &mut ChainState) {
+        let block = chain.block.0;
+        let dt_days = (block.saturating_sub(self.last_decision_block) as f64 / BLOCKS_PER_DAY as f64)
+            .max(self.cfg.decision_every_blocks as f64 / BLOCKS_PER_DAY as f64 * 1e-3);
+        self.last_decision_block = block;
+        self.decisions += 1;
+        self.market.advance(dt_days);
+        for netuid in chain.netuids() {
+            let p = price_of(chain, netuid);
+            let h = self.price_history.entry(netuid).or_default();
+            h.push_back(p);
+            while h.len() > self.cfg.holders.momentum_days as usize + 1 {
+                h.pop_front();
+            }
+        }
+        self.expected = chain
+            .netuids()
+            .into_iter()
+            .filter(|n| chain.subnet(*n).is_some_and(|s| s.registration_allowed))
+            .map(|n| (n, Self::expected_tao_per_day(chain, n)))
+            .collect();
+        for i in 0..self.miners.len() {
+            match self.miners[i].state {
+                MinerState::Active => self.miner_step(i, chain, block, dt_days),
+                MinerState::Waiting => self.miner_entry(i, chain, block),
+                MinerState::Exited(at) => {
+                    if (block.saturating_sub(at) as f64) >= self.cfg.miners.reentry_days * BLOCKS_PER_DAY as f64 {
+                        self.miners[i].state = MinerState::Waiting;
+                    }
+                }
+            }
+            if self.miners[i].state == MinerState::Active && self.miners[i].attack.is_none() {
+                let m = &self.miners[i];
+                if m.positions.len() < usize::from(self.cfg.miners.max_subnets) {
+                    self.miner_entry(i, chain, block);
+                }
+            }
+        }
+        for i in 0..self.holders.len() {
+            self.holder_step(i, chain, block);
+        }
+        let flows = self.market.take_flows();
+        self.sell_pressure_tao_per_day = flows.net_sold_tao / dt_days;
+        self.sell_pressure_usd_per_day = flows.net_usd_out / dt_days;
+        self.update_dividends(chain);
+    }
+
+    fn miner_step(&mut self, i: usize, chain: &mut ChainState, block: u64, dt_days: f64) {
+        let price_usd = self.market.price_usd();
+        let cost_today = self.cost_usd_per_day(&self.miners[i]) * dt_days;
+        let sell = self.cfg.miners.sell;
+        let patience = self.cfg.miners.patience_days;
+        let attack = self.miners[i].attack;
+        let coldkey = self.miners[i].coldkey;
+        let mut reward_tao = 0.0;
+        let mut kept = Vec::new();
+        let positions = std::mem::take(&mut self.miners[i].positions);
+        for mut pos in positions {
+            let registered = chain.subnet(pos.netuid).is_some_and(|s| s.uid_of(pos.hotkey).is_some());
+            let stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
+            let reward = stake.saturating_sub(pos.last_stake);
+            let alpha_price = price_of(chain, pos.netuid);
+            reward_tao += tao_of(reward) * alpha_price;
+            let unstake = if !registered {
+                stake
+            } else if attack.is_some() {
+                Rao::ZERO
+            } else {
+                match sell {
+                    SellPolicy::CoverCosts => stake,
+                    SellPolicy::Fraction { fraction } => Rao((reward.0 as f64 * fraction.clamp(0.0, 1.0)) as u64),
+                    SellPolicy::Hold => Rao::ZERO,
+                }
+            };
+            if unstake.0 > 0 {
+                let _ = chain.remove_stake(coldkey, pos.hotkey, pos.netuid, unstake, None);
+            }
+            pos.last_stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
+            if registered {
+                kept.push(pos);
+            } else {
+                self.quality.remove(&pos.hotkey);
+                self.push(
+                    block,
+                    "deregistration",
+                    format!("miner {}", self.miners[i].id),
+                    pos.netuid.to_string(),
+                    format!("hotkey {} pruned from subnet {}", pos.hotkey.0, pos.netuid),
+                );
+            }
+        }
+        self.miners[i].positions = kept;
+        if attack.is_some() {
+            self.miners[i].profit_usd_per_day = reward_tao * price_usd / dt_days;
+            return;
+        }
+        let balance = tao_of(chain.balance(coldkey));
+        let m = &mut self.miners[i];
+        let wanted = match sell {
+            SellPolicy::CoverCosts => {
+                m.costs_due_usd += cost_today;
+                tao_to_sell(sell, reward_tao, m.costs_due_usd, balance, price_usd)
+            }
+            _ => {
+                m.usd -= cost_today;
+                tao_to_sell(sell, reward_tao, 0.0, balance, price_usd)
+            }
+        };
+        let (usd, _) = sell_tao_from(chain, &mut self.market, coldkey, wanted);
+        let m = &mut self.miners[i];
+        if matches!(sell, SellPolicy::CoverCosts) {
+            m.costs_due_usd -= usd;
+            if m.costs_due_usd < 0.0 {
+                m.usd -= m.costs_due_usd;
+                m.costs_due_usd = 0.0;
+            }
+        } else {
+            m.usd += usd;
+        }
+        let profit = reward_tao * price_usd - cost_today;
+        m.profit_usd_per_day = profit / dt_days;
+        let counts = self.decisions > 1;
+        if m.positions.is_empty() || (counts && m.streak.record(profit, patience)) {
+            self.miner_exit(i, chain, block);
+        }
+    }
+
+    fn miner_exit(&mut self, i: usize, chain: &mut ChainState, block: u64) {
+        let coldkey = self.miners[i].coldkey;
+        let positions = std::mem::take(&mut self.miners[i].positions);
+        for pos in &positions {
+            unstake_all(chain, coldkey, pos.hotkey, pos.netuid);
+            self.quality.insert(pos.hotkey, 0.0);
+        }
+        let free = tao_of(chain.balance(coldkey));
+        let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, free);
+        let m = &mut self.miners[i];
+        m.usd += usd;
+        m.costs_due_usd = 0.0;
+        m.streak = LossStreak::default();
+        m.state = MinerState::Exited(block);
+        self.exits += 1;
+        let gpu = self.gpus.get(m.gpu).map_or(String::new(), |g| g.name.clone());
+        let detail = format!(
+            "left after {} losing decisions: {} x {gpu} offline, sold {} TAO",
+            self.cfg.miners.patience_days,
+            m.gpus,
+            tao_of(sold)
+        );
+        let (id, p) = (m.id, m.profit_usd_per_day);
+        self.push(block, "exit", format!("miner {id}"), p.to_string(), detail);
+    }
+
+    /// Expected TAO per day of one more miner on each subnet (equal split of miners' alpha).
+    fn expected_tao_per_day(chain: &ChainState, netuid: u16) -> f64 {
+        let Some(s) = chain.subnet(netuid) else { return 0.0 };
+        let miners = s.neurons.iter().filter(|n| n.weights.is_empty() && n.hotkey != s.owner_hotkey).count();
+        let alpha_per_day = tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * miner_alpha_share(chain);
+        let full = s.neurons.len() >= usize::from(chain.params.max_allowed_uids);
+        let sharing = if full { miners.max(1) } else { miners + 1 };
+        alpha_per_day * s.pool.price().to_num::<f64>() / sharing as f64
+    }
+
+    fn miner_entry(&mut self, i: usize, chain: &mut ChainState, block: u64) {
+        let p = self.cfg.miners.entry_probability;
+        if unit_f64(&mut self.miners[i].rng) >= p {
+            return;
+        }
+        let have: BTreeSet<u16> = self.miners[i].positions.iter().map(|x| x.netuid).collect();
+        let mut best: Option<(u16, f64)> = None;
+        for &(netuid, e) in &self.expected {
+            if have.contains(&netuid) || chain.subnet(netuid).is_none() {
+                continue;
+            }
+            if best.is_none_or(|(_, b)| e > b) {
+                best = Some((netuid, e));
+            }
+        }
+        let Some((netuid, expected)) = best else { return };
+        let price_usd = self.market.price_usd();
+        let burn = chain.subnet(netuid).map_or(Rao::ZERO, |s| s.burn);
+        // An active miner spreading to another subnet pays no extra cost for it.
+        let cost = if have.is_empty() { self.cost_usd_per_day(&self.miners[i]) } else { 0.0 };
+        if !registration_pays(expected, price_usd, cost, tao_of(burn), self.cfg.miners.payback_days) {
+            return;
+        }
+        if self.register(i, chain, netuid, block).is_some() {
+            let m = &mut self.miners[i];
+            if m.state == MinerState::Waiting {
+                m.state = MinerState::Active;
+                m.streak = LossStreak::default();
+                self.entries += 1;
+                let gpu = self.gpus.get(m.gpu).map_or(String::new(), |g| g.name.clone());
+                let detail = format!("{} x {gpu} online on subnet {netuid}, expecting {expected} TAO/day", m.gpus);
+                let id = m.id;
+                self.push(block, "entry", format!("miner {id}"), netuid.to_string(), detail);
+            }
+        }
+    }
+
+    /// Registers miner `i` on `netuid` for the current burn (buying the TAO on the market).
+    /// Returns the UID.
+    fn register(&mut self, i: usize, chain: &mut ChainState, netuid: u16, block: u64) -> Option<u16> {
+        let coldkey = self.miners[i].coldkey;
+        let burn = chain.subnet(netuid)?.burn;
+        let balance = chain.balance(coldkey);
+        if balance < burn {
+            let (usd, _) = buy_tao_for(chain, &mut self.market, coldkey, tao_of(burn.saturating_sub(balance)) * 1.001);
+            self.miners[i].usd -= usd;
+            if let Some(a) = self.miners[i].attack
+                && let Some(attack) = self.attacks.get_mut(a)
+            {
+                attack.cost_usd += usd;
+            }
+        }
+        let hotkey = chain.create_hotkey(coldkey).ok()?;
+        let pruned = if chain.subnet(netuid)?.neurons.len() >= usize::from(chain.params.max_allowed_uids) {
+            let uid = chain.neuron_to_prune(netuid)?;
+            chain.subnet(netuid)?.neurons.get(usize::from(uid)).map(|n| n.hotkey)
+        } else {
+            None
+        };
+        let uid = match chain.register_neuron(coldkey, hotkey, netuid) {
+            Ok(uid) => uid,
+            Err(_) => return None,
+        };
+        if let Some(a) = self.miners[i].attack
+            && let Some(attack) = self.attacks.get_mut(a)
+        {
+            attack.cost_tao += tao_of(burn);
+            attack.hotkeys.push(hotkey);
+        }
+        let id = self.miners[i].id;
+        self.push(
+            block,
+            "registration",
+            format!("miner {id}"),
+            network_tao(burn),
+            format!(
+                "hotkey {} registered on subnet {netuid} as uid {uid} for a burn of {} TAO",
+                hotkey.0,
+                tao_of(burn)
+            ),
+        );
+        if let Some(old) = pruned {
+            self.push(
+                block,
+                "deregistration",
+                format!("hotkey {}", old.0),
+                netuid.to_string(),
+                format!("uid {uid} on subnet {netuid} pruned for hotkey {}", hotkey.0),
+            );
+            self.quality.remove(&old);
+        }
+        let stake = chain.stake_of(coldkey, hotkey, netuid);
+        self.miners[i].positions.push(Position { netuid, hotkey, last_stake: stake });
+        if self.miners[i].attack.is_some() {
+            self.quality.insert(hotkey, 0.0);
+        } else {
+            self.refresh_quality(i);
+        }
+        Some(uid)
+    }
+
+    fn holder_step(&mut self, i: usize, chain: &mut ChainState, block: u64) {
+        let price_usd = self.market.price_usd();
+        let policy = self.cfg.holders.policy;
+        let coldkey = self.holders[i].coldkey;
+        if let Some((netuid, hotkey)) = self.holders[i].target {
+            let stake = chain.stake_of(coldkey, hotkey, netuid);
+            let value = tao_of(stake) * price_of(chain, netuid) * price_usd;
+            let h = &mut self.holders[i];
+            h.peak_usd = h.peak_usd.max(value);
+            if !h.long_term && panics(&policy, h.peak_usd, value) {
+                let tao = unstake_all(chain, coldkey, hotkey, netuid);
+                let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(chain.balance(coldkey)));
+                let h = &mut self.holders[i];
+                h.usd += usd;
+                h.target = None;
+                h.out_since = Some(block);
+                h.peak_usd = 0.0;
+                let id = h.id;
+                let detail = format!(
+                    "panic on subnet {netuid}: unstaked {} TAO, sold {} TAO for {usd} USD",
+                    tao_of(tao),
+                    tao_of(sold)
+                );
+                self.push(block, "exit", format!("holder {id}"), tao_of(sold).to_string(), detail);
+            }
+            return;
+        }
+        if let Some(since) = self.holders[i].out_since {
+            if (block.saturating_sub(since) as f64) < self.cfg.holders.reentry_days * BLOCKS_PER_DAY as f64 {
+                return;
+            }
+            let usd = self.holders[i].usd;
+            if usd > 0.0 {
+                let tao = usd / price_usd;
+                let (paid, _) = buy_tao_for(chain, &mut self.market, coldkey, tao);
+                self.holders[i].usd -= paid;
+            }
+        }
+        // Choose a subnet by yield and momentum, and a validator there by chance.
+        let netuids = chain.netuids();
+        if netuids.is_empty() {
+            return;
+        }
+        let yields: Vec<f64> = netuids
+            .iter()
+            .map(|n| {
+                let s = chain.subnet(*n);
+                s.map_or(0.0, |s| {
+                    let staked = s.total_stake() as f64 / 1e9;
+                    tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
+                })
+            })
+            .collect();
+        let momentum: Vec<f64> = netuids
+            .iter()
+            .map(|n| {
+                self.price_history.get(n).map_or(0.0, |h| match (h.front(), h.back()) {
+                    (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 => libm::log(b / a),
+                    _ => 0.0,
+                })
+            })
+            .collect();
+        let Some(k) = choose_target(&policy, &yields, &momentum) else { return };
+        let netuid = netuids[k];
+        let candidates: Vec<HotkeyId> = self
+            .validators
+            .iter()
+            .filter(|v| v.attack.is_none())
+            .map(|v| v.hotkey)
+            .filter(|h| chain.subnet(netuid).is_some_and(|s| s.uid_of(*h).is_some()))
+            .collect();
+        if candidates.is_empty() {
+            return;
+        }
+        let hotkey = candidates[below(&mut self.holders[i].rng, candidates.len() as u64) as usize];
+        let amount = chain.balance(coldkey);
+        if chain.add_stake(coldkey, hotkey, netuid, amount, None).is_ok() {
+            let h = &mut self.holders[i];
+            let reentry = h.out_since.is_some();
+            h.target = Some((netuid, hotkey));
+            h.out_since = None;
+            h.peak_usd = 0.0;
+            let id = h.id;
+            self.push(
+                block,
+                if reentry { "reentry" } else { "stake" },
+                format!("holder {id}"),
+                network_tao(amount),
+                format!("staked {} TAO on subnet {netuid} through hotkey {}", tao_of(amount), hotkey.0),
+            );
+        }
+    }
+
+    fn update_dividends(&mut self, chain: &ChainState) {
+        let by_hotkey: BTreeMap<HotkeyId, usize> =
+            self.validators.iter().enumerate().map(|(i, v)| (v.hotkey, i)).collect();
+        for v in &mut self.validators {
+            v.dividends_tao_per_day = 0.0;
+        }
+        for s in chain.subnets.iter().flatten() {
+            let price = s.pool.price().to_num::<f64>();
+            let epochs_per_day = BLOCKS_PER_DAY as f64 / (f64::from(s.tempo) + 1.0);
+            for n in &s.neurons {
+                if let Some(i) = by_hotkey.get(&n.hotkey) {
+                    self.validators[*i].dividends_tao_per_day += tao_of(n.emission) * price * epochs_per_day;
+                }
+            }
+        }
+    }
+
+    /// Applies the start of scenario event `index`; returns the blocks after which its end
+    /// must be applied (depth cuts, freezes).
+    pub fn apply_event(&mut self, index: usize, chain: &mut ChainState) -> Option<u64> {
+        let e = self.events.get(index)?.clone();
+        let block = chain.block.0;
+        let days_blocks = e.days.map(|d| libm::round(d * BLOCKS_PER_DAY as f64) as u64);
+        let factor = e.factor.unwrap_or(1.0);
+        match e.kind {
+            EventKind::Halving => {
+                let before = chain.schedule;
+                chain.schedule = match before {
+                    EmissionSchedule::Halving { cap, base } => EmissionSchedule::Halving { cap, base: Rao(base.0 / 2) },
+                    EmissionSchedule::Smooth { cap, base } => EmissionSchedule::Smooth { cap, base: Rao(base.0 / 2) },
+                };
+                let base = match chain.schedule {
+                    EmissionSchedule::Halving { base, .. } | EmissionSchedule::Smooth { base, .. } => base,
+                };
+                self.push(
+                    block,
+                    "shock",
+                    "chain".into(),
+                    network_tao(base),
+                    format!("forced halving: base block emission now {} TAO", tao_of(base)),
+                );
+                None
+            }
+            EventKind::DepthCut => {
+                self.market.set_depth_factor(factor);
+                let depth = self.market.depth_usd();
+                self.push(
+                    block,
+                    "shock",
+                    "market".into(),
+                    depth.to_string(),
+                    format!("depth cut to {factor} of normal for {} days", e.days.unwrap_or(0.0)),
+                );
+                days_blocks
+            }
+            EventKind::PriceJump => {
+                self.market.shock_price(factor);
+                let p = self.market.price_usd();
+                self.push(block, "shock", "market".into(), p.to_string(), format!("TAO/USD jumps by x{factor}"));
+                None
+            }
+            EventKind::OffRampFreeze => {
+                self.market.frozen = true;
+                self.push(
+                    block,
+                    "shock",
+                    "market".into(),
+                    e.days.unwrap_or(0.0).to_string(),
+                    "off-ramp frozen: no TAO can be sold for USD".into(),
+                );
+                days_blocks
+            }
+            EventKind::MassUnstake => {
+                self.mass_unstake(chain, e.netuid.unwrap_or(0), e.fraction.unwrap_or(0.0), block);
+                None
+            }
+            EventKind::WeightCopiers => {
+                let count = e.count.unwrap_or(0) as usize;
+                let mut turned = 0;
+                for v in self.validators.iter_mut().rev().filter(|v| v.attack.is_none()) {
+                    if turned >= count {
+                        break;
+                    }
+                    v.policy = ValidatorPolicy::Copier;
+                    turned += 1;
+                }
+                self.push(
+                    block,
+                    "attack_step",
+                    format!("event {index}"),
+                    turned.to_string(),
+                    format!(
+                        "{turned} validators turn weight copiers (commit-reveal delay {} epochs)",
+                        self.cfg.validators.commit_reveal_epochs
+                    ),
+                );
+                None
+            }
+            EventKind::Cabal | EventKind::Takeover | EventKind::Sybil | EventKind::OwnerSelfMining => {
+                self.start_attack(index, &e, chain, block);
+                None
+            }
+        }
+    }
+
+    /// Ends scenario event `index` (restores depth, lifts a freeze).
+    pub fn end_event(&mut self, index: usize, chain: &ChainState) {
+        let Some(e) = self.events.get(index) else { return };
+        let block = chain.block.0;
+        match e.kind {
+            EventKind::DepthCut => {
+                self.market.set_depth_factor(1.0);
+                let d = self.market.depth_usd();
+                self.push(block, "shock_end", "market".into(), d.to_string(), "depth restored".into());
+            }
+            EventKind::OffRampFreeze => {
+                self.market.frozen = false;
+                self.push(block, "shock_end", "market".into(), "0".into(), "off-ramp open again".into());
+            }
+            _ => {}
+        }
+    }
+
+    fn mass_unstake(&mut self, chain: &mut ChainState, netuid: u16, fraction: f64, block: u64) {
+        let Some(s) = chain.subnet(netuid) else { return };
+        let owner = s.owner_coldkey;
+        let positions: Vec<(HotkeyId, ColdkeyId, Rao)> = s
+            .stakes
+            .iter()
+            .flat_map(|(h, pool)| pool.shares.keys().map(move |c| (*h, *c, pool.value_of(*c))))
+            .filter(|(_, c, _)| *c != owner)
+            .collect();
+        let (mut unstaked, mut sold_total, mut usd_total) = (Rao::ZERO, Rao::ZERO, 0.0);
+        for (hotkey, coldkey, value) in positions {
+            let alpha = Rao((value.0 as f64 * fraction.clamp(0.0, 1.0)) as u64);
+            if alpha.0 == 0 {
+                continue;
+            }
+            if let Ok(tao) = chain.remove_stake(coldkey, hotkey, netuid, alpha, None) {
+                unstaked = unstaked.saturating_add(tao);
+                let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(tao));
+                sold_total = sold_total.saturating_add(sold);
+                usd_total += usd;
+            }
+        }
+        for m in &mut self.miners {
+            for p in &mut m.positions {
+                if p.netuid == netuid {
+                    p.last_stake = chain.stake_of(m.coldkey, p.hotkey, netuid);
+                }
+            }
+        }
+        self.push(
+            block,
+            "shock",
+            format!("subnet {netuid}"),
+            network_tao(unstaked),
+            format!(
+                "mass unstake of {fraction} of every stake: {} TAO out of the pool, {} TAO sold for {usd_total} USD",
+                tao_of(unstaked),
+                tao_of(sold_total)
+            ),
+        );
+    }
+
+    /// Weighted stake (`alpha + tao_weight * root`, in rao as f64) of a hotkey on a subnet.
+    fn weighted_stake(chain: &ChainState, netuid: u16, hotkey: HotkeyId) -> f64 {
+        let tw = chain.params.tao_weight as f64 / u64::MAX as f64;
+        let alpha = chain.subnet(netuid).map_or(0, |s| s.stake_of(hotkey).0) as f64;
+        alpha + tw * chain.root_stake_of(hotkey).0 as f64
+    }
+
+    fn start_attack(&mut self, index: usize, e: &EventSpec, chain: &mut ChainState, block: u64) {
+        let netuid = e.netuid.unwrap_or(0);
+        let Some(subnet) = chain.subnet(netuid) else { return };
+        let owner_coldkey = subnet.owner_coldkey;
+        let owner_hotkey = subnet.owner_hotkey;
+        let start_price = subnet.pool.price().to_num::<f64>();
+        let a = self.attacks.len();
+        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        self.attacks.push(Attack { event: index, kind: kind.clone(), netuid, block, ..Attack::default() });
+        let subject = format!("attack {a}");
+        // The attacker's validator: a fresh key (cabal, takeover) or the owner's (self-mining).
+        let validator = match e.kind {
+            EventKind::Cabal | EventKind::Takeover => {
+                let Ok(coldkey) = chain.create_coldkey(Rao::ZERO) else { return };
+                let id = self.new_miner(coldkey, MinerState::Waiting, Some(a));
+                // Registered like a miner (same burn), then acts as a validator.
+                let Some(uid) = self.register(id, chain, netuid, block) else {
+                    self.push(block, "attack_step", subject, "0".into(), format!("{kind}: registration failed"));
+                    return;
+                };
+                let hotkey = self.miners[id].positions.first().map(|p| p.hotkey);
+                self.miners[id].positions.clear();
+                self.miners[id].state = MinerState::Exited(u64::MAX);
+                let Some(hotkey) = hotkey else { return };
+                self.quality.remove(&hotkey);
+                let policy = if e.kind == EventKind::Cabal {
+                    ValidatorPolicy::Cabal
+                } else {
+                    ValidatorPolicy::Honest { noise_sd: self.cfg.validators.honest_noise_sd }
+                };
+                self.add_validator(coldkey, hotkey, policy, Some(a));
+                self.push(
+                    block,
+                    "attack_step",
+                    subject.clone(),
+                    uid.to_string(),
+                    format!("{kind}: validator hotkey {} registered on subnet {netuid} as uid {uid}", hotkey.0),
+                );
+                Some((coldkey, hotkey))
+            }
+            EventKind::OwnerSelfMining => {
+                self.add_validator(owner_coldkey, owner_hotkey, ValidatorPolicy::Cabal, Some(a));
+                self.attacks[a].hotkeys.push(owner_hotkey);
+                Some((owner_coldkey, owner_hotkey))
+            }
+            _ => None,
+        };
+        // Stake purchases.
+        if let Some((coldkey, hotkey)) = validator {
+            let goal: Box<dyn Fn(&ChainState) -> bool> = match e.kind {
+                EventKind::Cabal => {
+                    let share = e.stake_share.unwrap_or(0.0);
+                    Box::new(move |c: &ChainState| {
+                        let Some(s) = c.subnet(netuid) else { return true };
+                        let total: f64 = s.neurons.iter().map(|n| Self::weighted_stake(c, netuid, n.hotkey)).sum();
+                        let own = Self::weighted_stake(c, netuid, hotkey);
+                        total > 0.0 && own / total >= share
+                    })
+                }
+                EventKind::Takeover => Box::new(move |c: &ChainState| {
+                    let Some(s) = c.subnet(netuid) else { return true };
+                    let own = Self::weighted_stake(c, netuid, hotkey);
+                    s.neurons
+                        .iter()
+                        .filter(|n| n.hotkey != hotkey)
+                        .all(|n| Self::weighted_stake(c, netuid, n.hotkey) < own)
+                }),
+                _ => Box::new(|_: &ChainState| true),
+            };
+            let step = e
+                .step_tao
+                .unwrap_or_else(|| chain.subnet(netuid).map_or(1.0, |s| (tao_of(s.pool.tao) * 0.02).max(1.0)));
+            let max_tao = e.max_tao.unwrap_or(1e7);
+            let (mut spent, mut alpha_got, mut steps) = (0.0, 0.0, 0u32);
+            while !goal(chain) && spent < max_tao && steps < 1_000 {
+                steps += 1;
+                let amount = Rao::from_tao_f64(step.min(max_tao - spent)).unwrap_or(Rao::ZERO);
+                // The attacker's TAO comes from the rest of the world (held or bought over
+                // the counter beforehand), costed at the market price without book impact:
+                // the attack's slippage is in the subnet's pool.
+                if chain.transfer(WORLD, coldkey, amount).is_err() {
+                    break;
+                }
+                self.attacks[a].cost_usd += tao_of(amount) * self.market.price_usd();
+                let rao = amount;
+                let Ok(alpha) = chain.add_stake(coldkey, hotkey, netuid, rao, None) else { break };
+                spent += tao_of(rao);
+                alpha_got += tao_of(alpha);
+                if e.kind == EventKind::Takeover {
+                    let own = Self::weighted_stake(chain, netuid, hotkey);
+                    let top_other = chain.subnet(netuid).map_or(0.0, |s| {
+                        s.neurons
+                            .iter()
+                            .filter(|n| n.hotkey != hotkey)
+                            .map(|n| Self::weighted_stake(chain, netuid, n.hotkey))
+                            .fold(0.0, f64::max)
+                    });
+                    self.push(
+                        block,
+                        "attack_step",
+                        subject.clone(),
+                        spent.to_string(),
+                        format!(
+                            "takeover step {steps}: {} TAO bought {} alpha; stake {} vs top other {} alpha-equivalent",
+                            tao_of(rao),
+                            tao_of(alpha),
+                            own / 1e9,
+                            top_other / 1e9
+                        ),
+                    );
+                }
+            }
+            let reached = goal(chain);
+            let at = &mut self.attacks[a];
+            at.cost_tao += spent;
+            at.slippage_tao = spent - alpha_got * start_price;
+            at.reached = reached;
+            if !at.hotkeys.contains(&hotkey) {
+                at.hotkeys.push(hotkey);
+            }
+            let (cost_usd, slip) = (at.cost_usd, at.slippage_tao);
+            self.push(
+                block,
+                "attack_step",
+                subject.clone(),
+                spent.to_string(),
+                format!(
+                    "{kind}: bought {alpha_got} alpha for {spent} TAO ({cost_usd} USD), slippage {slip} TAO; goal reached: {reached}"
+                ),
+            );
+        }
+        // GPU-less miners (cabal, sybil, owner self-mining).
+        let miners = match e.kind {
+            EventKind::Cabal | EventKind::Sybil | EventKind::OwnerSelfMining => e.count.unwrap_or(0),
+            _ => 0,
+        };
+        let mut registered = 0;
+        for _ in 0..miners {
+            let Ok(coldkey) = chain.create_coldkey(Rao::ZERO) else { break };
+            let id = self.new_miner(coldkey, MinerState::Active, Some(a));
+            if self.register(id, chain, netuid, block).is_some() {
+                registered += 1;
+            } else {
+                self.miners[id].state = MinerState::Exited(u64::MAX);
+            }
+        }
+        if miners > 0 {
+            let (usd, tao) = (self.attacks[a].cost_usd, self.attacks[a].cost_tao);
+            self.push(
+                block,
+                "attack_step",
+                subject,
+                registered.to_string(),
+                format!("{kind}: {registered} GPU-less miners registered on subnet {netuid}; cost so far {tao} TAO, {usd} USD"),
+            );
+        }
+    }
+
+    /// Rows for the end of the run: each attack's emission share against its stake share
+    /// and cost.
+    pub fn finish(&mut self, chain: &ChainState) {
+        let block = chain.block.0;
+        self.update_attack_shares(chain);
+        let rows: Vec<(String, String, String)> = self
+            .attacks
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let share = if a.subnet_emission_tao > 0.0 { a.emission_tao / a.subnet_emission_tao } else { 0.0 };
+                (
+                    format!("attack {i}"),
+                    share.to_string(),
+                    format!(
+                        "{} on subnet {}: emission share {share} ({} of {} TAO) vs stake share {}; cost {} USD, {} TAO, slippage {} TAO",
+                        a.kind,
+                        a.netuid,
+                        a.emission_tao,
+                        a.subnet_emission_tao,
+                        a.stake_share,
+                        a.cost_usd,
+                        a.cost_tao,
+                        a.slippage_tao
+                    ),
+                )
+            })
+            .collect();
+        for (subject, value, detail) in rows {
+            self.push(block, "attack_report", subject, value, detail);
+        }
+    }
+
+    fn update_attack_shares(&mut self, chain: &ChainState) {
+        for a in &mut self.attacks {
+            let Some(s) = chain.subnet(a.netuid) else { continue };
+            let total = s.total_stake() as f64;
+            let own: f64 = a.hotkeys.iter().map(|h| s.stake_of(*h).0 as f64).sum();
+            a.stake_share = if total > 0.0 { own / total } else { 0.0 };
+        }
+    }
+
+    /// Names of the columns [`Participants::sample`] fills, units last.
+    pub fn columns(&self) -> Vec<String> {
+        let mut c: Vec<String> = [
+            "tao_price_usd",
+            "fair_price_usd",
+            "market_depth_usd",
+            "off_ramp_frozen",
+            "sell_pressure_tao_per_day",
+            "sell_pressure_usd_per_day",
+            "active_miners",
+            "waiting_miners",
+            "exited_miners",
+            "entries",
+            "exits",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        c.extend(self.gpus.iter().map(|g| g.column.clone()));
+        c.extend(
+            [
+                "miner_profit_p10_usd_per_day",
+                "miner_profit_p50_usd_per_day",
+                "miner_profit_p90_usd_per_day",
+                "validator_dividends_honest_tao_per_day",
+                "validator_dividends_lazy_tao_per_day",
+                "validator_dividends_copier_tao_per_day",
+                "validator_dividends_cabal_tao_per_day",
+                "holders_staked",
+                "attackers_emission_share",
+                "attackers_stake_share",
+                "attack_cost_usd",
+                "nakamoto_stake",
+                "gini_stake",
+                "nakamoto_emission",
+                "gini_emission",
+            ]
+            .iter()
+            .map(|s| s.to_string()),
+        );
+        c
+    }
+
+    /// The participants' columns of one timeseries row (see [`Participants::columns`]).
+    pub fn sample(&mut self, chain: &ChainState) -> Vec<String> {
+        self.update_attack_shares(chain);
+        let honest_miners = || self.miners.iter().filter(|m| m.attack.is_none());
+        let active = honest_miners().filter(|m| m.state == MinerState::Active).count();
+        let waiting = honest_miners().filter(|m| m.state == MinerState::Waiting).count();
+        let exited = honest_miners().filter(|m| matches!(m.state, MinerState::Exited(_))).count();
+        let mut out = vec![
+            self.market.price_usd().to_string(),
+            self.market.fair_price_usd().to_string(),
+            self.market.depth_usd().to_string(),
+            u8::from(self.market.frozen).to_string(),
+            self.sell_pressure_tao_per_day.to_string(),
+            self.sell_pressure_usd_per_day.to_string(),
+            active.to_string(),
+            waiting.to_string(),
+            exited.to_string(),
+            self.entries.to_string(),
+            self.exits.to_string(),
+        ];
+        for (k, _) in self.gpus.iter().enumerate() {
+            let online: u64 = honest_miners()
+                .filter(|m| m.state == MinerState::Active && m.gpu == k)
+                .map(|m| u64::from(m.gpus))
+                .sum();
+            out.push(online.to_string());
+        }
+        let mut profits: Vec<f64> =
+            honest_miners().filter(|m| m.state == MinerState::Active).map(|m| m.profit_usd_per_day).collect();
+        profits.sort_by(f64::total_cmp);
+        for q in [0.1, 0.5, 0.9] {
+            out.push(quantile_sorted(&profits, q).to_string());
+        }
+        let mut by_policy = [0.0f64; 4];
+        for v in &self.validators {
+            let k = match v.policy {
+                ValidatorPolicy::Honest { .. } => 0,
+                ValidatorPolicy::Lazy { .. } => 1,
+                ValidatorPolicy::Copier => 2,
+                ValidatorPolicy::Cabal => 3,
+            };
+            by_policy[k] += v.dividends_tao_per_day;
+        }
+        out.extend(by_policy.iter().map(|d| d.to_string()));
+        out.push(self.holders.iter().filter(|h| h.target.is_some()).count().to_string());
+        let (em, sub): (f64, f64) =
+            self.attacks.iter().fold((0.0, 0.0), |(a, b), x| (a + x.emission_tao, b + x.subnet_emission_tao));
+        out.push(if sub > 0.0 { (em / sub).to_string() } else { String::new() });
+        let stake_share = if self.attacks.is_empty() {
+            String::new()
+        } else {
+            (self.attacks.iter().fold(0.0, |acc, a| acc + a.stake_share) / self.attacks.len() as f64).to_string()
+        };
+        out.push(stake_share);
+        out.push(self.attacks.iter().fold(0.0, |acc, a| acc + a.cost_usd).to_string());
+        let c = graph::concentration(chain);
+        out.push(c.nakamoto_stake.to_string());
+        out.push(c.gini_stake.to_string());
+        out.push(c.nakamoto_emission.to_string());
+        out.push(c.gini_emission.to_string());
+        out
+    }
+
+    /// The summary of the run's participants.
+    pub fn summary(&self) -> ParticipantsSummary {
+        ParticipantsSummary {
+            active_miners: self.miners.iter().filter(|m| m.attack.is_none() && m.state == MinerState::Active).count(),
+            entries: self.entries,
+            exits: self.exits,
+            final_price_usd: self.market.price_usd(),
+            attacks: self.attacks.clone(),
+        }
+    }
+}
+
+fn chain_has_weights(chain: &ChainState, netuid: u16, uid: u16) -> bool {
+    chain.subnet(netuid).and_then(|s| s.neurons.get(usize::from(uid))).is_some_and(|n| !n.weights.is_empty())
+}
+
+fn network_tao(amount: Rao) -> String {
+    crate::network::tao_decimal(amount)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,253 @@
+//! Participants' policies in the network, each alone, and emergent behaviour in small runs.
+//!
+//! The copier and cabal tests run on the clipped-consensus stand-in (weights matter there);
+//! re-point them at Yuma (`sim::chain::yuma`) once it is the chain's epoch.
+
+use super::config::{At, EventKind, EventSpec};
+use super::*;
+use crate::run::simulate;
+use crate::scenario::{Scenario, Source, load};
+
+fn scenario(overrides: &[&str]) -> Scenario {
+    let o: Vec<String> = overrides.iter().map(|s| s.to_string()).collect();
+    load(Source::BuiltIn, &o).expect("valid scenario")
+}
+
+fn run(s: &Scenario) -> (crate::run::Summary, String, String) {
+    let (summary, ts, ev, _) = simulate(s, Vec::new(), Vec::new(), Vec::new(), None).expect("runs");
+    (summary, String::from_utf8(ts).expect("utf8"), String::from_utf8(ev).expect("utf8"))
+}
+
+/// (block, subject) of every events.csv row of `kind`.
+fn rows(events: &str, kind: &str) -> Vec<(u64, String)> {
+    events
+        .lines()
+        .skip(1)
+        .filter_map(|l| {
+            let f: Vec<&str> = l.splitn(5, ',').collect();
+            (f.get(1) == Some(&kind)).then(|| (f[0].parse().unwrap_or(0), f[2].to_string()))
+        })
+        .collect()
+}
+
+/// A timeseries column as f64 values.
+fn column(ts: &str, name: &str) -> Vec<f64> {
+    let mut lines = ts.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let k = header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("no column {name}"));
+    lines.map(|l| l.split(',').nth(k).and_then(|v| v.parse().ok()).unwrap_or(f64::NAN)).collect()
+}
+
+/// Participants on the built-in default network, without running the engine.
+fn setup(s: &Scenario) -> (ChainState, Participants) {
+    let mut chain = crate::chain::genesis::build(&s.genesis()).expect("genesis");
+    chain.set_payout(s.chain.consensus.payout());
+    let profile = kernels::profile::Profile::builtin_default().expect("profile");
+    let p = Participants::new(&s.participants, &s.market, &s.events, None, s.seed, &profile, &mut chain)
+        .expect("participants");
+    (chain, p)
+}
+
+/// Advances `blocks` blocks with epochs, weights every 360 blocks (as the network does).
+fn advance(chain: &mut ChainState, p: &mut Participants, blocks: u64) {
+    for _ in 0..blocks {
+        let outcome = chain.step_block();
+        for netuid in &outcome.epochs_due {
+            if chain.run_epoch(*netuid).is_some() {
+                p.after_epoch(*netuid, chain);
+            }
+        }
+        if chain.block.0.is_multiple_of(360) {
+            p.set_weights(chain);
+        }
+    }
+}
+
+#[test]
+fn a_miner_leaves_after_the_configured_losses_and_not_before() {
+    // GPUs at 1000 USD an hour: every miner loses money every day. Decisions at blocks 1
+    // (opens the books), 7201, 14401, 21601: the third loss in a row comes at block 21601.
+    let base = [
+        "run.horizon=21700",
+        "participants.miners.candidates=0",
+        "participants.miners.patience_days=3",
+        "participants.miners.gpus_min=8",
+        "participants.miners.gpu_types=[{name=\"H100\", usd_per_gpu_hour=1000.0, share=1.0}]",
+    ];
+    let (summary, _, events) = run(&scenario(&base));
+    let exits: Vec<(u64, String)> = rows(&events, "exit").into_iter().filter(|(_, s)| s.starts_with("miner")).collect();
+    let genesis_miners = 4 * (16 - 1 - 4);
+    assert_eq!(exits.len(), genesis_miners, "every miner leaves");
+    assert!(exits.iter().all(|(b, _)| *b == 21_601), "{exits:?}");
+    let participants = summary.participants.expect("participants");
+    assert_eq!((participants.exits, participants.active_miners), (genesis_miners as u64, 0));
+    // With one more day of patience nobody has left yet.
+    let mut patient = base.to_vec();
+    patient[2] = "participants.miners.patience_days=4";
+    let (_, _, events) = run(&scenario(&patient));
+    assert!(rows(&events, "exit").iter().all(|(_, s)| !s.starts_with("miner")));
+    // Cheap GPUs: nobody leaves.
+    let (_, _, events) = run(&scenario(&["run.horizon=21700", "participants.miners.candidates=0"]));
+    assert!(rows(&events, "exit").iter().all(|(_, s)| !s.starts_with("miner")));
+}
+
+#[test]
+fn a_copiers_weights_equal_the_last_visible_consensus_with_and_without_commit_reveal() {
+    for delay in [0u32, 2] {
+        let s = scenario(&[
+            "chain.consensus.epoch=\"yuma\"",
+            "participants.validators.copier_fraction=0.25",
+            "participants.validators.lazy_fraction=0",
+            &format!("participants.validators.commit_reveal_epochs={delay}"),
+        ]);
+        let (mut chain, mut p) = setup(&s);
+        advance(&mut chain, &mut p, 360 * 6 + 7);
+        // Weights now, with no epoch since: the copier's row is what it can see now.
+        p.set_weights(&mut chain);
+        let copier = p.validators.iter().find(|v| v.policy == ValidatorPolicy::Copier).expect("a copier");
+        assert_eq!(p.validators.iter().filter(|v| v.policy == ValidatorPolicy::Copier).count(), 1);
+        for netuid in chain.netuids() {
+            let history = p.consensus_history.get(&netuid).expect("history kept");
+            assert_eq!(history.len(), delay as usize + 1);
+            let subnet = chain.subnet(netuid).expect("subnet");
+            let uid = subnet.uid_of(copier.hotkey).expect("registered");
+            let row = &subnet.neurons[usize::from(uid)].weights;
+            let visible = p.visible_consensus(netuid).expect("visible");
+            let expected: Vec<(u16, u16)> = visible
+                .iter()
+                .enumerate()
+                .filter(|(j, w)| **w > 0 && *j != usize::from(uid))
+                .map(|(j, w)| (j as u16, *w))
+                .collect();
+            assert!(!expected.is_empty());
+            assert_eq!(row, &expected, "subnet {netuid}, delay {delay}");
+            if delay > 0 {
+                let newest = history.back().expect("newest");
+                assert_ne!(visible, newest, "commit-reveal hides the newest consensus (subnet {netuid})");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_cabals_weights_go_to_its_own_miners_only() {
+    let mut s = scenario(&["chain.consensus.epoch=\"yuma\""]);
+    s.events = vec![EventSpec {
+        netuid: Some(1),
+        stake_share: Some(0.3),
+        count: Some(3),
+        ..EventSpec::new(At::Block(1), EventKind::Cabal)
+    }];
+    let (mut chain, mut p) = setup(&s);
+    advance(&mut chain, &mut p, 10);
+    p.apply_event(0, &mut chain);
+    p.set_weights(&mut chain);
+    let attack = &p.attacks[0];
+    assert!(attack.reached, "the cabal bought its stake share");
+    assert!(attack.cost_usd > 0.0 && attack.cost_tao > 0.0 && attack.slippage_tao > 0.0);
+    let cabal = p.validators.iter().find(|v| v.policy == ValidatorPolicy::Cabal).expect("cabal validator");
+    let subnet = chain.subnet(1).expect("subnet 1");
+    let own: Vec<u16> = p
+        .miners
+        .iter()
+        .filter(|m| m.attack == Some(0))
+        .flat_map(|m| m.positions.iter().map(|x| x.hotkey))
+        .filter_map(|h| subnet.uid_of(h))
+        .collect();
+    assert_eq!(own.len(), 3);
+    let row = &subnet.neurons[usize::from(subnet.uid_of(cabal.hotkey).expect("registered"))].weights;
+    let targets: Vec<u16> = row.iter().map(|(u, _)| *u).collect();
+    assert_eq!(targets, own, "all weight on its own miners, none elsewhere");
+    assert!(row.iter().all(|(_, w)| *w == u16::MAX));
+    // Honest validators give the GPU-less cabal miners nothing.
+    let honest = p.validators.iter().find(|v| matches!(v.policy, ValidatorPolicy::Honest { .. })).expect("honest");
+    let honest_row = &subnet.neurons[usize::from(subnet.uid_of(honest.hotkey).expect("uid"))].weights;
+    assert!(honest_row.iter().all(|(u, _)| !own.contains(u)));
+    chain.check_conservation().expect("conserved");
+}
+
+#[test]
+fn a_minority_cabal_is_clipped_and_a_majority_cabal_captures_emission() {
+    let share = |stake_share: f64| {
+        // Little validator stake, so that a majority can be bought from the pool.
+        let mut s = scenario(&[
+            "run.horizon=7300",
+            "chain.consensus.epoch=\"yuma\"",
+            "chain.subnets.staked_alpha_ratio=0.1",
+            "chain.subnets.root_stake_tao=10000",
+        ]);
+        s.events = vec![EventSpec {
+            netuid: Some(1),
+            stake_share: Some(stake_share),
+            count: Some(3),
+            ..EventSpec::new(At::Block(10), EventKind::Cabal)
+        }];
+        let (summary, _, events) = run(&s);
+        assert_eq!(rows(&events, "attack_report").len(), 1);
+        let a = &summary.participants.expect("participants").attacks[0];
+        (a.emission_tao / a.subnet_emission_tao, a.stake_share)
+    };
+    let (minority, minority_stake) = share(0.3);
+    let (majority, majority_stake) = share(0.7);
+    assert!(minority_stake > 0.25 && majority_stake > 0.6, "{minority_stake} {majority_stake}");
+    assert!(minority < 0.05, "clipped: {minority}");
+    assert!(majority > 0.6, "captures: {majority}");
+}
+
+#[test]
+fn a_deep_liquidity_shock_raises_sell_pressure_and_drives_miners_out() {
+    let base = [
+        "run.horizon=40d",
+        "run.sample_every_blocks=7200",
+        "market.volatility_per_year=0.0",
+        "market.jumps_per_year=0.0",
+        "market.depth_usd=200000.0",
+        "participants.holders.count=0",
+        "participants.miners.candidates=0",
+    ];
+    let calm = scenario(&base);
+    let mut shocked = calm.clone();
+    shocked.events = vec![
+        EventSpec { factor: Some(0.02), days: Some(30.0), ..EventSpec::new(At::Day(2.0), EventKind::DepthCut) },
+        EventSpec { factor: Some(0.5), ..EventSpec::new(At::Day(2.0), EventKind::PriceJump) },
+    ];
+    let (_, ts_calm, _) = run(&calm);
+    let (_, ts_shock, ev_shock) = run(&shocked);
+    assert_eq!(rows(&ev_shock, "shock").len(), 2);
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let pressure_calm = column(&ts_calm, "sell_pressure_tao_per_day");
+    let pressure_shock = column(&ts_shock, "sell_pressure_tao_per_day");
+    let (a, b) = (mean(&pressure_calm[3..30]), mean(&pressure_shock[3..30]));
+    assert!(b > a, "sell pressure in TAO rises: {a} -> {b}");
+    let active_calm = column(&ts_calm, "active_miners");
+    let active_shock = column(&ts_shock, "active_miners");
+    let (x, y) = (active_calm.last().copied().unwrap_or(0.0), active_shock.last().copied().unwrap_or(0.0));
+    assert!(y < x, "fewer active miners: {x} -> {y}");
+}
+
+#[test]
+fn every_attack_and_shock_runs_conserved() {
+    let mut s = scenario(&["run.horizon=3000", "run.sample_every_blocks=500"]);
+    let at = |b: u64, kind| EventSpec::new(At::Block(b), kind);
+    s.events = vec![
+        at(100, EventKind::Halving),
+        EventSpec { factor: Some(0.1), days: Some(0.1), ..at(200, EventKind::DepthCut) },
+        EventSpec { factor: Some(0.7), ..at(300, EventKind::PriceJump) },
+        EventSpec { days: Some(0.05), ..at(400, EventKind::OffRampFreeze) },
+        EventSpec { netuid: Some(2), fraction: Some(0.5), ..at(500, EventKind::MassUnstake) },
+        EventSpec { netuid: Some(1), stake_share: Some(0.2), count: Some(2), ..at(600, EventKind::Cabal) },
+        EventSpec { count: Some(1), ..at(700, EventKind::WeightCopiers) },
+        EventSpec { netuid: Some(3), step_tao: Some(5000.0), ..at(800, EventKind::Takeover) },
+        EventSpec { netuid: Some(4), count: Some(4), ..at(900, EventKind::Sybil) },
+        EventSpec { netuid: Some(2), count: Some(2), ..at(1000, EventKind::OwnerSelfMining) },
+    ];
+    let (summary, ts, events) = run(&s);
+    assert_eq!(rows(&events, "shock").len(), 4 + 1, "halving, depth, jump, freeze, unstake");
+    assert_eq!(rows(&events, "shock_end").len(), 2);
+    assert!(!rows(&events, "attack_step").is_empty());
+    assert_eq!(rows(&events, "attack_report").len(), 4);
+    let attacks = summary.participants.expect("participants").attacks;
+    let takeover = attacks.iter().find(|a| a.kind == "takeover").expect("takeover");
+    assert!(takeover.reached && takeover.cost_usd > 0.0 && takeover.slippage_tao > 0.0, "{takeover:?}");
+    assert!(column(&ts, "attack_cost_usd").last().is_some_and(|c| *c > 0.0));
+}
