@@ -1,5 +1,9 @@
 //! Concentration of stake or emission over entities: the Nakamoto coefficient and the Gini
 //! coefficient. Pure functions over one snapshot of non-negative amounts.
+//!
+//! These read amounts back from CSV (decimal TAO, f64). The simulator computes the same
+//! measures during a run on the chain's integer rao, exactly, in `sim::concentration`; the two
+//! agree on the same holdings (the analysis tests check known distributions for both).
 
 /// The default Nakamoto threshold: a strict majority.
 pub const MAJORITY: f64 = 0.5;
@@ -81,5 +85,16 @@ mod tests {
         assert!((gini(&[1.0, 1.0, 6.0, 1.0, 1.0]).expect("gini") - 0.4).abs() < 1e-12);
         assert_eq!(gini(&[]), None);
         assert_eq!(gini(&[0.0, 0.0]), None);
+    }
+
+    #[test]
+    fn agrees_with_the_simulators_exact_measures() {
+        let cases: [&[u64]; 5] = [&[10, 40, 20, 30], &[50, 25, 25], &[7; 10], &[0, 0, 0, 8], &[1, 2, 3, 4, 1000]];
+        for holdings in cases {
+            let amounts: Vec<f64> = holdings.iter().map(|&h| h as f64).collect();
+            assert_eq!(nakamoto_coefficient(&amounts, MAJORITY), Some(sim::concentration::nakamoto_majority(holdings)));
+            let g = gini(&amounts).expect("gini");
+            assert!((g - sim::concentration::gini(holdings)).abs() < 1e-12, "{holdings:?}");
+        }
     }
 }
