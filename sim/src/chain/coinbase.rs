@@ -422,8 +422,13 @@ impl ChainState {
         let (mut total_root, mut total_alpha) = (zero, zero);
         let mut root_divs: BTreeMap<HotkeyId, U96F32> = BTreeMap::new();
         let mut alpha_divs: BTreeMap<HotkeyId, U96F32> = BTreeMap::new();
+        // Each hotkey's alpha stake as its first UID reports it (one pass, not one per hotkey).
+        let mut alpha_of: BTreeMap<HotkeyId, u64> = BTreeMap::new();
+        for n in &input.neurons {
+            alpha_of.entry(n.hotkey).or_insert(n.alpha_stake.0);
+        }
         for (hk, dividend) in &dividends {
-            let alpha_stake = input.neurons.iter().find(|n| n.hotkey == *hk).map_or(0, |n| n.alpha_stake.0);
+            let alpha_stake = alpha_of.get(hk).copied().unwrap_or(0);
             let root_stake = self.root_stake_of(*hk).0;
             let root_alpha = u96(root_stake).saturating_mul(tao_weight);
             let total_stake = u96(alpha_stake).saturating_add(root_alpha);
@@ -461,7 +466,7 @@ impl ChainState {
             .collect();
         let owner_coldkey = self.subnet(netuid)?.owner_coldkey;
         let owner_hotkey = self.subnet(netuid)?.owner_hotkey;
-        let owner_hotkeys: Vec<HotkeyId> = hotkeys
+        let owner_hotkeys: std::collections::BTreeSet<HotkeyId> = hotkeys
             .iter()
             .copied()
             .filter(|hk| *hk == owner_hotkey || takes.get(hk).is_some_and(|t| t.0 == owner_coldkey))
