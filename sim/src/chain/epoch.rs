@@ -216,7 +216,13 @@ impl EpochPayout for YumaPayout {
                 })
                 .collect(),
         };
-        match yuma::epoch(&yuma_input) {
+        // Scratch memory reused across epochs on this thread; the result does not depend on
+        // its previous contents (the workspace is reset by each epoch), only allocation does.
+        thread_local! {
+            static WORKSPACE: std::cell::RefCell<yuma::EpochWorkspace> = std::cell::RefCell::new(yuma::EpochWorkspace::default());
+        }
+        let result = WORKSPACE.with(|ws| yuma::epoch_with(&mut ws.borrow_mut(), &yuma_input));
+        match result {
             Ok(out) => EpochOutput {
                 neurons: out
                     .neurons
