@@ -115,10 +115,15 @@ pub fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
     if d == 0 {
         return None;
     }
-    if let Ok(d64) = u64::try_from(d) {
-        return mul_div_u64(a, b, d64);
-    }
     let (high, low) = mul_wide(a, b);
+    if high == 0 {
+        // The product fits in 128 bits (the common case: fixed-point values of realistic
+        // size): one native division gives the same floor.
+        return Some(low / d);
+    }
+    if let Ok(d64) = u64::try_from(d) {
+        return div_wide_u64(high, low, d64);
+    }
     if high >= d {
         return None;
     }
@@ -469,6 +474,12 @@ mod tests {
             prop_assert_eq!(div_u64f64(x, y), x.checked_div(y));
             let (x, y) = (U96F32::from_bits(a), U96F32::from_bits(b));
             prop_assert_eq!(div_u96f32(x, y), x.checked_div(y));
+        }
+
+        #[test]
+        fn narrow_products_match_long_division(a in any::<u64>(), b in any::<u64>(), d in 1u128..u128::MAX) {
+            // Products below 2^128 take the one-division fast path.
+            prop_assert_eq!(mul_div(u128::from(a), u128::from(b), d), slow_mul_div(u128::from(a), u128::from(b), d));
         }
 
         #[test]
