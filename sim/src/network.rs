@@ -87,6 +87,9 @@ pub struct HalvingRecord {
     pub emission_before_rao: u64,
     /// Emission per block from this block on, in rao.
     pub emission_after_rao: u64,
+    /// True when a scenario event halved the base emission (a forced halving), not issuance.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forced: bool,
 }
 
 /// Exact decimal TAO of an amount in rao, without trailing zeros (`15750000.5`).
@@ -307,6 +310,8 @@ pub struct Network<W: Write> {
     pub failure: Option<Error>,
     /// Epochs paid.
     pub epochs: u64,
+    /// k (issuance-driven halvings) at the start and after each halving seen.
+    halvings_seen: Option<u32>,
     /// Subnets whose epochs this block drained and that have not been computed yet.
     due_epochs: Vec<u16>,
     /// Epochs of this block computed ahead (in parallel), waiting to be paid by their event.
@@ -329,11 +334,13 @@ impl<W: Write> Network<W> {
         recorder: Recorder<W>,
         participants: Option<Participants>,
     ) -> Self {
+        let halvings_seen = halvings_at(chain.total_issuance, &chain.schedule);
         let mut n = Self {
             chain,
             horizon,
             sample_every_blocks: sample_every_blocks.max(1),
             recorder,
+            halvings_seen,
             halvings: Vec::new(),
             failure: None,
             epochs: 0,
@@ -389,12 +396,23 @@ impl<W: Write> Network<W> {
         let outcome = self.chain.step_block();
         let is_halving_schedule = matches!(self.chain.schedule, EmissionSchedule::Halving { .. });
         if is_halving_schedule && outcome.emission < outcome.previous_emission {
+            // k in `base * 2^-k` counts the issuance-driven halvings; when emission fell but k
+            // did not grow, a scenario event halved the base emission instead (forced).
+            let halvings = halvings_at(issuance_before, &self.chain.schedule).unwrap_or(u32::MAX);
+            let forced = self.halvings_seen.is_some_and(|k| halvings <= k);
+            self.halvings_seen = Some(halvings);
             let record = HalvingRecord {
                 block: outcome.block.0,
-                halvings: halvings_at(issuance_before, &self.chain.schedule).unwrap_or(u32::MAX),
+                halvings,
                 issuance_rao: issuance_before.0,
                 emission_before_rao: outcome.previous_emission.0,
                 emission_after_rao: outcome.emission.0,
+                forced,
+            };
+            let what = if forced {
+                "forced halving (the base emission was halved by a scenario event)".to_string()
+            } else {
+                format!("halving {halvings}")
             };
             self.recorder.event(
                 outcome.block,
@@ -402,8 +420,7 @@ impl<W: Write> Network<W> {
                 "tao",
                 &tao_decimal(outcome.emission),
                 &format!(
-                    "halving {} at issuance {} TAO: block emission {} -> {} TAO",
-                    record.halvings,
+                    "{what} at issuance {} TAO: block emission {} -> {} TAO",
                     tao_decimal(issuance_before),
                     tao_decimal(outcome.previous_emission),
                     tao_decimal(outcome.emission)
@@ -542,5 +559,30 @@ mod tests {
             let b = format!("{:?}", sequential.subnet(netuid));
             assert_eq!(a, b, "subnet {netuid}");
         }
+    }
+
+    /// A natural halving is counted as one; a scenario's halving of the base emission is
+    /// logged as forced, with the same k.
+    #[test]
+    fn natural_and_forced_halvings_are_told_apart() {
+        use crate::chain::emission::EmissionSchedule;
+        let mut scenario = Scenario::default();
+        scenario.chain.initial_issuance_tao = 15_749_999.0; // two blocks before the halving
+        let chain = crate::chain::genesis::build(&scenario.genesis()).expect("genesis");
+        let recorder = Recorder::new(Vec::new(), Vec::new(), Vec::new());
+        let mut sim = Simulation::new(Network::new(chain, Block(40), 100, recorder));
+        sim.model.start(&mut sim.scheduler);
+        sim.run_until(Block(20).start());
+        assert_eq!(sim.model.halvings.len(), 1);
+        assert!(!sim.model.halvings[0].forced);
+        if let EmissionSchedule::Halving { cap, base } = sim.model.chain.schedule {
+            sim.model.chain.schedule = EmissionSchedule::Halving { cap, base: Rao(base.0 / 2) };
+        }
+        sim.run_until(Block(40).start());
+        assert_eq!(sim.model.halvings.len(), 2);
+        let forced = sim.model.halvings[1];
+        assert!(forced.forced);
+        assert_eq!(forced.halvings, sim.model.halvings[0].halvings);
+        assert_eq!(forced.emission_after_rao * 2, forced.emission_before_rao);
     }
 }
