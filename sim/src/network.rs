@@ -14,7 +14,7 @@
 use crate::chain::emission::{EmissionSchedule, halvings_at};
 use crate::chain::epoch::{EpochInput, EpochOutput};
 use crate::chain::state::AUTHOR;
-use crate::chain::{ChainState, RAO_PER_TAO, Rao};
+use crate::chain::{ChainState, Rao};
 use crate::engine::{Block, Model, Scheduler, SimTime};
 use crate::error::Error;
 use crate::participants::Participants;
@@ -94,9 +94,7 @@ pub struct HalvingRecord {
 
 /// Exact decimal TAO of an amount in rao, without trailing zeros (`15750000.5`).
 pub fn tao_decimal(amount: Rao) -> String {
-    let whole = amount.0 / RAO_PER_TAO;
-    let frac = amount.0 % RAO_PER_TAO;
-    if frac == 0 { whole.to_string() } else { format!("{whole}.{}", format!("{frac:09}").trim_end_matches('0')) }
+    amount.decimal_tao()
 }
 
 /// A price (or other fixed-point fraction) for output: Rust's shortest round-trip `{}` of the

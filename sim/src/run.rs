@@ -303,14 +303,6 @@ pub fn replay(run_dir: &Path, progress: Option<Progress<'_>>) -> Result<Vec<File
         .collect())
 }
 
-/// Convenience for tests and benches: the TAO issuance of a run's end state.
-pub fn final_issuance(summary: &Summary) -> Option<Rao> {
-    let (whole, frac) = summary.final_issuance_tao.split_once('.').unwrap_or((&summary.final_issuance_tao, ""));
-    let whole: u64 = whole.parse().ok()?;
-    let frac: u64 = if frac.is_empty() { 0 } else { format!("{frac:0<9}").parse().ok()? };
-    Some(Rao(whole.checked_mul(crate::chain::RAO_PER_TAO)?.checked_add(frac)?))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,17 +66,20 @@ impl Rao {
     }
 }
 
+impl Rao {
+    /// The exact decimal amount in TAO, trailing zeros trimmed (`15750000.5`): how outputs
+    /// write amounts, so that files carry the integer state without rounding.
+    pub fn decimal_tao(self) -> String {
+        let whole = self.0 / RAO_PER_TAO;
+        let frac = self.0 % RAO_PER_TAO;
+        if frac == 0 { whole.to_string() } else { format!("{whole}.{}", format!("{frac:09}").trim_end_matches('0')) }
+    }
+}
+
 impl fmt::Display for Rao {
     /// Exact decimal TAO: `10500000.000000001 TAO` style, trailing zeros trimmed.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let whole = self.0 / RAO_PER_TAO;
-        let frac = self.0 % RAO_PER_TAO;
-        if frac == 0 {
-            write!(f, "{whole} TAO")
-        } else {
-            let digits = format!("{frac:09}");
-            write!(f, "{whole}.{} TAO", digits.trim_end_matches('0'))
-        }
+        write!(f, "{} TAO", self.decimal_tao())
     }
 }
 

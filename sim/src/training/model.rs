@@ -85,22 +85,8 @@ impl Event {
 /// A peer's fixed description and its random streams.
 #[derive(Debug)]
 pub struct Peer {
-    /// Fleet index.
-    pub fleet: usize,
-    /// Region index.
-    pub region: usize,
-    /// Seconds per inner step before jitter.
-    pub step_s: f64,
-    /// Seconds to compress its pseudo-gradient.
-    pub compress_s: f64,
-    /// Seconds to decode and apply the aggregated pseudo-gradients.
-    pub apply_s: f64,
-    /// Contribution per token relative to an honest peer.
-    pub quality: f64,
-    /// Relative spread of a round's step time.
-    pub jitter: f64,
-    /// Probability of sitting a round out.
-    pub offline_probability: f64,
+    /// Its fixed figures.
+    pub spec: PeerSpec,
     jitter_rng: Stream,
     offline_rng: Stream,
     score_rng: Stream,
@@ -175,15 +161,8 @@ impl TrainingModel {
         let peers: Vec<Peer> = specs
             .into_iter()
             .enumerate()
-            .map(|(i, s)| Peer {
-                fleet: s.fleet,
-                region: s.region,
-                step_s: s.step_s,
-                compress_s: s.compress_s,
-                apply_s: s.apply_s,
-                quality: s.quality,
-                jitter: s.jitter,
-                offline_probability: s.offline_probability,
+            .map(|(i, spec)| Peer {
+                spec,
                 jitter_rng: rng::stream(seed, &label!["training", "peer", i, "jitter"]),
                 offline_rng: rng::stream(seed, &label!["training", "peer", i, "offline"]),
                 score_rng: rng::stream(seed, &label!["training", "peer", i, "score"]),
@@ -225,7 +204,7 @@ impl TrainingModel {
         for (i, p) in self.peers.iter_mut().enumerate() {
             // One draw per peer and round, whether or not it matters, keeps streams aligned.
             let u = rng::unit_f64(&mut p.offline_rng);
-            peers[i].offline = u < p.offline_probability;
+            peers[i].offline = u < p.spec.offline_probability;
             if !peers[i].offline {
                 present.push(i);
             }
@@ -264,7 +243,8 @@ impl TrainingModel {
         let p = &mut self.peers[peer];
         let z = rng::standard_normal(&mut p.jitter_rng);
         // Log-normal with mean 1: exp(sigma z - sigma^2 / 2).
-        let step_s = p.step_s * libm::exp(p.jitter * z - p.jitter * p.jitter / 2.0);
+        let (base_s, jitter) = (p.spec.step_s, p.spec.jitter);
+        let step_s = base_s * libm::exp(jitter * z - jitter * jitter / 2.0);
         let window_end = self.round(round).window_end_ms;
         let available_s = window_end.saturating_sub(now) as f64 / 1e3;
         let steps = if step_s > 0.0 { ((available_s / step_s).floor() as u64).min(h) } else { h };
@@ -281,7 +261,7 @@ impl TrainingModel {
 
     fn compute_done(&mut self, now: u64, round: u64, peer: usize, s: &mut Scheduler<Event>) {
         self.in_communication[peer] = true;
-        let compress_ms = ms(self.peers[peer].compress_s);
+        let compress_ms = ms(self.peers[peer].spec.compress_s);
         let rnd = self.round(round);
         let upload_start = (now + compress_ms).max(rnd.window_end_ms);
         let rate = self.topology.rate_bps(peer, &rnd.upload_load, Direction::Up);
@@ -365,7 +345,7 @@ impl TrainingModel {
             t_s = t_s.max(available_ms as f64 / 1e3 + rtt) + transfer_s;
             downloads += 1;
         }
-        let done = ms(t_s + self.peers[peer].apply_s).max(now);
+        let done = ms(t_s + self.peers[peer].spec.apply_s).max(now);
         let bytes = downloads * self.payload_bytes;
         let r = &mut self.round_mut(round).peers[peer];
         r.bytes_down = bytes;
@@ -386,7 +366,7 @@ impl TrainingModel {
             let z = rng::standard_normal(&mut p.score_rng);
             let r = &self.rounds[round as usize].peers[i];
             if r.upload_done_ms.is_some_and(|t| t <= deadline) {
-                scores[i] = validator::score(p.quality, r.steps, h, noise, z);
+                scores[i] = validator::score(p.spec.quality, r.steps, h, noise, z);
             }
         }
         validator::inplace_update_ratings(&mut self.ratings, &scores, self.cfg.validator.rating_alpha);
@@ -497,7 +477,7 @@ impl TrainingModel {
         };
         let peers = (0..n)
             .map(|p| {
-                let spec = &self.peers[p];
+                let spec = &self.peers[p].spec;
                 let fleet = &self.cfg.fleets[spec.fleet];
                 PeerReport {
                     peer: p,
