@@ -3,7 +3,8 @@
 //! Chain state is integers (rao) and the chain's own fixed-point types (`substrate-fixed`),
 //! so that it is identical on every platform. Floating point never touches chain state.
 //!
-//! - [`rao`], [`math`]: units and the pure integer math the pools need;
+//! - [`rao`], [`math`]: units and the pure integer math the pools need; [`memo`]: a one-entry
+//!   memo of pure functions the per-block step asks for repeatedly;
 //! - [`emission`]: the issuance-driven block emission and halvings (TAO and each alpha);
 //! - [`pool`]: a subnet's TAO/alpha pool (weighted, or the launch's constant product);
 //! - [`emission_share`]: how the block emission is split between subnets (named rules);
@@ -21,6 +22,7 @@ pub mod emission_share;
 pub mod epoch;
 pub mod genesis;
 pub mod math;
+pub mod memo;
 pub mod pool;
 pub mod rao;
 pub mod registration;

@@ -14,6 +14,7 @@
 use super::emission_share::{ShareRule, flow_shares, price_ema_shares};
 use super::epoch::{EpochInput, EpochNeuron, EpochOutput};
 use super::math::{div_u64f64, div_u96f32};
+use super::memo::Memo;
 use super::rao::Rao;
 use super::state::ChainState;
 use super::subnet::{HotkeyId, NetUid, Pending};
@@ -84,8 +85,11 @@ impl ChainState {
         let Some(subnet) = self.subnet(netuid) else {
             return u96(0);
         };
-        let weighted = u96(self.root.tao.0).saturating_mul(tao_weight);
-        div_u96f32(weighted, weighted.saturating_add(u96(subnet.alpha_issuance().0))).unwrap_or_default()
+        let (root_tao, issuance) = (self.root.tao.0, subnet.alpha_issuance().0);
+        subnet.root_proportion.get_or((root_tao, tao_weight.to_bits(), issuance), || {
+            let weighted = u96(root_tao).saturating_mul(tao_weight);
+            div_u96f32(weighted, weighted.saturating_add(u96(issuance))).unwrap_or_default()
+        })
     }
 
     /// `get_tao_weight`: TaoWeight / u64::MAX in U96F32.
@@ -335,13 +339,16 @@ impl ChainState {
             .unwrap_or_default();
         let halving = U64F64::saturating_from_num(self.params.ema_price_halving_blocks);
         let one = U64F64::saturating_from_num(1);
+        // Subnets of the same age share their factor: one division per age, not per subnet.
+        let factor: Memo<u64, U64F64> = Memo::default();
         for netuid in emit {
             let Some(subnet) = self.subnet_mut(netuid) else { continue };
             let start = subnet.first_emission_block.unwrap_or_default().saturating_sub(1);
-            let since =
-                U64F64::saturating_from_num(block.saturating_sub(start).saturating_add(subnet.age_blocks_at_start));
-            let alpha =
-                moving_alpha.saturating_mul(div_u64f64(since, since.saturating_add(halving)).unwrap_or_default());
+            let age = block.saturating_sub(start).saturating_add(subnet.age_blocks_at_start);
+            let alpha = factor.get_or(age, || {
+                let since = U64F64::saturating_from_num(age);
+                moving_alpha.saturating_mul(div_u64f64(since, since.saturating_add(halving)).unwrap_or_default())
+            });
             let current = alpha.saturating_mul(subnet.pool.price().min(one));
             let previous = one.saturating_sub(alpha).saturating_mul(U64F64::saturating_from_num(subnet.moving_price));
             subnet.moving_price = I96F32::saturating_from_num(current.saturating_add(previous));

@@ -115,6 +115,15 @@ pub fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
     if d == 0 {
         return None;
     }
+    if a == 0 || b == 0 {
+        return Some(0);
+    }
+    // Drop the powers of two that divide both the product and the divisor: the floor is the
+    // same, and fixed-point operands (whole numbers shifted by the fraction bits) then
+    // divide by a narrow divisor, usually with one native division instead of Knuth's.
+    let (za, zb) = (a.trailing_zeros(), b.trailing_zeros());
+    let shift = d.trailing_zeros().min(za + zb);
+    let (a, b, d) = (a >> shift.min(za), b >> shift.saturating_sub(za), d >> shift);
     let (high, low) = mul_wide(a, b);
     if high == 0 {
         // The product fits in 128 bits (the common case: fixed-point values of realistic
@@ -169,15 +178,6 @@ pub fn div_u64f64(a: U64F64, b: U64F64) -> Option<U64F64> {
 /// `a.checked_div(b)` of `substrate-fixed`'s U96F32, bit for bit (`floor(a 2^32 / b)`).
 pub fn div_u96f32(a: U96F32, b: U96F32) -> Option<U96F32> {
     mul_div(a.to_bits(), 1u128 << 32, b.to_bits()).map(U96F32::from_bits)
-}
-
-fn gcd(mut a: u128, mut b: u128) -> u128 {
-    while b != 0 {
-        let r = a % b;
-        a = b;
-        b = r;
-    }
-    a
 }
 
 struct Tables {
@@ -383,8 +383,9 @@ pub fn pow_ratio_scaled(n: u128, d: u128, a: u128, b: u128, scale: u64) -> Optio
     if a == 0 {
         return Some(u128::from(scale));
     }
-    let g = gcd(a, b);
-    let (a, b) = (a / g, b / g);
+    // The chain reduces the exponent by its gcd first; the reduced exponent is 1 exactly when
+    // `a == b`, and `floor(diff * a / b)` below is the same for the reduced pair, so no
+    // reduction is needed here.
     if a == b {
         return mul_div(n, u128::from(scale), d);
     }
@@ -480,6 +481,16 @@ mod tests {
         fn narrow_products_match_long_division(a in any::<u64>(), b in any::<u64>(), d in 1u128..u128::MAX) {
             // Products below 2^128 take the one-division fast path.
             prop_assert_eq!(mul_div(u128::from(a), u128::from(b), d), slow_mul_div(u128::from(a), u128::from(b), d));
+        }
+
+        /// Operands with trailing zero bits (fixed-point whole numbers) take the stripped path.
+        #[test]
+        fn shifted_operands_match_long_division(
+            a in any::<u64>(), b in any::<u64>(), d in 1u64..u64::MAX,
+            i in 0u32..64, j in 0u32..64, k in 0u32..64,
+        ) {
+            let (a, b, d) = (u128::from(a) << i, u128::from(b) << j, u128::from(d) << k);
+            prop_assert_eq!(mul_div(a, b, d), slow_mul_div(a, b, d));
         }
 
         #[test]

@@ -20,6 +20,7 @@
 //! [`Pool::buy_alpha`]) a swap may not leave the output reserve below it.
 
 use super::math::{PERQUINTILL, mul_perquintill_round, perquintill_from_rational, pow_ratio_scaled};
+use super::memo::Memo;
 use super::rao::Rao;
 use serde::{Deserialize, Serialize};
 use substrate_fixed::types::U64F64;
@@ -104,6 +105,10 @@ pub struct Pool {
     pub design: PoolDesign,
     /// Minimum reserve in rao.
     pub minimum_reserve: Rao,
+    /// The last spot price, keyed by (TAO reserve, alpha reserve, quote weight, design): every block
+    /// reads the price several times between injections.
+    #[serde(skip)]
+    spot: Memo<(u64, u64, u64, PoolDesign), U64F64>,
 }
 
 fn fixed(v: u64) -> U64F64 {
@@ -124,6 +129,7 @@ impl Pool {
             fee_rate: DEFAULT_FEE_RATE,
             design,
             minimum_reserve: DEFAULT_MINIMUM_RESERVE,
+            spot: Memo::default(),
         }
     }
 
@@ -137,10 +143,24 @@ impl Pool {
         if self.alpha.0 == 0 {
             return U64F64::saturating_from_num(0);
         }
-        match self.design {
+        self.spot.get_or((self.tao.0, self.alpha.0, self.quote_weight, self.design), || match self.design {
             PoolDesign::Balancer => price_of(self.alpha.0, self.tao.0, self.base_weight(), self.quote_weight),
             PoolDesign::ConstantProduct => safe_div(fixed(self.tao.0), fixed(self.alpha.0)),
-        }
+        })
+    }
+
+    /// Whether the spot price is certainly below [`max_price`]: the price is at most the real
+    /// `(w_b T) / (w_q A)` (each fixed-point step floors), so `w_b T < 1e9 w_q A` suffices.
+    fn surely_below_max_price(&self) -> bool {
+        let (numerator, denominator) = match self.design {
+            PoolDesign::Balancer => (
+                u128::from(self.base_weight()) * u128::from(self.tao.0),
+                u128::from(self.quote_weight) * u128::from(self.alpha.0),
+            ),
+            PoolDesign::ConstantProduct => (u128::from(self.tao.0), u128::from(self.alpha.0)),
+        };
+        // A product beyond 128 bits is beyond any numerator (each below 2^124).
+        denominator.checked_mul(1_000_000_000).is_none_or(|limit| numerator < limit)
     }
 
     /// The fee on `amount`: `amount * fee_rate / 65535`, floored (`calculate_fee_amount`).
@@ -250,11 +270,18 @@ impl Pool {
         if reserve_out < self.minimum_reserve {
             return Err(SwapError::ReservesTooLow);
         }
-        let current = self.price();
         let default_limit =
             if buy { max_price() } else { U64F64::saturating_from_num(1_000u64) / fixed(1_000_000_000) };
         let limit_price = limit.unwrap_or(default_limit);
-        let beyond = if buy { current < limit_price } else { current > limit_price };
+        // A buy at the default limit (the coinbase's) only needs to know the price is below
+        // 1e9 TAO per alpha, which the reserves tell without the price's two divisions.
+        let beyond = if buy && limit.is_none() && self.surely_below_max_price() {
+            true
+        } else if buy {
+            self.price() < limit_price
+        } else {
+            self.price() > limit_price
+        };
         if !beyond {
             return Err(SwapError::PriceLimitExceeded);
         }
@@ -269,7 +296,7 @@ impl Pool {
             if closer {
                 requested
             } else {
-                let partial = self.delta_in_to_price(current, limit_price, buy).min(requested);
+                let partial = self.delta_in_to_price(self.price(), limit_price, buy).min(requested);
                 let rate = if drop_fees { fixed(0) } else { fixed(u64::from(self.fee_rate)) };
                 let u16_max = fixed(u64::from(u16::MAX));
                 fee = Rao(fixed(partial)
@@ -460,6 +487,33 @@ mod tests {
         assert_eq!(p, before);
         let mut tiny = pool(TAO, 1_000_000);
         assert_eq!(tiny.buy_alpha(Rao(TAO), None, false), Err(SwapError::ReservesTooLow));
+    }
+
+    proptest! {
+        /// The shortcut of the default buy limit never claims a price it does not have, and the
+        /// memoised price is the price computed afresh.
+        #[test]
+        fn price_bound_and_memo_are_sound(
+            t in 0u64..u64::MAX, a in 0u64..u64::MAX, w in MIN_WEIGHT..PERQUINTILL - MIN_WEIGHT, cp in any::<bool>(),
+        ) {
+            let mut p = pool(t, a);
+            p.quote_weight = w;
+            if cp {
+                p.design = PoolDesign::ConstantProduct;
+            }
+            let fresh = if a == 0 {
+                fixed(0)
+            } else if cp {
+                safe_div(fixed(t), fixed(a))
+            } else {
+                price_of(a, t, p.base_weight(), w)
+            };
+            prop_assert_eq!(p.price(), fresh);
+            prop_assert_eq!(p.price(), fresh);
+            if p.surely_below_max_price() {
+                prop_assert!(fresh < max_price());
+            }
+        }
     }
 
     proptest! {

@@ -144,6 +144,7 @@ pub fn new_subnet(
         alpha_emission: Default::default(),
         last: LastBlock::default(),
         epochs: 0,
+        root_proportion: Default::default(),
     }
 }
 

@@ -9,6 +9,7 @@
 //! chain stores them.
 
 use super::emission::EmissionCache;
+use super::memo::Memo;
 use super::pool::Pool;
 use super::rao::Rao;
 use serde::Serialize;
@@ -286,6 +287,9 @@ pub struct Subnet {
     pub last: LastBlock,
     /// Epochs run.
     pub epochs: u64,
+    /// The last root proportion, keyed by (root TAO, TaoWeight fraction bits, alpha issuance): the coinbase
+    /// asks for it twice a block, and the next block usually asks with the same inputs.
+    pub root_proportion: Memo<(u64, u128, u64), U96F32>,
 }
 
 impl Subnet {
