@@ -929,7 +929,7 @@ impl Participants {
             .map(|n| {
                 let s = chain.subnet(*n);
                 s.map_or(0.0, |s| {
-                    let staked = s.total_stake() as f64 / 1e9;
+                    let staked = s.staked_alpha() as f64 / 1e9;
                     tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
                 })
             })
@@ -1340,7 +1340,7 @@ impl Participants {
     fn update_attack_shares(&mut self, chain: &ChainState) {
         for a in &mut self.attacks {
             let Some(s) = chain.subnet(a.netuid) else { continue };
-            let total = s.total_stake() as f64;
+            let total = s.staked_alpha() as f64;
             let own: f64 = a.hotkeys.iter().map(|h| s.stake_of(*h).0 as f64).sum();
             a.stake_share = if total > 0.0 { own / total } else { 0.0 };
         }

@@ -435,13 +435,18 @@ impl ChainState {
             alpha_of.entry(n.hotkey).or_insert(n.alpha_stake.0);
         }
         for (hk, dividend) in &dividends {
-            let alpha_stake = alpha_of.get(hk).copied().unwrap_or(0);
-            let root_stake = self.root_stake_of(*hk).0;
-            let root_alpha = u96(root_stake).saturating_mul(tao_weight);
-            let total_stake = u96(alpha_stake).saturating_add(root_alpha);
-            let prop = root_alpha.checked_div(total_stake).unwrap_or(zero);
-            let r = dividend.saturating_mul(prop);
-            let a = dividend.saturating_sub(r);
+            // A zero dividend splits into zeros whatever the stakes.
+            let (a, r) = if *dividend == zero {
+                (zero, zero)
+            } else {
+                let alpha_stake = alpha_of.get(hk).copied().unwrap_or(0);
+                let root_stake = self.root_stake_of(*hk).0;
+                let root_alpha = u96(root_stake).saturating_mul(tao_weight);
+                let total_stake = u96(alpha_stake).saturating_add(root_alpha);
+                let prop = div_u96f32(root_alpha, total_stake).unwrap_or(zero);
+                let r = dividend.saturating_mul(prop);
+                (dividend.saturating_sub(r), r)
+            };
             alpha_divs.insert(*hk, a);
             total_alpha = total_alpha.saturating_add(a);
             root_divs.insert(*hk, r);
@@ -449,23 +454,29 @@ impl ChainState {
         }
         let root_pay: Vec<(HotkeyId, U96F32)> = root_divs
             .iter()
-            .map(|(hk, r)| (*hk, u96(drained.root.0).saturating_mul(r.checked_div(total_root).unwrap_or(zero))))
+            .map(|(hk, r)| (*hk, u96(drained.root.0).saturating_mul(div_u96f32(*r, total_root).unwrap_or(zero))))
             .collect();
         let alpha_pay: Vec<(HotkeyId, U96F32)> = alpha_divs
             .iter()
-            .map(|(hk, a)| (*hk, u96(validator_alpha.0).saturating_mul(a.checked_div(total_alpha).unwrap_or(zero))))
+            .map(|(hk, a)| (*hk, u96(validator_alpha.0).saturating_mul(div_u96f32(*a, total_alpha).unwrap_or(zero))))
             .collect();
+        // Each hotkey's owner and take (`take / 65535`, one division per distinct take).
+        let take_fraction: Memo<u16, U96F32> = Memo::default();
         let takes: BTreeMap<HotkeyId, (super::subnet::ColdkeyId, U96F32)> = hotkeys
             .iter()
             .chain(root_pay.iter().map(|r| &r.0))
             .filter_map(|hk| {
                 let h = self.hotkeys.get(hk.0 as usize)?;
-                Some((*hk, (h.owner, u96(u64::from(h.take)).checked_div(u96(u64::from(u16::MAX))).unwrap_or_default())))
+                let take = take_fraction.get_or(h.take, || {
+                    div_u96f32(u96(u64::from(h.take)), u96(u64::from(u16::MAX))).unwrap_or_default()
+                });
+                Some((*hk, (h.owner, take)))
             })
             .collect();
-        // Root nominators of each paid hotkey, snapshotted before paying.
+        // Root nominators of each hotkey paid root dividends, snapshotted before paying.
         let root_holders: BTreeMap<HotkeyId, Vec<(super::subnet::ColdkeyId, u64)>> = root_pay
             .iter()
+            .filter(|(_, amount)| *amount != zero)
             .filter_map(|(hk, _)| {
                 let pool = self.root.stakes.get(hk)?;
                 Some((*hk, pool.shares.keys().map(|ck| (*ck, pool.value_of(*ck).0)).collect()))
@@ -520,12 +531,12 @@ impl ChainState {
             let Some((owner, take)) = takes.get(hk) else { continue };
             let take_amount = tou64(take.saturating_mul(*amount));
             let rest = tou64(amount.saturating_sub(take.saturating_mul(*amount)));
-            let holders = root_holders.get(hk).cloned().unwrap_or_default();
+            let holders = root_holders.get(hk).map_or(&[][..], |h| &h[..]);
             let root_total: u128 = holders.iter().map(|h| u128::from(h.1)).sum();
             let pool = subnet.stakes.entry(*hk).or_default();
             pool.add_for_one(*owner, Rao(take_amount));
             let mut given = 0u64;
-            for (ck, stake) in &holders {
+            for (ck, stake) in holders {
                 let part = super::math::mul_div(u128::from(rest), u128::from(*stake), root_total).unwrap_or(0) as u64;
                 pool.add_for_one(*ck, Rao(part));
                 given = given.saturating_add(part);

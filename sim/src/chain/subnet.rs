@@ -308,6 +308,20 @@ impl Subnet {
         self.stakes.values().map(|p| u128::from(p.total.0)).sum()
     }
 
+    /// [`Subnet::total_stake`] in constant time, from the alpha ledger: alpha out less what no
+    /// stake holds (pending and in-flight emission, burned, protocol-held and unassigned
+    /// alpha). Equal to the sum whenever the conservation identity holds, which
+    /// [`super::ChainState::check_conservation`] verifies (and tests assert after every kind of
+    /// operation); participants read it many times a block.
+    pub fn staked_alpha(&self) -> u128 {
+        let unstaked = self.pending.total()
+            + self.in_flight.map_or(0, |p| p.total())
+            + u128::from(self.alpha_burned.0)
+            + u128::from(self.protocol_alpha.0);
+        let staked = i128::from(self.alpha_out.0) - unstaked as i128 - self.alpha_unassigned;
+        u128::try_from(staked).unwrap_or(0)
+    }
+
     /// A hotkey's alpha on this subnet.
     pub fn stake_of(&self, hotkey: HotkeyId) -> Rao {
         self.stakes.get(&hotkey).map_or(Rao::ZERO, |p| p.total)
