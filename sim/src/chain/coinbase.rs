@@ -19,7 +19,6 @@ use super::rao::Rao;
 use super::state::ChainState;
 use super::subnet::{HotkeyId, NetUid, Pending};
 use crate::engine::Block;
-use std::collections::BTreeMap;
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
 
 /// The chain's hard cap on minted TAO (`MAX_TAO_ISSUANCE`, 21M TAO).
@@ -72,6 +71,25 @@ struct Terms {
     excess: U96F32,
     tao_emission: U96F32,
     share: U64F64,
+}
+
+/// One hotkey's share of an epoch's payout (see [`ChainState::pay_epoch`]).
+struct PayRow {
+    hotkey: HotkeyId,
+    /// The hotkey's owner and take fraction; `None` for an unknown hotkey (paid nothing).
+    owner: Option<(super::subnet::ColdkeyId, U96F32)>,
+    /// Miner emission of its UIDs, in rao.
+    incentive: u64,
+    /// Validator emission of its UIDs, in rao.
+    dividend: U96F32,
+    /// Alpha stake as its first UID reports it.
+    alpha_stake: u64,
+    /// Its alpha part of the dividend, then its alpha dividend payout.
+    alpha: U96F32,
+    /// Its root part of the dividend, then its root dividend payout.
+    root: U96F32,
+    /// Whether any of its UIDs has a result in the epoch's output.
+    in_output: bool,
 }
 
 impl ChainState {
@@ -411,84 +429,80 @@ impl ChainState {
     /// their inputs and paid in netuid order with the same result as running them one by one.
     pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: &EpochOutput) -> Option<EpochOutcome> {
         let drained = self.subnet_mut(netuid)?.in_flight.take()?;
-        let tao_weight = u96(self.params.tao_weight).checked_div(u96(u64::MAX)).unwrap_or_default();
+        let tao_weight = div_u96f32(u96(self.params.tao_weight), u96(u64::MAX)).unwrap_or_default();
         let zero = u96(0);
-        let hotkeys: Vec<HotkeyId> = input.neurons.iter().map(|n| n.hotkey).collect();
-        let mut incentives: BTreeMap<HotkeyId, u64> = BTreeMap::new();
-        let mut dividends: BTreeMap<HotkeyId, U96F32> = BTreeMap::new();
-        for (i, out) in output.neurons.iter().enumerate() {
-            let Some(hk) = hotkeys.get(i) else { continue };
-            *incentives.entry(*hk).or_default() += out.server_emission.0;
-            let d = dividends.entry(*hk).or_insert(zero);
-            *d = d.saturating_add(u96(out.validator_emission.0));
+        // One row per distinct hotkey, in hotkey order (the chain's maps are keyed by hotkey):
+        // UIDs sorted by (hotkey, uid), a hotkey's UIDs merged, its alpha stake from its first UID.
+        let mut order: Vec<(HotkeyId, usize)> =
+            input.neurons.iter().enumerate().map(|(uid, n)| (n.hotkey, uid)).collect();
+        order.sort_unstable();
+        let take_fraction: Memo<u16, U96F32> = Memo::default();
+        let mut rows: Vec<PayRow> = Vec::with_capacity(order.len());
+        for (hk, uid) in order {
+            let out = output.neurons.get(uid);
+            let incentive = out.map_or(0, |o| o.server_emission.0);
+            let dividend = out.map_or(zero, |o| u96(o.validator_emission.0));
+            match rows.last_mut() {
+                Some(row) if row.hotkey == hk => {
+                    row.incentive += incentive;
+                    row.dividend = row.dividend.saturating_add(dividend);
+                    row.in_output |= out.is_some();
+                }
+                _ => {
+                    // Owner and take (`take / 65535`, one division per distinct take).
+                    let owner = self.hotkeys.get(hk.0 as usize).map(|h| {
+                        let take = take_fraction.get_or(h.take, || {
+                            div_u96f32(u96(u64::from(h.take)), u96(u64::from(u16::MAX))).unwrap_or_default()
+                        });
+                        (h.owner, take)
+                    });
+                    let alpha_stake = input.neurons.get(uid).map_or(0, |n| n.alpha_stake.0);
+                    rows.push(PayRow {
+                        hotkey: hk,
+                        owner,
+                        incentive,
+                        dividend,
+                        alpha_stake,
+                        alpha: zero,
+                        root: zero,
+                        in_output: out.is_some(),
+                    });
+                }
+            }
         }
-        let incentive_sum: u64 = incentives.values().fold(0u64, |a, b| a.saturating_add(*b));
+        // Only hotkeys with a UID in the output are paid.
+        rows.retain(|r| r.in_output);
+        let incentive_sum: u64 = rows.iter().fold(0u64, |a, r| a.saturating_add(r.incentive));
         let validator_alpha =
             if incentive_sum != 0 { drained.validator } else { drained.validator.saturating_add(drained.server) };
         // Root / alpha split of dividends by stake.
         let (mut total_root, mut total_alpha) = (zero, zero);
-        let mut root_divs: BTreeMap<HotkeyId, U96F32> = BTreeMap::new();
-        let mut alpha_divs: BTreeMap<HotkeyId, U96F32> = BTreeMap::new();
-        // Each hotkey's alpha stake as its first UID reports it (one pass, not one per hotkey).
-        let mut alpha_of: BTreeMap<HotkeyId, u64> = BTreeMap::new();
-        for n in &input.neurons {
-            alpha_of.entry(n.hotkey).or_insert(n.alpha_stake.0);
-        }
-        for (hk, dividend) in &dividends {
+        for row in &mut rows {
             // A zero dividend splits into zeros whatever the stakes.
-            let (a, r) = if *dividend == zero {
-                (zero, zero)
-            } else {
-                let alpha_stake = alpha_of.get(hk).copied().unwrap_or(0);
-                let root_stake = self.root_stake_of(*hk).0;
-                let root_alpha = u96(root_stake).saturating_mul(tao_weight);
-                let total_stake = u96(alpha_stake).saturating_add(root_alpha);
+            if row.dividend != zero {
+                let root_alpha = u96(self.root_stake_of(row.hotkey).0).saturating_mul(tao_weight);
+                let total_stake = u96(row.alpha_stake).saturating_add(root_alpha);
                 let prop = div_u96f32(root_alpha, total_stake).unwrap_or(zero);
-                let r = dividend.saturating_mul(prop);
-                (dividend.saturating_sub(r), r)
-            };
-            alpha_divs.insert(*hk, a);
-            total_alpha = total_alpha.saturating_add(a);
-            root_divs.insert(*hk, r);
-            total_root = total_root.saturating_add(r);
+                row.root = row.dividend.saturating_mul(prop);
+                row.alpha = row.dividend.saturating_sub(row.root);
+            }
+            total_alpha = total_alpha.saturating_add(row.alpha);
+            total_root = total_root.saturating_add(row.root);
         }
-        let root_pay: Vec<(HotkeyId, U96F32)> = root_divs
-            .iter()
-            .map(|(hk, r)| (*hk, u96(drained.root.0).saturating_mul(div_u96f32(*r, total_root).unwrap_or(zero))))
-            .collect();
-        let alpha_pay: Vec<(HotkeyId, U96F32)> = alpha_divs
-            .iter()
-            .map(|(hk, a)| (*hk, u96(validator_alpha.0).saturating_mul(div_u96f32(*a, total_alpha).unwrap_or(zero))))
-            .collect();
-        // Each hotkey's owner and take (`take / 65535`, one division per distinct take).
-        let take_fraction: Memo<u16, U96F32> = Memo::default();
-        let takes: BTreeMap<HotkeyId, (super::subnet::ColdkeyId, U96F32)> = hotkeys
-            .iter()
-            .chain(root_pay.iter().map(|r| &r.0))
-            .filter_map(|hk| {
-                let h = self.hotkeys.get(hk.0 as usize)?;
-                let take = take_fraction.get_or(h.take, || {
-                    div_u96f32(u96(u64::from(h.take)), u96(u64::from(u16::MAX))).unwrap_or_default()
-                });
-                Some((*hk, (h.owner, take)))
-            })
-            .collect();
+        for row in &mut rows {
+            row.alpha = u96(validator_alpha.0).saturating_mul(div_u96f32(row.alpha, total_alpha).unwrap_or(zero));
+            row.root = u96(drained.root.0).saturating_mul(div_u96f32(row.root, total_root).unwrap_or(zero));
+        }
         // Root nominators of each hotkey paid root dividends, snapshotted before paying.
-        let root_holders: BTreeMap<HotkeyId, Vec<(super::subnet::ColdkeyId, u64)>> = root_pay
+        let root_holders: Vec<Vec<(super::subnet::ColdkeyId, u64)>> = rows
             .iter()
-            .filter(|(_, amount)| *amount != zero)
-            .filter_map(|(hk, _)| {
-                let pool = self.root.stakes.get(hk)?;
-                Some((*hk, pool.shares.keys().map(|ck| (*ck, pool.value_of(*ck).0)).collect()))
+            .map(|row| match self.root.stakes.get(&row.hotkey) {
+                Some(pool) if row.root != zero => pool.shares.keys().map(|ck| (*ck, pool.value_of(*ck).0)).collect(),
+                _ => Vec::new(),
             })
             .collect();
         let owner_coldkey = self.subnet(netuid)?.owner_coldkey;
         let owner_hotkey = self.subnet(netuid)?.owner_hotkey;
-        let owner_hotkeys: std::collections::BTreeSet<HotkeyId> = hotkeys
-            .iter()
-            .copied()
-            .filter(|hk| *hk == owner_hotkey || takes.get(hk).is_some_and(|t| t.0 == owner_coldkey))
-            .collect();
         let subnet = self.subnet_mut(netuid)?;
         let mut outcome = EpochOutcome::default();
         let mut paid: u128 = 0;
@@ -496,52 +510,53 @@ impl ChainState {
         subnet.stakes.entry(owner_hotkey).or_default().add_for_one(owner_coldkey, drained.owner_cut);
         outcome.owner_cut = drained.owner_cut;
         paid += u128::from(drained.owner_cut.0);
-        // Incentives.
+        // Incentives; the owner's hotkeys' (the owner hotkey and any of the owner coldkey's) burned.
         let mut withheld = 0u64;
-        for (hk, amount) in &incentives {
-            paid += u128::from(*amount);
-            outcome.incentive = outcome.incentive.saturating_add(Rao(*amount));
-            if owner_hotkeys.contains(hk) {
-                withheld = withheld.saturating_add(*amount);
-                subnet.alpha_burned = subnet.alpha_burned.saturating_add(Rao(*amount));
+        for row in &rows {
+            paid += u128::from(row.incentive);
+            outcome.incentive = outcome.incentive.saturating_add(Rao(row.incentive));
+            if row.hotkey == owner_hotkey || row.owner.is_some_and(|o| o.0 == owner_coldkey) {
+                withheld = withheld.saturating_add(row.incentive);
+                subnet.alpha_burned = subnet.alpha_burned.saturating_add(Rao(row.incentive));
                 continue;
             }
-            let Some((owner, _)) = takes.get(hk) else { continue };
-            subnet.stakes.entry(*hk).or_default().add_for_one(*owner, Rao(*amount));
+            let Some((owner, _)) = row.owner else { continue };
+            subnet.stakes.entry(row.hotkey).or_default().add_for_one(owner, Rao(row.incentive));
         }
         outcome.burned = Rao(withheld);
-        subnet.miner_burned = u96(withheld).checked_div(u96(incentive_sum)).unwrap_or(zero);
+        subnet.miner_burned = div_u96f32(u96(withheld), u96(incentive_sum)).unwrap_or(zero);
         // Alpha dividends: take to the hotkey's owner, the rest to all its nominators.
-        for (hk, amount) in &alpha_pay {
-            let Some((owner, take)) = takes.get(hk) else { continue };
-            let take_amount = tou64(take.saturating_mul(*amount));
-            let rest = tou64(amount.saturating_sub(take.saturating_mul(*amount)));
-            let pool = subnet.stakes.entry(*hk).or_default();
-            pool.add_for_one(*owner, Rao(take_amount));
+        for row in &rows {
+            let Some((owner, take)) = row.owner else { continue };
+            let amount = row.alpha;
+            let take_amount = tou64(take.saturating_mul(amount));
+            let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
+            let pool = subnet.stakes.entry(row.hotkey).or_default();
+            pool.add_for_one(owner, Rao(take_amount));
             if pool.total_shares > 0 {
                 pool.add_for_all(Rao(rest));
             } else {
-                pool.add_for_one(*owner, Rao(rest));
+                pool.add_for_one(owner, Rao(rest));
             }
             paid += u128::from(take_amount) + u128::from(rest);
             outcome.dividends = outcome.dividends.saturating_add(Rao(take_amount.saturating_add(rest)));
         }
         // Root dividends: take to the hotkey's owner, the rest to its root nominators by stake.
-        for (hk, amount) in &root_pay {
-            let Some((owner, take)) = takes.get(hk) else { continue };
-            let take_amount = tou64(take.saturating_mul(*amount));
-            let rest = tou64(amount.saturating_sub(take.saturating_mul(*amount)));
-            let holders = root_holders.get(hk).map_or(&[][..], |h| &h[..]);
+        for (row, holders) in rows.iter().zip(&root_holders) {
+            let Some((owner, take)) = row.owner else { continue };
+            let amount = row.root;
+            let take_amount = tou64(take.saturating_mul(amount));
+            let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
             let root_total: u128 = holders.iter().map(|h| u128::from(h.1)).sum();
-            let pool = subnet.stakes.entry(*hk).or_default();
-            pool.add_for_one(*owner, Rao(take_amount));
+            let pool = subnet.stakes.entry(row.hotkey).or_default();
+            pool.add_for_one(owner, Rao(take_amount));
             let mut given = 0u64;
             for (ck, stake) in holders {
                 let part = super::math::mul_div(u128::from(rest), u128::from(*stake), root_total).unwrap_or(0) as u64;
                 pool.add_for_one(*ck, Rao(part));
                 given = given.saturating_add(part);
             }
-            pool.add_for_one(*owner, Rao(rest.saturating_sub(given)));
+            pool.add_for_one(owner, Rao(rest.saturating_sub(given)));
             paid += u128::from(take_amount) + u128::from(rest);
             outcome.dividends = outcome.dividends.saturating_add(Rao(take_amount.saturating_add(rest)));
         }
