@@ -482,7 +482,7 @@ impl<W: Write> Model for Network<W> {
                     self.compute_due_epochs();
                 }
                 let paid = match self.computed_epochs.remove(&netuid) {
-                    Some((input, output)) => self.chain.pay_epoch(netuid, &input, &output),
+                    Some((input, output)) => self.chain.pay_epoch(netuid, &input, output),
                     None => self.chain.run_epoch(netuid),
                 };
                 if paid.is_some() {

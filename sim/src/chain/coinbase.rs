@@ -412,7 +412,7 @@ impl ChainState {
     pub fn run_epoch(&mut self, netuid: NetUid) -> Option<EpochOutcome> {
         let input = self.drained_epoch_input(netuid)?;
         let output = self.payout.epoch(&input);
-        self.pay_epoch(netuid, &input, &output)
+        self.pay_epoch(netuid, &input, output)
     }
 
     /// The input of a drained epoch (gather): the subnet's state now, with the drained
@@ -427,7 +427,7 @@ impl ChainState {
     /// gave it) and the epoch's `output`. Paying one subnet's epoch changes only that subnet's
     /// stakes and pending state, so the epochs of one block can be computed in parallel from
     /// their inputs and paid in netuid order with the same result as running them one by one.
-    pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: &EpochOutput) -> Option<EpochOutcome> {
+    pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: EpochOutput) -> Option<EpochOutcome> {
         let drained = self.subnet_mut(netuid)?.in_flight.take()?;
         let tao_weight = div_u96f32(u96(self.params.tao_weight), u96(u64::MAX)).unwrap_or_default();
         let zero = u96(0);
@@ -561,12 +561,12 @@ impl ChainState {
             outcome.dividends = outcome.dividends.saturating_add(Rao(take_amount.saturating_add(rest)));
         }
         // Per-UID records for pruning and outputs.
-        for (i, out) in output.neurons.iter().enumerate() {
+        for (i, out) in output.neurons.into_iter().enumerate() {
             if let Some(n) = subnet.neurons.get_mut(i) {
                 n.incentive = out.incentive;
                 n.dividends = out.dividends;
                 n.validator_permit = out.validator_permit;
-                n.bonds = out.bonds.clone();
+                n.bonds = out.bonds;
                 n.emission = out.server_emission.saturating_add(out.validator_emission);
             }
         }
