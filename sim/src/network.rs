@@ -464,7 +464,13 @@ impl<W: Write> Network<W> {
         let inputs: Vec<(u16, EpochInput)> =
             due.iter().filter_map(|&n| self.chain.drained_epoch_input(n).map(|input| (n, input))).collect();
         let payout = self.chain.payout.clone();
-        let outputs: Vec<EpochOutput> = inputs.par_iter().map(|(_, input)| payout.epoch(input)).collect();
+        // Subnets' epochs are staggered, so most blocks have one: run it here, not on the pool
+        // (waking the pool's threads costs more than a small epoch).
+        let outputs: Vec<EpochOutput> = if inputs.len() > 1 {
+            inputs.par_iter().map(|(_, input)| payout.epoch(input)).collect()
+        } else {
+            inputs.iter().map(|(_, input)| payout.epoch(input)).collect()
+        };
         for ((netuid, input), output) in inputs.into_iter().zip(outputs) {
             self.computed_epochs.insert(netuid, (input, output));
         }
