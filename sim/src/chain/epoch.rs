@@ -188,40 +188,37 @@ impl EpochPayout for YumaPayout {
 
     fn epoch(&self, input: &EpochInput) -> EpochOutput {
         use super::yuma;
-        let params = yuma::EpochParams {
-            tempo: input.tempo,
-            tao_weight: input.tao_weight,
-            max_allowed_validators: input.max_validators,
-            ..self.params.clone()
-        };
-        let yuma_input = yuma::EpochInput {
-            block: input.block,
-            emission: input.emission,
-            params,
-            owner_uid: input.owner_uid,
-            last_mechanism_step_block: input.last_epoch_block,
-            epoch_index: 0,
-            neurons: input
-                .neurons
-                .iter()
-                .map(|n| yuma::NeuronInput {
-                    alpha_stake: n.alpha_stake,
-                    root_stake: n.root_stake,
-                    last_update: n.last_update,
-                    registered_at: n.registered_at,
-                    validator_permit: n.validator_permit,
-                    weights: n.weights.clone(),
-                    bonds: n.bonds.clone(),
-                    commits: Vec::new(),
-                })
-                .collect(),
-        };
-        // Scratch memory reused across epochs on this thread; the result does not depend on
-        // its previous contents (the workspace is reset by each epoch), only allocation does.
+        // The Yuma input and scratch memory are reused across epochs on this thread: the input
+        // is overwritten field by field (`clone_from` keeps the rows' allocations), and the
+        // workspace is reset by each epoch, so results never depend on what they held before.
         thread_local! {
-            static WORKSPACE: std::cell::RefCell<yuma::EpochWorkspace> = std::cell::RefCell::new(yuma::EpochWorkspace::default());
+            static BUFFERS: std::cell::RefCell<(yuma::EpochInput, yuma::EpochWorkspace)> =
+                std::cell::RefCell::new(Default::default());
         }
-        let result = WORKSPACE.with(|ws| yuma::epoch_with(&mut ws.borrow_mut(), &yuma_input));
+        let result = BUFFERS.with(|buffers| {
+            let (yuma_input, workspace) = &mut *buffers.borrow_mut();
+            yuma_input.block = input.block;
+            yuma_input.emission = input.emission;
+            yuma_input.params.clone_from(&self.params);
+            yuma_input.params.tempo = input.tempo;
+            yuma_input.params.tao_weight = input.tao_weight;
+            yuma_input.params.max_allowed_validators = input.max_validators;
+            yuma_input.owner_uid = input.owner_uid;
+            yuma_input.last_mechanism_step_block = input.last_epoch_block;
+            yuma_input.epoch_index = 0;
+            yuma_input.neurons.resize_with(input.neurons.len(), Default::default);
+            for (to, from) in yuma_input.neurons.iter_mut().zip(&input.neurons) {
+                to.alpha_stake = from.alpha_stake;
+                to.root_stake = from.root_stake;
+                to.last_update = from.last_update;
+                to.registered_at = from.registered_at;
+                to.validator_permit = from.validator_permit;
+                to.weights.clone_from(&from.weights);
+                to.bonds.clone_from(&from.bonds);
+                to.commits.clear();
+            }
+            yuma::epoch_with(workspace, yuma_input)
+        });
         match result {
             Ok(out) => EpochOutput {
                 neurons: out
