@@ -885,9 +885,9 @@ pub fn weighted_median(
 #[derive(Clone, Debug, Default)]
 pub struct MedianScratch {
     /// Normalised stake of each positive-stake row, by row (0 for the others).
-    row_stake: Vec<I32F32>,
+    pub(crate) row_stake: Vec<I32F32>,
     /// Positive stakes in row order, normalised.
-    use_stake: Vec<I32F32>,
+    pub(crate) use_stake: Vec<I32F32>,
     /// Start of each column's entries in `pairs` (`columns + 1` items).
     col_start: Vec<usize>,
     /// Each column's run while filling `pairs`.
@@ -895,7 +895,7 @@ pub struct MedianScratch {
     /// `(score, stake)` raw bits of each positive score from a positive-stake row, by column.
     pairs: Vec<(i64, i64)>,
     /// The entries of one bucket while selecting.
-    bucket_items: Vec<(i64, i64)>,
+    pub(crate) bucket_items: Vec<(i64, i64)>,
 }
 
 /// Column-wise stake-weighted median (chain: `weighted_median_col_sparse`): for each column,
@@ -919,25 +919,9 @@ pub fn weighted_median_col_sparse(
     out.resize(columns, ZERO);
     let MedianScratch { row_stake, use_stake, col_start, fill, pairs, bucket_items } = scratch;
 
-    use_stake.clear();
-    use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
-    inplace_normalize(use_stake);
-    let stake_sum = sum(use_stake);
-    let minority = fixed::saturating_sub(stake_sum, majority);
-    let voters = use_stake.len();
-    if voters == 0 {
+    let Some(voters) = median_voters(stake, majority, use_stake, row_stake) else {
         return;
-    }
-    row_stake.clear();
-    row_stake.resize(stake.len(), ZERO);
-    let mut k = 0usize;
-    for (i, &s) in stake.iter().enumerate() {
-        if s > ZERO {
-            row_stake[i] = use_stake[k];
-            k += 1;
-        }
-    }
-
+    };
     // Transpose the positive scores of voting rows into per-column runs of raw bits, noting
     // each column's score range and positive-score stake on the way.
     let voting_rows = stake.len().min(score.rows());
@@ -981,20 +965,77 @@ pub fn weighted_median_col_sparse(
         }
     }
 
-    let (stake_sum, minority) = (stake_sum.to_bits(), minority.to_bits());
     for (j, median) in out.iter_mut().enumerate() {
         let items = &pairs[col_start[j]..col_start[j + 1]];
-        if items.is_empty() {
-            continue; // every voter scores 0
-        }
         let run = &fill[j];
-        let zero_stake = stake_sum.saturating_sub(run.stake);
-        let has_zero = items.len() < voters;
-        if has_zero && zero_stake > minority {
-            continue; // the median is 0
+        *median = I32F32::from_bits(voters.column_median(items, run.min, run.max, run.stake, bucket_items));
+    }
+}
+
+/// The voters of a stake-weighted median: how many rows vote (positive stake), their
+/// normalised stakes' sum and the minority `stake_sum - majority`, as raw `I32F32` bits.
+#[derive(Clone, Copy, Debug)]
+pub struct MedianVoters {
+    /// Rows with positive stake.
+    count: usize,
+    /// Sum of the normalised voting stakes.
+    stake_sum: i64,
+    /// `stake_sum - majority`, saturating.
+    minority: i64,
+}
+
+/// The voters of [`weighted_median_col_sparse`]: positive stakes re-normalised in row order
+/// into `use_stake`, and by row into `row_stake` (0 for rows that do not vote). `None` when no
+/// row votes (every median is then 0).
+pub fn median_voters(
+    stake: &[I32F32],
+    majority: I32F32,
+    use_stake: &mut Vec<I32F32>,
+    row_stake: &mut Vec<I32F32>,
+) -> Option<MedianVoters> {
+    use_stake.clear();
+    use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
+    inplace_normalize(use_stake);
+    let stake_sum = sum(use_stake);
+    let minority = fixed::saturating_sub(stake_sum, majority);
+    let count = use_stake.len();
+    if count == 0 {
+        return None;
+    }
+    row_stake.clear();
+    row_stake.resize(stake.len(), ZERO);
+    let mut k = 0usize;
+    for (i, &s) in stake.iter().enumerate() {
+        if s > ZERO {
+            row_stake[i] = use_stake[k];
+            k += 1;
         }
-        let target = if has_zero { minority.saturating_sub(zero_stake) } else { minority };
-        *median = I32F32::from_bits(select_weighted(items, run.min, run.max, target, bucket_items));
+    }
+    Some(MedianVoters { count, stake_sum: stake_sum.to_bits(), minority: minority.to_bits() })
+}
+
+impl MedianVoters {
+    /// One column's median from its positive scores: `items` holds `(score, stake)` raw bits of
+    /// each voter with a positive score (any order), `min` and `max` their score range and
+    /// `stake` the saturating sum of their stakes; every other voter scores 0.
+    pub fn column_median(
+        &self,
+        items: &[(i64, i64)],
+        min: i64,
+        max: i64,
+        stake: i64,
+        bucket_items: &mut Vec<(i64, i64)>,
+    ) -> i64 {
+        if items.is_empty() {
+            return 0; // every voter scores 0
+        }
+        let zero_stake = self.stake_sum.saturating_sub(stake);
+        let has_zero = items.len() < self.count;
+        if has_zero && zero_stake > self.minority {
+            return 0; // the median is 0
+        }
+        let target = if has_zero { self.minority.saturating_sub(zero_stake) } else { self.minority };
+        select_weighted(items, min, max, target, bucket_items)
     }
 }
 
