@@ -28,7 +28,7 @@ use super::math::{
 use super::sparse::SparseMatrix;
 use super::{EpochError, EpochInput, EpochOutput, NeuronOutput};
 use crate::chain::Rao;
-use substrate_fixed::types::{I32F32, I64F64, I96F32, U96F32};
+use substrate_fixed::types::{I32F32, I64F64, U96F32};
 
 /// Reusable buffers for [`epoch_with`]: keep one per thread and an epoch allocates only its
 /// output. Holds no state between epochs; any workspace gives the same results.
@@ -244,10 +244,12 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
         EpochPath::Dense => dense::plan(input, true),
         EpochPath::Sparse => None,
     };
-    ws.dense_used = plan.is_some();
-    match plan {
-        Some(b) => dense::core(ws, input, b, kappa, bonds_penalty, last_tempo, alpha)?,
-        None => sparse_core(ws, input, kappa, bonds_penalty, last_tempo, alpha)?,
+    ws.dense_used = false;
+    if let Some(b) = plan {
+        ws.dense_used = dense::core(ws, input, b, kappa, bonds_penalty, last_tempo, alpha)?;
+    }
+    if !ws.dense_used {
+        sparse_core(ws, input, kappa, bonds_penalty, last_tempo, alpha)?;
     }
 
     // == Emission ==
@@ -265,9 +267,7 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
         ws.validator_share.clone_from(fallback);
         ws.combined.clone_from(fallback);
     }
-    let rao_emission = I96F32::saturating_from_num(input.emission.0);
-    let to_rao =
-        |share: I32F32| Rao(I96F32::saturating_from_num(share).saturating_mul(rao_emission).saturating_to_num::<u64>());
+    let to_rao = |share: I32F32| Rao(share_of_rao(share, input.emission.0));
 
     let neurons = (0..n)
         .map(|i| {
@@ -297,6 +297,19 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
         })
         .collect();
     Ok(EpochOutput { block, neurons })
+}
+
+/// `share x emission` in rao as the chain computes it, `I96F32::saturating_from_num(share)
+/// .saturating_mul(I96F32::saturating_from_num(emission)).saturating_to_num::<u64>()`, without
+/// 128-bit fixed-point arithmetic: the share's raw bits `s` times the emission's `e 2^32` is
+/// `s e 2^32`, which the crate divides back by `2^32` exactly and never overflows (`|s e| <
+/// 2^127`); the conversion floors `s e / 2^32` and saturates to `0 ..= u64::MAX`.
+fn share_of_rao(share: I32F32, emission: u64) -> u64 {
+    let s = share.to_bits();
+    if s <= 0 {
+        return 0;
+    }
+    u64::try_from((u128::from(s as u64) * u128::from(emission)) >> 32).unwrap_or(u64::MAX)
 }
 
 /// The sparse path from the weights to the dividends: gathers and masks the weight rows,
@@ -495,6 +508,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::chain::yuma::{EpochParams, NeuronInput, epoch};
+    use substrate_fixed::types::I96F32;
 
     fn subnet(n: u16, yuma3: bool) -> EpochInput {
         let neurons = (0..n)
@@ -513,6 +527,20 @@ mod tests {
             params: EpochParams { yuma3, commit_reveal: false, ..EpochParams::default() },
             neurons,
             ..EpochInput::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn share_of_rao_is_the_chains_i96f32_product(
+            bits in proptest::prop_oneof![proptest::prelude::any::<i64>(), 0i64..=1 << 32, proptest::strategy::Just(i64::MAX)],
+            emission in proptest::prop_oneof![proptest::prelude::any::<u64>(), proptest::strategy::Just(u64::MAX), 0u64..1 << 40],
+        ) {
+            let share = I32F32::from_bits(bits);
+            let want = I96F32::saturating_from_num(share)
+                .saturating_mul(I96F32::saturating_from_num(emission))
+                .saturating_to_num::<u64>();
+            proptest::prop_assert_eq!(share_of_rao(share, emission), want);
         }
     }
 

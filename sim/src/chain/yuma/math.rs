@@ -1065,25 +1065,35 @@ fn select_weighted(run: &[(i64, i64)], min: i64, max: i64, target: i64, bucket_i
     }
     let span = max.abs_diff(min);
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(MEDIAN_BUCKETS.trailing_zeros());
-    let bucket = |v: i64| (v.abs_diff(min) >> shift) as usize;
+    let bucket = |v: i64| (v.abs_diff(min) >> shift) as usize & (MEDIAN_BUCKETS - 1);
     let mut sums = [0i64; MEDIAN_BUCKETS];
     for &(v, s) in run {
-        let b = bucket(v) & (MEDIAN_BUCKETS - 1);
+        let b = bucket(v);
         sums[b] = sums[b].saturating_add(s);
     }
     let mut below = 0i64;
-    let Some(crossing) = sums.iter().position(|&s| {
-        let crosses = below.saturating_add(s) > target;
-        if !crosses {
-            below = below.saturating_add(s);
+    let mut crossing = MEDIAN_BUCKETS;
+    for (b, &s) in sums.iter().enumerate() {
+        let next = below.saturating_add(s);
+        if next > target {
+            crossing = b;
+            break;
         }
-        crosses
-    }) else {
+        below = next;
+    }
+    if crossing == MEDIAN_BUCKETS {
         return max;
-    };
+    }
     bucket_items.clear();
-    bucket_items.extend(run.iter().copied().filter(|&(v, _)| bucket(v) == crossing));
-    select_quick(bucket_items, target.saturating_sub(below))
+    for &(v, s) in run {
+        if bucket(v) == crossing {
+            bucket_items.push((v, s));
+        }
+    }
+    match bucket_items[..] {
+        [(v, _)] => v, // the one score of the crossing bucket
+        _ => select_quick(bucket_items, target.saturating_sub(below)),
+    }
 }
 
 /// [`select_weighted`] by three-way quickselect in place; `run` must not be empty.

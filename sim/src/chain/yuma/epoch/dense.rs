@@ -33,7 +33,7 @@
 
 use super::{EpochError, EpochWorkspace, check_entry, next_stamp};
 use crate::chain::yuma::EpochInput;
-use crate::chain::yuma::fixed::{self, Divisor};
+use crate::chain::yuma::fixed::{self, Divisor, ShareDivisor, U64Divisor};
 use crate::chain::yuma::math::{
     MedianVoters, ONE, ZERO, fixed_proportion_to_u16, inplace_normalize, median_voters, vec_mul,
 };
@@ -61,27 +61,27 @@ pub(super) struct DenseScratch {
     slot_of: Vec<usize>,
     /// Uid of each block row.
     uids: Vec<usize>,
-    /// The weights, masked and row-normalised.
+    /// The weights, masked and row-normalised; and column-major (`m x rows`).
     weights: Vec<i64>,
+    columns: Vec<i64>,
     /// The bonds EMA (classic: column-normalised, with -1 for an entry normalised to 0).
     ema: Vec<i64>,
     /// One row of bonds as read.
     bond_row: Vec<i64>,
-    /// Per column: consensus, rank, sums of the bonds as read (classic), of the bond deltas
-    /// (classic), of the EMA; maxima of the normalised EMA (classic).
+    /// Per column: consensus; rank and EMA sum; sums of the bonds as read and of the bond
+    /// deltas (classic); maxima of the normalised EMA (classic).
     consensus: Vec<i64>,
-    ranks: Vec<i64>,
+    col_acc: Vec<[i64; 2]>,
     bond_sums: Vec<i64>,
     delta_sums: Vec<i64>,
-    ema_sums: Vec<i64>,
     maxes: Vec<i64>,
     /// Per column: divisors by the sums and maxima above.
-    bond_div: Vec<Divisor>,
-    delta_div: Vec<Divisor>,
-    ema_div: Vec<Divisor>,
-    max_div: Vec<Divisor>,
-    /// The dividends' columns (positive incentive and sum) with their incentive.
-    live: Vec<(usize, i64)>,
+    bond_div: Vec<ColumnDivisor>,
+    delta_div: Vec<ColumnDivisor>,
+    ema_div: Vec<ColumnDivisor>,
+    max_div: Vec<ColumnDivisor>,
+    /// Yuma3: the columns the dividends read (positive incentive and EMA sum).
+    live: Vec<LiveColumn>,
     /// Per row: validator trust, the dividends' sum, active stake, median vote (normalised
     /// stake, -1 for no vote).
     trust: Vec<i64>,
@@ -92,8 +92,6 @@ pub(super) struct DenseScratch {
     items: Vec<(i64, i64)>,
     /// The bond row to store, by block row (empty without a new permit).
     stored: Vec<Vec<(u16, u16)>>,
-    /// One stored row while it is built.
-    row_out: Vec<(u16, u16)>,
 }
 
 impl DenseScratch {
@@ -106,6 +104,43 @@ impl DenseScratch {
     }
 }
 
+/// A column's divisor for `inplace_col_normalize_sparse` and its kin: by the column's sum (or
+/// maximum), leaving values unchanged where it is 0.
+#[derive(Clone, Copy, Debug)]
+struct ColumnDivisor {
+    sum: i64,
+    general: Divisor,
+    /// For `Ops::<true>`: the sum as a [`ShareDivisor`] (classic bonds as read: the sum's
+    /// integer part, see [`Run::ema_classic`]).
+    share: Option<ShareDivisor>,
+}
+
+impl ColumnDivisor {
+    fn new(sum: i64) -> ColumnDivisor {
+        ColumnDivisor { sum, general: Divisor::new(I32F32::from_bits(sum)), share: ShareDivisor::new(sum) }
+    }
+
+    /// `v / sum`, or `v` where the sum is 0. With `FAST`, `0 <= v <= min(sum, 1)`.
+    #[inline(always)]
+    fn apply<const FAST: bool>(&self, v: i64) -> i64 {
+        if self.sum == 0 {
+            return v;
+        }
+        match &self.share {
+            Some(share) if FAST => share.div(v),
+            _ => self.general.safe_div(I32F32::from_bits(v)).to_bits(),
+        }
+    }
+}
+
+/// A column the Yuma3 dividends read: its index, incentive and EMA sum.
+#[derive(Clone, Copy, Debug)]
+struct LiveColumn {
+    jj: usize,
+    incentive: i64,
+    div: ColumnDivisor,
+}
+
 /// The block for `input` when the dense path applies: no liquid alpha in Yuma3, every uid in
 /// range, and (unless `always`) at most two slots per stored weight or bond.
 pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
@@ -113,6 +148,8 @@ pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
         return None;
     }
     let n = input.neurons.len();
+    // The span from each row's first and last column: every column of a strictly increasing
+    // row; an entry of another row outside it sends the epoch to the sparse path (`core`).
     let (mut rows, mut nnz, mut lo, mut hi) = (0usize, 0usize, u16::MAX, 0u16);
     for neuron in &input.neurons {
         if neuron.weights.is_empty() && neuron.bonds.is_empty() {
@@ -121,8 +158,10 @@ pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
         rows += 1;
         nnz += neuron.weights.len() + neuron.bonds.len();
         for row in [&neuron.weights, &neuron.bonds] {
-            let (a, b) = row.iter().fold((lo, hi), |(a, b), &(j, _)| (a.min(j), b.max(j)));
-            (lo, hi) = (a, b);
+            if let (Some(first), Some(last)) = (row.first(), row.last()) {
+                lo = lo.min(first.0).min(last.0);
+                hi = hi.max(first.0).max(last.0);
+            }
         }
     }
     if rows == 0 || usize::from(hi) >= n {
@@ -139,7 +178,9 @@ pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
 
 /// Consensus, trust, incentive, bonds and dividends on the dense block (the sparse path's
 /// steps from the weights to the dividends): fills `ws.consensus`, `ws.validator_trust`,
-/// `ws.incentive`, `ws.dividends` and the stored bond rows in `ws.dense`.
+/// `ws.incentive`, `ws.dividends` and the stored bond rows in `ws.dense`. `Ok(false)` when an
+/// entry of a row whose columns do not increase lies outside the block: nothing is valid
+/// then, and the caller takes the sparse path.
 pub(super) fn core(
     ws: &mut EpochWorkspace,
     input: &EpochInput,
@@ -148,7 +189,7 @@ pub(super) fn core(
     bonds_penalty: I32F32,
     last_tempo: u64,
     alpha: I32F32,
-) -> Result<(), EpochError> {
+) -> Result<bool, EpochError> {
     let n = input.neurons.len();
     let Block { lo, m, rows } = block;
     let yuma3 = input.params.yuma3;
@@ -179,7 +220,12 @@ pub(super) fn core(
     d.uids.clear();
     d.weights.clear();
     d.weights.resize(rows * m, 0);
-    let mut weight_max = 0i64;
+    // The latest registration in the span: a row updated after it (and committed no earlier)
+    // keeps every weight but a self-weight.
+    let registered_max = registered[lo..lo + m].iter().copied().max().unwrap_or(0);
+    // Whether every row's kept weights sum (as u16 values) below 2^31: the sum of their raw
+    // bits then does not wrap, and every normalised weight is in [0, 1].
+    let mut weights_in_range = true;
     let mut wrows = d.weights.chunks_exact_mut(m);
     for (i, neuron) in input.neurons.iter().enumerate() {
         if neuron.weights.is_empty() && neuron.bonds.is_empty() {
@@ -188,34 +234,74 @@ pub(super) fn core(
         d.slot_of[i] = d.uids.len();
         d.uids.push(i);
         let Some(wrow) = wrows.next() else { break };
-        if neuron.weights.is_empty() {
+        let row = &neuron.weights[..];
+        if row.is_empty() {
             continue;
         }
-        let allowed = !forbids[i];
+        // A strictly increasing row in the span lists no uid twice; any other is checked.
+        let consecutive = is_consecutive(row, lo, m);
+        if !consecutive && !is_strictly_increasing(row) {
+            check_row(seen, stamp, n, i, "weights", row)?;
+        }
+        if forbids[i] {
+            continue; // every weight dropped: the row stays 0
+        }
         let updated = last_update[i];
         let committed = commit_blocks.get(i).copied().unwrap_or(u64::MAX);
-        let (mut total, mut prev, mut sorted) = (0i64, -1i32, true);
-        for &(j, w) in &neuron.weights {
-            let jj = usize::from(j);
-            sorted &= i32::from(j) > prev;
-            prev = i32::from(j);
-            let reg = registered[jj];
-            let keep = allowed && (i != jj || owner == Some(i)) && updated > reg && committed >= reg;
-            let v = if keep { i64::from(w) << 32 } else { 0 };
-            wrow[jj - lo] = v;
-            total = total.wrapping_add(v);
-        }
-        if !sorted {
-            check_row(seen, stamp, n, i, "weights", &neuron.weights)?;
-        }
-        // inplace_row_normalize_sparse: a dropped or missing entry is 0 and divides to 0.
-        if total > 0 {
-            let divisor = Divisor::new(I32F32::from_bits(total));
-            for v in wrow.iter_mut() {
-                *v = divisor.safe_div(I32F32::from_bits(*v)).to_bits();
+        // The column of a self-weight, which is dropped (the owner may weight itself).
+        let own = if owner == Some(i) { usize::MAX } else { i };
+        if updated > registered_max && committed >= registered_max {
+            // Every weight kept but a self-weight: normalise while storing.
+            let kept = |(j, w): (u16, u16)| if usize::from(j) == own { 0 } else { u64::from(w) };
+            let total: u64 = row.iter().map(|&x| kept(x)).sum();
+            if total == 0 {
+                continue;
+            }
+            if total < 1 << 31 {
+                // floor((w 2^32) 2^32 / (total 2^32)) = floor(w 2^32 / total).
+                let Some(divisor) = U64Divisor::new(total) else { continue };
+                if consecutive {
+                    for (cell, &(_, w)) in wrow.iter_mut().zip(row) {
+                        *cell = divisor.div(u64::from(w) << 32) as i64;
+                    }
+                    if let Some(cell) = own.checked_sub(lo).and_then(|k| wrow.get_mut(k)) {
+                        *cell = 0; // the dropped self-weight
+                    }
+                } else {
+                    for &(j, w) in row {
+                        let Some(cell) = wrow.get_mut(usize::from(j).wrapping_sub(lo)) else { return Ok(false) };
+                        *cell = divisor.div(kept((j, w)) << 32) as i64;
+                    }
+                }
+                continue;
+            }
+            weights_in_range = false;
+            let bits = (total << 32) as i64; // the wrapping sum of the raw bits
+            let divisor = Divisor::new(I32F32::from_bits(bits));
+            for &(j, w) in row {
+                let v = (kept((j, w)) << 32) as i64;
+                let Some(cell) = wrow.get_mut(usize::from(j).wrapping_sub(lo)) else { return Ok(false) };
+                *cell = if bits > 0 { divisor.safe_div(I32F32::from_bits(v)).to_bits() } else { v };
+            }
+        } else {
+            let mut total = 0u64;
+            for &(j, w) in row {
+                let jj = usize::from(j);
+                let reg = registered[jj];
+                let w = if jj != own && updated > reg && committed >= reg { w } else { 0 };
+                let Some(cell) = wrow.get_mut(jj.wrapping_sub(lo)) else { return Ok(false) };
+                *cell = i64::from(w) << 32;
+                total += u64::from(w);
+            }
+            weights_in_range &= total < 1 << 31;
+            let bits = (total << 32) as i64;
+            if bits > 0 {
+                let divisor = Divisor::new(I32F32::from_bits(bits));
+                for v in wrow.iter_mut() {
+                    *v = divisor.safe_div(I32F32::from_bits(*v)).to_bits();
+                }
             }
         }
-        weight_max = wrow.iter().fold(weight_max, |a, &v| a.max(v));
     }
 
     // == Per-row stakes ==
@@ -231,7 +317,7 @@ pub(super) fn core(
     // Every value in [0, 1] and few enough rows that no sum saturates: the fixed-point
     // operations reduce to plain integer ones, see [`Ops`].
     let one = ONE.to_bits();
-    let fast = weight_max <= one && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
+    let fast = weights_in_range && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
     let run = Run {
         input,
         lo,
@@ -242,12 +328,13 @@ pub(super) fn core(
         keep: one.saturating_sub(alpha.to_bits()),
         last_tempo,
         registered,
+        bonds_all_kept: last_tempo > registered_max,
         permits: new_permits,
     };
 
-    // == Bonds as read == (classic: validated and summed by column first)
-    if !yuma3 {
-        run.bond_sums(d, seen, stamp)?;
+    // == Bonds as read == (classic: checked and summed by column first)
+    if !yuma3 && !run.bond_sums(d, seen, stamp)? {
+        return Ok(false);
     }
 
     // == Consensus == (and classic bonds' delta sums)
@@ -258,19 +345,22 @@ pub(super) fn core(
     }
 
     // == Clip, trust, rank, bonds EMA ==
-    match (yuma3, fast) {
+    let in_block = match (yuma3, fast) {
         (true, true) => run.ema_yuma3::<true>(d, seen, stamp)?,
         (true, false) => run.ema_yuma3::<false>(d, seen, stamp)?,
         (false, true) => run.ema_classic::<true>(d),
         (false, false) => run.ema_classic::<false>(d),
+    };
+    if !in_block {
+        return Ok(false);
     }
     consensus.clear();
     consensus.resize(n, ZERO);
     incentive.clear();
     incentive.resize(n, ZERO);
-    for (jj, (&c, &rank)) in d.consensus.iter().zip(&d.ranks).enumerate() {
+    for (jj, (&c, acc)) in d.consensus.iter().zip(&d.col_acc).enumerate() {
         consensus[lo + jj] = I32F32::from_bits(c);
-        incentive[lo + jj] = I32F32::from_bits(rank);
+        incentive[lo + jj] = I32F32::from_bits(acc[0]);
     }
     validator_trust.clear();
     validator_trust.resize(n, ZERO);
@@ -297,7 +387,17 @@ pub(super) fn core(
         scatter(&d.uids, &d.acc, dividends);
     }
     inplace_normalize(dividends);
-    Ok(())
+    Ok(true)
+}
+
+/// True when the row lists exactly the columns `lo .. lo + m`, in order.
+fn is_consecutive(row: &[(u16, u16)], lo: usize, m: usize) -> bool {
+    row.len() == m && row.iter().zip(lo..).fold(true, |ok, (&(j, _), want)| ok & (usize::from(j) == want))
+}
+
+/// True when the row's columns strictly increase.
+fn is_strictly_increasing(row: &[(u16, u16)]) -> bool {
+    row.windows(2).all(|w| w[0].0 < w[1].0)
 }
 
 /// Checks a row whose columns do not strictly increase for unknown and repeated uids, as
@@ -319,16 +419,20 @@ fn check_row(
 
 /// The fixed-point operations of the passes on raw `I32F32` bits. With `FAST` the caller has
 /// checked that every operand is in `[0, 1]` (bits `0 ..= 2^32`) and that no sum can reach
-/// `2^63`: a product of two such values is `floor(a b / 2^32) <= 2^32`, which the crate's
-/// saturating multiply returns unchanged, and no sum saturates, so plain integer arithmetic
-/// gives the same bits. Without `FAST`, the crate's saturating operations.
+/// `2^63`: a product of two such values is `floor(a b / 2^32) <= 2^32` (computed in 64 bits,
+/// which hold `a b` unless `a = 1`), which the crate's saturating multiply returns unchanged,
+/// no sum saturates, and a value in `[0, 1]` is stored
+/// as `floor(v 65535)` (the first case of `fixed_proportion_to_u16`), so plain integer
+/// arithmetic gives the same bits. Without `FAST`, the crate's saturating operations.
 struct Ops<const FAST: bool>;
 
 impl<const FAST: bool> Ops<FAST> {
     #[inline(always)]
     fn mul(a: i64, b: i64) -> i64 {
         if FAST {
-            ((u128::from(a as u64) * u128::from(b as u64)) >> 32) as i64
+            // a < 2^32 and b <= 2^32: a b < 2^64 fits the 64-bit product; a = 2^32 gives b.
+            let product = ((a as u64).wrapping_mul(b as u64) >> 32) as i64;
+            if a == 1 << 32 { b } else { product }
         } else {
             fixed::saturating_mul(I32F32::from_bits(a), I32F32::from_bits(b)).to_bits()
         }
@@ -338,13 +442,15 @@ impl<const FAST: bool> Ops<FAST> {
     fn add(a: i64, b: i64) -> i64 {
         if FAST { a.wrapping_add(b) } else { a.saturating_add(b) }
     }
-}
 
-/// `a / d` where `d` is non-zero (`inplace_col_normalize_sparse` leaves a column with a zero
-/// sum unchanged, so callers divide only by non-zero sums).
-#[inline(always)]
-fn div(d: &Divisor, a: i64) -> i64 {
-    d.safe_div(I32F32::from_bits(a)).to_bits()
+    #[inline(always)]
+    fn to_u16(v: i64) -> u16 {
+        if FAST {
+            ((v as u64 * u64::from(u16::MAX)) >> 32) as u16
+        } else {
+            fixed_proportion_to_u16(I32F32::from_bits(v))
+        }
+    }
 }
 
 /// What the passes read: the block, the bond parameters (raw bits) and the input.
@@ -358,6 +464,8 @@ struct Run<'a> {
     keep: i64,
     last_tempo: u64,
     registered: &'a [u64],
+    /// Every bond in the span is kept (no miner registered since the last epoch).
+    bonds_all_kept: bool,
     permits: &'a [bool],
 }
 
@@ -366,10 +474,10 @@ impl Run<'_> {
     /// 1), or in between their interpolation, kept where positive (`interpolate_sparse`).
     #[inline(always)]
     fn for_bonds<const FAST: bool>(&self, w: i64, clipped: i64) -> i64 {
-        if self.penalty == 0 {
-            w
-        } else if self.penalty == ONE.to_bits() {
+        if self.penalty == ONE.to_bits() {
             clipped
+        } else if self.penalty == 0 {
+            w
         } else {
             let step =
                 fixed::saturating_mul(I32F32::from_bits(self.penalty), I32F32::from_bits(clipped.saturating_sub(w)));
@@ -377,46 +485,49 @@ impl Run<'_> {
         }
     }
 
-    /// Reads block row `r`'s bonds into `row` (dropped to miners registered since the last
+    /// Reads the bonds of `uid` into `row` (dropped to miners registered since the last
     /// epoch; Yuma3 reads `b / 65535`, classic the raw value); checks the row when `check`.
+    /// `Ok(false)` when a bond lies outside the block.
     fn read_bonds(
         &self,
         uid: usize,
         row: &mut [i64],
         yuma3: bool,
         check: Option<(&mut Vec<u32>, &mut u32)>,
-    ) -> Result<(), EpochError> {
+    ) -> Result<bool, EpochError> {
         row.fill(0);
-        let bonds = &self.input.neurons[uid].bonds;
-        let (mut prev, mut sorted) = (-1i32, true);
+        let bonds = &self.input.neurons[uid].bonds[..];
+        if let Some((seen, stamp)) = check
+            && !is_strictly_increasing(bonds)
+        {
+            check_row(seen, stamp, self.input.neurons.len(), uid, "bonds", bonds)?;
+        }
+        let read = |b: u16| if yuma3 { u16_proportion(b) } else { i64::from(b) << 32 };
         for &(j, b) in bonds {
             let jj = usize::from(j);
-            sorted &= i32::from(j) > prev;
-            prev = i32::from(j);
-            if self.last_tempo > self.registered[jj] {
-                row[jj - self.lo] = if yuma3 { u16_proportion(b) } else { i64::from(b) << 32 };
+            let Some(cell) = row.get_mut(jj.wrapping_sub(self.lo)) else { return Ok(false) };
+            if self.bonds_all_kept || self.last_tempo > self.registered[jj] {
+                *cell = read(b);
             }
         }
-        match check {
-            Some((seen, stamp)) if !sorted => check_row(seen, stamp, self.input.neurons.len(), uid, "bonds", bonds),
-            _ => Ok(()),
-        }
+        Ok(true)
     }
 
     /// Classic bonds: checks every bond row and sums the bonds as read by column.
-    fn bond_sums(&self, d: &mut DenseScratch, seen: &mut Vec<u32>, stamp: &mut u32) -> Result<(), EpochError> {
+    fn bond_sums(&self, d: &mut DenseScratch, seen: &mut Vec<u32>, stamp: &mut u32) -> Result<bool, EpochError> {
         d.bond_sums.clear();
         d.bond_sums.resize(self.m, 0);
         d.bond_row.clear();
         d.bond_row.resize(self.m, 0);
         for &uid in &d.uids {
-            self.read_bonds(uid, &mut d.bond_row, false, Some((&mut *seen, &mut *stamp)))?;
+            if !self.read_bonds(uid, &mut d.bond_row, false, Some((&mut *seen, &mut *stamp)))? {
+                return Ok(false);
+            }
             for (s, &b) in d.bond_sums.iter_mut().zip(&d.bond_row) {
                 *s = s.saturating_add(b);
             }
         }
-        prepare(&d.bond_sums, &mut d.bond_div);
-        Ok(())
+        Ok(true)
     }
 
     /// Column by column: consensus (the stake-weighted median of the column); classic bonds
@@ -434,24 +545,41 @@ impl Run<'_> {
         d.delta_sums.resize(self.m, 0);
         d.items.clear();
         d.items.resize(self.rows, (0, 0));
-        for (jj, (c, delta_sum)) in d.consensus.iter_mut().zip(&mut d.delta_sums).enumerate() {
-            let column = || d.weights.iter().skip(jj).step_by(self.m);
+        // The weights column by column.
+        let (m, rows) = (self.m, self.rows);
+        d.columns.clear();
+        d.columns.resize(m * rows, 0);
+        // By blocks of 8 rows: one cache line of each column at a time (a column's stride is
+        // often a power of two, which would crowd a few cache sets row by row).
+        for (b, block) in d.weights.chunks(8 * m).enumerate() {
+            let height = block.len() / m;
+            for (jj, out) in d.columns.chunks_exact_mut(rows).enumerate() {
+                for (r, cell) in out[8 * b..8 * b + height].iter_mut().enumerate() {
+                    *cell = block[r * m + jj];
+                }
+            }
+        }
+        let vote = &d.vote[..rows];
+        let stake = &d.stake[..rows];
+        let columns = d.columns.chunks_exact(rows).zip(d.consensus.iter_mut().zip(&mut d.delta_sums));
+        for (col, (c, delta_sum)) in columns {
             if let Some(v) = voters {
+                // Normalised stakes sum to about 1: the voters' stake sum cannot overflow.
                 let (mut k, mut min, mut max, mut sum) = (0usize, i64::MAX, 0i64, 0i64);
-                for (&w, &s) in column().zip(&d.vote) {
+                for (&w, &s) in col.iter().zip(vote) {
                     if w > 0 && s >= 0 {
                         d.items[k] = (w, s);
                         k += 1;
                         min = min.min(w);
                         max = max.max(w);
-                        sum = sum.saturating_add(s);
+                        sum = sum.wrapping_add(s);
                     }
                 }
                 *c = v.column_median(&d.items[..k], min, max, sum, bucket_items);
             }
             if !yuma3 {
                 let c = *c;
-                *delta_sum = column().zip(&d.stake).fold(0, |acc, (&w, &s)| {
+                *delta_sum = col.iter().zip(stake).fold(0, |acc, (&w, &s)| {
                     Ops::<FAST>::add(acc, Ops::<FAST>::mul(self.for_bonds::<FAST>(w, w.min(c)), s))
                 });
             }
@@ -462,10 +590,8 @@ impl Run<'_> {
     fn start_rows(&self, d: &mut DenseScratch) {
         d.trust.clear();
         d.trust.resize(self.rows, 0);
-        d.ranks.clear();
-        d.ranks.resize(self.m, 0);
-        d.ema_sums.clear();
-        d.ema_sums.resize(self.m, 0);
+        d.col_acc.clear();
+        d.col_acc.resize(self.m, [0, 0]);
         d.ema.clear();
         d.ema.resize(self.rows * self.m, 0);
         d.bond_row.clear();
@@ -481,90 +607,133 @@ impl Run<'_> {
         d: &mut DenseScratch,
         seen: &mut Vec<u32>,
         stamp: &mut u32,
-    ) -> Result<(), EpochError> {
+    ) -> Result<bool, EpochError> {
         self.start_rows(d);
-        let rows = d.weights.chunks_exact(self.m).zip(d.ema.chunks_exact_mut(self.m));
+        let m = self.m;
+        let rows = d.weights.chunks_exact(m).zip(d.ema.chunks_exact_mut(m));
         for (r, (wrow, erow)) in rows.enumerate() {
             let uid = d.uids[r];
-            self.read_bonds(uid, &mut d.bond_row, true, Some((&mut *seen, &mut *stamp)))?;
-            let (s, permit) = (d.stake[r], self.permits[uid]);
-            let mut trust = 0i64;
-            d.row_out.clear();
-            let columns = wrow.iter().zip(&d.bond_row).zip(erow.iter_mut()).zip(&d.consensus);
-            for (jj, ((((&w, &b), e), &c), (rank, sum))) in
-                columns.zip(d.ranks.iter_mut().zip(d.ema_sums.iter_mut())).enumerate()
-            {
-                let clipped = w.min(c);
-                trust = trust.wrapping_add(clipped);
-                *rank = Ops::<FAST>::add(*rank, Ops::<FAST>::mul(s, clipped));
-                let f = self.for_bonds::<FAST>(w, clipped);
-                let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, f), Ops::<FAST>::mul(self.keep, b));
-                *e = v;
-                *sum = Ops::<FAST>::add(*sum, v);
-                if v > 0 && permit {
-                    d.row_out.push(((self.lo + jj) as u16, fixed_proportion_to_u16(I32F32::from_bits(v))));
+            let s = d.stake[r];
+            let (cons, cols) = (&d.consensus[..m], &mut d.col_acc[..m]);
+            let bonds = &self.input.neurons[uid].bonds[..];
+            let trust = if self.bonds_all_kept && is_consecutive(bonds, self.lo, m) {
+                // Every column listed in order: the row's bonds read in place.
+                let bonds = &bonds[..m];
+                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cons, cols, |jj| u16_proportion(bonds[jj].1))
+            } else {
+                if !self.read_bonds(uid, &mut d.bond_row, true, Some((&mut *seen, &mut *stamp)))? {
+                    return Ok(false);
                 }
-            }
+                let brow = &d.bond_row[..m];
+                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cons, cols, |jj| brow[jj])
+            };
             d.trust[r] = trust;
-            d.stored[r].clone_from(&d.row_out);
+            d.stored[r] = if self.permits[uid] {
+                let mut out = Vec::with_capacity(erow.iter().filter(|&&v| v > 0).count());
+                for (jj, &v) in erow.iter().enumerate() {
+                    if v > 0 {
+                        out.push(((self.lo + jj) as u16, Ops::<FAST>::to_u16(v)));
+                    }
+                }
+                out
+            } else {
+                Vec::new()
+            };
         }
-        Ok(())
+        Ok(true)
+    }
+
+    /// One Yuma3 row (`bond(jj)` reads the bond as read): clip, rank, EMA and its column
+    /// sums into `cols`, the EMA into `erow`; returns the row's trust.
+    #[inline(always)]
+    fn ema_row_yuma3<const FAST: bool>(
+        &self,
+        s: i64,
+        wrow: &[i64],
+        erow: &mut [i64],
+        cons: &[i64],
+        cols: &mut [[i64; 2]],
+        bond: impl Fn(usize) -> i64,
+    ) -> i64 {
+        let m = wrow.len();
+        let (erow, cons, cols) = (&mut erow[..m], &cons[..m], &mut cols[..m]);
+        let mut trust = 0i64;
+        for jj in 0..m {
+            let w = wrow[jj];
+            let clipped = w.min(cons[jj]);
+            trust = trust.wrapping_add(clipped);
+            let f = self.for_bonds::<FAST>(w, clipped);
+            let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, f), Ops::<FAST>::mul(self.keep, bond(jj)));
+            erow[jj] = v;
+            let col = &mut cols[jj];
+            col[0] = Ops::<FAST>::add(col[0], Ops::<FAST>::mul(s, clipped));
+            col[1] = Ops::<FAST>::add(col[1], v);
+        }
+        trust
     }
 
     /// Classic bonds, row by row: clip, trust, rank, and the EMA of the column-normalised
     /// bond deltas with the column-normalised bonds as read.
-    fn ema_classic<const FAST: bool>(&self, d: &mut DenseScratch) {
+    ///
+    /// The bonds as read are `b 2^32` for a stored `b`, their column sums `B 2^32` (no sum
+    /// saturates with `FAST`), so `b 2^32 / (B 2^32)` is divided as the share `b / B`.
+    fn ema_classic<const FAST: bool>(&self, d: &mut DenseScratch) -> bool {
         self.start_rows(d);
-        prepare(&d.delta_sums, &mut d.delta_div);
-        let rows = d.weights.chunks_exact(self.m).zip(d.ema.chunks_exact_mut(self.m));
+        d.delta_div.clear();
+        d.delta_div.extend(d.delta_sums.iter().map(|&s| ColumnDivisor::new(s)));
+        d.bond_div.clear();
+        d.bond_div.extend(d.bond_sums.iter().map(|&s| {
+            let mut div = ColumnDivisor::new(s);
+            div.share = ShareDivisor::new(s >> 32);
+            div
+        }));
+        let m = self.m;
+        let rows = d.weights.chunks_exact(m).zip(d.ema.chunks_exact_mut(m));
         for (r, (wrow, erow)) in rows.enumerate() {
-            // Checked in `bond_sums`.
-            let _ = self.read_bonds(d.uids[r], &mut d.bond_row, false, None);
+            // Checked and found in the block by `bond_sums`.
+            if !matches!(self.read_bonds(d.uids[r], &mut d.bond_row, false, None), Ok(true)) {
+                return false;
+            }
             let s = d.stake[r];
+            let (brow, cons, cols) = (&d.bond_row[..m], &d.consensus[..m], &mut d.col_acc[..m]);
+            let (delta_div, bond_div) = (&d.delta_div[..m], &d.bond_div[..m]);
             let mut trust = 0i64;
-            let per_column = d.consensus.iter().zip(&d.delta_div).zip(&d.bond_div);
-            let columns = wrow.iter().zip(&d.bond_row).zip(erow.iter_mut()).zip(per_column);
-            for ((((&w, &b), e), ((&c, dd), db)), (rank, sum)) in
-                columns.zip(d.ranks.iter_mut().zip(d.ema_sums.iter_mut()))
-            {
-                let clipped = w.min(c);
+            for jj in 0..m {
+                let w = wrow[jj];
+                let clipped = w.min(cons[jj]);
                 trust = trust.wrapping_add(clipped);
-                *rank = Ops::<FAST>::add(*rank, Ops::<FAST>::mul(s, clipped));
-                let delta = Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s);
-                let delta = if dd.value() != ZERO { div(dd, delta) } else { delta };
-                let old = if db.value() != ZERO { div(db, b) } else { b };
+                let delta = delta_div[jj].apply::<FAST>(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
+                let b = brow[jj];
+                let old = if FAST { bond_div[jj].apply::<FAST>(b >> 32) } else { bond_div[jj].apply::<FAST>(b) };
                 let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, delta), Ops::<FAST>::mul(self.keep, old));
-                *e = v;
-                *sum = Ops::<FAST>::add(*sum, v);
+                erow[jj] = v;
+                let col = &mut cols[jj];
+                col[0] = Ops::<FAST>::add(col[0], Ops::<FAST>::mul(s, clipped));
+                col[1] = Ops::<FAST>::add(col[1], v);
             }
             d.trust[r] = trust;
         }
+        true
     }
 
     /// Yuma3: each row's bonds per validator, the column-normalised EMA . incentive
     /// (`col_normalized_row_dot_sparse`; columns with no incentive or no bonds add nothing).
     fn dividends_yuma3<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
-        self.live_columns(d, incentive);
+        d.live.clear();
+        for (jj, col) in d.col_acc.iter().enumerate() {
+            let x = incentive[self.lo + jj].to_bits();
+            if x != 0 && col[1] != 0 {
+                d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col[1]) });
+            }
+        }
         d.acc.clear();
         for erow in d.ema.chunks_exact(self.m) {
             let mut acc = 0i64;
-            for (&(jj, x), div_j) in d.live.iter().zip(&d.ema_div) {
-                acc = acc.wrapping_add(Ops::<FAST>::mul(div(div_j, erow[jj]), x));
+            for col in &d.live {
+                let share = col.div.apply::<FAST>(erow[col.jj]);
+                acc = acc.wrapping_add(Ops::<FAST>::mul(share, col.incentive));
             }
             d.acc.push(acc);
-        }
-    }
-
-    /// The columns whose incentive and EMA sum are positive, with divisors by the sums.
-    fn live_columns(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
-        d.live.clear();
-        d.ema_div.clear();
-        for (jj, &sum) in d.ema_sums.iter().enumerate() {
-            let x = incentive[self.lo + jj].to_bits();
-            if x != 0 && sum != 0 {
-                d.live.push((jj, x));
-                d.ema_div.push(Divisor::new(I32F32::from_bits(sum)));
-            }
         }
     }
 
@@ -572,44 +741,45 @@ impl Run<'_> {
     /// dividends from it and the incentive (`matmul_transpose_sparse`), and the stored rows,
     /// max-upscaled by column (`inplace_col_max_upscale_sparse`).
     fn dividends_classic<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
-        prepare(&d.ema_sums, &mut d.ema_div);
+        let m = self.m;
+        d.ema_div.clear();
+        d.ema_div.extend(d.col_acc.iter().map(|col| ColumnDivisor::new(col[1])));
         d.maxes.clear();
-        d.maxes.resize(self.m, 0);
-        for erow in d.ema.chunks_exact_mut(self.m) {
-            for ((e, de), max) in erow.iter_mut().zip(&d.ema_div).zip(d.maxes.iter_mut()) {
+        d.maxes.resize(m, 0);
+        for erow in d.ema.chunks_exact_mut(m) {
+            for ((e, div), max) in erow.iter_mut().zip(&d.ema_div).zip(d.maxes.iter_mut()) {
                 if *e > 0 {
-                    let v = if de.value() != ZERO { div(de, *e) } else { *e };
+                    let v = div.apply::<FAST>(*e);
                     *max = (*max).max(v);
                     // A bond normalised to 0 is still stored: marked -1.
                     *e = if v == 0 { -1 } else { v };
                 }
             }
         }
-        prepare(&d.maxes, &mut d.max_div);
+        d.max_div.clear();
+        d.max_div.extend(d.maxes.iter().map(|&s| ColumnDivisor::new(s)));
         d.acc.clear();
-        let incentive = &incentive[self.lo..self.lo + self.m];
-        for (r, erow) in d.ema.chunks_exact(self.m).enumerate() {
-            let permit = self.permits[d.uids[r]];
+        let incentive = &incentive[self.lo..self.lo + m];
+        for (r, erow) in d.ema.chunks_exact(m).enumerate() {
             let mut acc = 0i64;
-            d.row_out.clear();
-            for (jj, ((&e, dm), x)) in erow.iter().zip(&d.max_div).zip(incentive).enumerate() {
-                let v = e.max(0);
-                acc = Ops::<FAST>::add(acc, Ops::<FAST>::mul(x.to_bits(), v));
-                if e != 0 && permit {
-                    let up = if dm.value() != ZERO { div(dm, v) } else { v };
-                    d.row_out.push(((self.lo + jj) as u16, fixed_proportion_to_u16(I32F32::from_bits(up))));
-                }
+            for (&e, x) in erow.iter().zip(incentive) {
+                acc = Ops::<FAST>::add(acc, Ops::<FAST>::mul(x.to_bits(), e.max(0)));
             }
             d.acc.push(acc);
-            d.stored[r].clone_from(&d.row_out);
+            d.stored[r] = if self.permits[d.uids[r]] {
+                let mut out = Vec::with_capacity(erow.iter().filter(|&&e| e != 0).count());
+                for (jj, (&e, div)) in erow.iter().zip(&d.max_div).enumerate() {
+                    if e != 0 {
+                        let up = div.apply::<FAST>(e.max(0));
+                        out.push(((self.lo + jj) as u16, Ops::<FAST>::to_u16(up)));
+                    }
+                }
+                out
+            } else {
+                Vec::new()
+            };
         }
     }
-}
-
-/// Divisors by each of `values`.
-fn prepare(values: &[i64], out: &mut Vec<Divisor>) {
-    out.clear();
-    out.extend(values.iter().map(|&v| Divisor::new(I32F32::from_bits(v))));
 }
 
 /// `out[uids[r]] = rows[r]` for each block row.
