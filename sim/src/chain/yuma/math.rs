@@ -894,8 +894,17 @@ pub struct MedianScratch {
     fill: Vec<ColumnRun>,
     /// `(score, stake)` raw bits of each positive score from a positive-stake row, by column.
     pairs: Vec<(i64, i64)>,
-    /// The entries of one bucket while selecting.
-    pub(crate) bucket_items: Vec<(i64, i64)>,
+    /// Buffers of one column's selection.
+    pub(crate) select: SelectScratch,
+}
+
+/// Reusable buffers of one column's median selection.
+#[derive(Clone, Debug, Default)]
+pub struct SelectScratch {
+    /// The entries of the crossing bucket.
+    bucket_items: Vec<(i64, i64)>,
+    /// Each entry's bucket.
+    tags: Vec<u8>,
 }
 
 /// Column-wise stake-weighted median (chain: `weighted_median_col_sparse`): for each column,
@@ -917,7 +926,7 @@ pub fn weighted_median_col_sparse(
     let columns = columns as usize;
     out.clear();
     out.resize(columns, ZERO);
-    let MedianScratch { row_stake, use_stake, col_start, fill, pairs, bucket_items } = scratch;
+    let MedianScratch { row_stake, use_stake, col_start, fill, pairs, select } = scratch;
 
     let Some(voters) = median_voters(stake, majority, use_stake, row_stake) else {
         return;
@@ -968,7 +977,14 @@ pub fn weighted_median_col_sparse(
     for (j, median) in out.iter_mut().enumerate() {
         let items = &pairs[col_start[j]..col_start[j + 1]];
         let run = &fill[j];
-        *median = I32F32::from_bits(voters.column_median(items, run.min, run.max, run.stake, bucket_items));
+        *median = I32F32::from_bits(voters.column_median(
+            items.iter().copied(),
+            items.len(),
+            run.min,
+            run.max,
+            run.stake,
+            select,
+        ));
     }
 }
 
@@ -1015,27 +1031,28 @@ pub fn median_voters(
 }
 
 impl MedianVoters {
-    /// One column's median from its positive scores: `items` holds `(score, stake)` raw bits of
-    /// each voter with a positive score (any order), `min` and `max` their score range and
-    /// `stake` the saturating sum of their stakes; every other voter scores 0.
-    pub fn column_median(
+    /// One column's median from its positive scores: `items` yields `(score, stake)` raw bits
+    /// of each voter with a positive score (any order; `len` of them), `min` and `max` their
+    /// score range and `stake` the sum of their stakes; every other voter scores 0.
+    pub fn column_median<I: Iterator<Item = (i64, i64)> + Clone>(
         &self,
-        items: &[(i64, i64)],
+        items: I,
+        len: usize,
         min: i64,
         max: i64,
         stake: i64,
-        bucket_items: &mut Vec<(i64, i64)>,
+        scratch: &mut SelectScratch,
     ) -> i64 {
-        if items.is_empty() {
+        if len == 0 {
             return 0; // every voter scores 0
         }
         let zero_stake = self.stake_sum.saturating_sub(stake);
-        let has_zero = items.len() < self.count;
+        let has_zero = len < self.count;
         if has_zero && zero_stake > self.minority {
             return 0; // the median is 0
         }
         let target = if has_zero { self.minority.saturating_sub(zero_stake) } else { self.minority };
-        select_weighted(items, min, max, target, bucket_items)
+        select_weighted(items, len, min, max, target, scratch)
     }
 }
 
@@ -1051,30 +1068,42 @@ struct ColumnRun {
 /// Buckets per column in [`select_weighted`]'s first pass (a power of two).
 const MEDIAN_BUCKETS: usize = 64;
 
-/// Smallest score `v` in `run` with `sum(stake of scores <= v) > target`, or the largest score
-/// when none qualifies; `run` must not be empty, its scores lie in `[min, max]`. Raw `I32F32`
-/// bits, with the same saturating sums as the fixed-point type.
+/// Smallest score `v` in `run` (`len` entries) with `sum(stake of scores <= v) > target`, or the
+/// largest score when none qualifies; `run` must not be empty, its scores lie in `[min, max]`. Raw `I32F32`
+/// bits; the stakes are normalised (each at most 1, so no sum of them comes near overflow and
+/// plain sums equal the chain's saturating ones).
 ///
 /// A first pass sums stake into [`MEDIAN_BUCKETS`] buckets of equal score width (integer shift
-/// of `score - min`, so buckets are ordered by score); the first bucket whose cumulative stake
-/// passes `target` holds the answer, found among that bucket's scores by [`select_quick`].
-/// Every sum is exact, so this is the same value as a search over the whole column.
-fn select_weighted(run: &[(i64, i64)], min: i64, max: i64, target: i64, bucket_items: &mut Vec<(i64, i64)>) -> i64 {
+/// of `score - min`, so buckets are ordered by score), noting each entry's bucket in `tags`;
+/// the first bucket whose cumulative stake passes `target` holds the answer, found among that
+/// bucket's scores by [`select_quick`]. Every sum is exact, so this is the same value as a
+/// search over the whole column.
+fn select_weighted<I: Iterator<Item = (i64, i64)> + Clone>(
+    run: I,
+    len: usize,
+    min: i64,
+    max: i64,
+    target: i64,
+    scratch: &mut SelectScratch,
+) -> i64 {
     if min >= max {
         return max;
     }
+    let SelectScratch { bucket_items, tags } = scratch;
     let span = max.abs_diff(min);
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(MEDIAN_BUCKETS.trailing_zeros());
-    let bucket = |v: i64| (v.abs_diff(min) >> shift) as usize & (MEDIAN_BUCKETS - 1);
     let mut sums = [0i64; MEDIAN_BUCKETS];
-    for &(v, s) in run {
-        let b = bucket(v);
-        sums[b] = sums[b].saturating_add(s);
+    tags.clear();
+    tags.resize(len, 0);
+    for ((v, s), tag) in run.clone().zip(tags.iter_mut()) {
+        let b = (v.abs_diff(min) >> shift) as usize & (MEDIAN_BUCKETS - 1);
+        *tag = b as u8;
+        sums[b] = sums[b].wrapping_add(s);
     }
     let mut below = 0i64;
     let mut crossing = MEDIAN_BUCKETS;
     for (b, &s) in sums.iter().enumerate() {
-        let next = below.saturating_add(s);
+        let next = below.wrapping_add(s);
         if next > target {
             crossing = b;
             break;
@@ -1085,9 +1114,9 @@ fn select_weighted(run: &[(i64, i64)], min: i64, max: i64, target: i64, bucket_i
         return max;
     }
     bucket_items.clear();
-    for &(v, s) in run {
-        if bucket(v) == crossing {
-            bucket_items.push((v, s));
+    for (item, &tag) in run.zip(tags.iter()) {
+        if usize::from(tag) == crossing {
+            bucket_items.push(item);
         }
     }
     match bucket_items[..] {

@@ -35,7 +35,7 @@ use super::{EpochError, EpochWorkspace, check_entry, next_stamp};
 use crate::chain::yuma::EpochInput;
 use crate::chain::yuma::fixed::{self, Divisor, ShareDivisor, U64Divisor};
 use crate::chain::yuma::math::{
-    MedianVoters, ONE, ZERO, fixed_proportion_to_u16, inplace_normalize, median_voters, vec_mul,
+    MedianVoters, ONE, SelectScratch, ZERO, fixed_proportion_to_u16, inplace_normalize, median_voters, vec_mul,
 };
 use substrate_fixed::types::I32F32;
 
@@ -68,10 +68,9 @@ pub(super) struct DenseScratch {
     ema: Vec<i64>,
     /// One row of bonds as read.
     bond_row: Vec<i64>,
-    /// Per column: consensus; rank and EMA sum; sums of the bonds as read and of the bond
+    /// Per column: consensus, rank and EMA sum; sums of the bonds as read and of the bond
     /// deltas (classic); maxima of the normalised EMA (classic).
-    consensus: Vec<i64>,
-    col_acc: Vec<[i64; 2]>,
+    cols: Vec<Column>,
     bond_sums: Vec<i64>,
     delta_sums: Vec<i64>,
     maxes: Vec<i64>,
@@ -131,6 +130,14 @@ impl ColumnDivisor {
             _ => self.general.safe_div(I32F32::from_bits(v)).to_bits(),
         }
     }
+}
+
+/// One column's consensus, rank and sum of the bonds EMA (raw bits).
+#[derive(Clone, Copy, Debug, Default)]
+struct Column {
+    consensus: i64,
+    rank: i64,
+    ema_sum: i64,
 }
 
 /// A column the Yuma3 dividends read: its index, incentive and EMA sum.
@@ -253,7 +260,13 @@ pub(super) fn core(
         if updated > registered_max && committed >= registered_max {
             // Every weight kept but a self-weight: normalise while storing.
             let kept = |(j, w): (u16, u16)| if usize::from(j) == own { 0 } else { u64::from(w) };
-            let total: u64 = row.iter().map(|&x| kept(x)).sum();
+            let total: u64 = if consecutive {
+                // The self-weight, if any, sits at its column's position.
+                let all: u64 = row.iter().map(|&(_, w)| u64::from(w)).sum();
+                all - own.checked_sub(lo).and_then(|k| row.get(k)).map_or(0, |&(_, w)| u64::from(w))
+            } else {
+                row.iter().map(|&x| kept(x)).sum()
+            };
             if total == 0 {
                 continue;
             }
@@ -339,9 +352,9 @@ pub(super) fn core(
 
     // == Consensus == (and classic bonds' delta sums)
     if fast {
-        run.consensus::<true>(d, voters.as_ref(), &mut median.bucket_items, yuma3);
+        run.consensus::<true>(d, voters.as_ref(), &mut median.select, yuma3);
     } else {
-        run.consensus::<false>(d, voters.as_ref(), &mut median.bucket_items, yuma3);
+        run.consensus::<false>(d, voters.as_ref(), &mut median.select, yuma3);
     }
 
     // == Clip, trust, rank, bonds EMA ==
@@ -358,9 +371,9 @@ pub(super) fn core(
     consensus.resize(n, ZERO);
     incentive.clear();
     incentive.resize(n, ZERO);
-    for (jj, (&c, acc)) in d.consensus.iter().zip(&d.col_acc).enumerate() {
-        consensus[lo + jj] = I32F32::from_bits(c);
-        incentive[lo + jj] = I32F32::from_bits(acc[0]);
+    for (jj, col) in d.cols.iter().enumerate() {
+        consensus[lo + jj] = I32F32::from_bits(col.consensus);
+        incentive[lo + jj] = I32F32::from_bits(col.rank);
     }
     validator_trust.clear();
     validator_trust.resize(n, ZERO);
@@ -392,7 +405,9 @@ pub(super) fn core(
 
 /// True when the row lists exactly the columns `lo .. lo + m`, in order.
 fn is_consecutive(row: &[(u16, u16)], lo: usize, m: usize) -> bool {
-    row.len() == m && row.iter().zip(lo..).fold(true, |ok, (&(j, _), want)| ok & (usize::from(j) == want))
+    // An OR of differences rather than an early exit: the compiler vectorises it.
+    let Ok(lo) = u32::try_from(lo) else { return false };
+    row.len() == m && row.iter().zip(lo..).fold(0u32, |diff, (&(j, _), want)| diff | (u32::from(j) ^ want)) == 0
 }
 
 /// True when the row's columns strictly increase.
@@ -536,11 +551,11 @@ impl Run<'_> {
         &self,
         d: &mut DenseScratch,
         voters: Option<&MedianVoters>,
-        bucket_items: &mut Vec<(i64, i64)>,
+        select: &mut SelectScratch,
         yuma3: bool,
     ) {
-        d.consensus.clear();
-        d.consensus.resize(self.m, 0);
+        d.cols.clear();
+        d.cols.resize(self.m, Column::default());
         d.delta_sums.clear();
         d.delta_sums.resize(self.m, 0);
         d.items.clear();
@@ -561,21 +576,34 @@ impl Run<'_> {
         }
         let vote = &d.vote[..rows];
         let stake = &d.stake[..rows];
-        let columns = d.columns.chunks_exact(rows).zip(d.consensus.iter_mut().zip(&mut d.delta_sums));
+        let columns =
+            d.columns.chunks_exact(rows).zip(d.cols.iter_mut().map(|x| &mut x.consensus).zip(&mut d.delta_sums));
         for (col, (c, delta_sum)) in columns {
             if let Some(v) = voters {
-                // Normalised stakes sum to about 1: the voters' stake sum cannot overflow.
+                // The positive scores of voters: their range, count and stake (normalised
+                // stakes sum to about 1, so the sum cannot overflow).
                 let (mut k, mut min, mut max, mut sum) = (0usize, i64::MAX, 0i64, 0i64);
                 for (&w, &s) in col.iter().zip(vote) {
-                    if w > 0 && s >= 0 {
-                        d.items[k] = (w, s);
-                        k += 1;
-                        min = min.min(w);
-                        max = max.max(w);
-                        sum = sum.wrapping_add(s);
-                    }
+                    let counts = w > 0 && s >= 0;
+                    k += usize::from(counts);
+                    min = if counts { min.min(w) } else { min };
+                    max = if counts { max.max(w) } else { max };
+                    sum = sum.wrapping_add(if counts { s } else { 0 });
                 }
-                *c = v.column_median(&d.items[..k], min, max, sum, bucket_items);
+                *c = if k == rows {
+                    // Every row votes with a positive score: the column itself.
+                    let items = col.iter().copied().zip(vote.iter().copied());
+                    v.column_median(items, k, min, max, sum, select)
+                } else {
+                    let mut n = 0;
+                    for (&w, &s) in col.iter().zip(vote) {
+                        if w > 0 && s >= 0 {
+                            d.items[n] = (w, s);
+                            n += 1;
+                        }
+                    }
+                    v.column_median(d.items[..n].iter().copied(), n, min, max, sum, select)
+                };
             }
             if !yuma3 {
                 let c = *c;
@@ -590,8 +618,9 @@ impl Run<'_> {
     fn start_rows(&self, d: &mut DenseScratch) {
         d.trust.clear();
         d.trust.resize(self.rows, 0);
-        d.col_acc.clear();
-        d.col_acc.resize(self.m, [0, 0]);
+        for col in &mut d.cols {
+            (col.rank, col.ema_sum) = (0, 0);
+        }
         d.ema.clear();
         d.ema.resize(self.rows * self.m, 0);
         d.bond_row.clear();
@@ -614,28 +643,22 @@ impl Run<'_> {
         for (r, (wrow, erow)) in rows.enumerate() {
             let uid = d.uids[r];
             let s = d.stake[r];
-            let (cons, cols) = (&d.consensus[..m], &mut d.col_acc[..m]);
+            let cols = &mut d.cols[..m];
             let bonds = &self.input.neurons[uid].bonds[..];
             let trust = if self.bonds_all_kept && is_consecutive(bonds, self.lo, m) {
                 // Every column listed in order: the row's bonds read in place.
                 let bonds = &bonds[..m];
-                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cons, cols, |jj| u16_proportion(bonds[jj].1))
+                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cols, |jj| u16_proportion(bonds[jj].1))
             } else {
                 if !self.read_bonds(uid, &mut d.bond_row, true, Some((&mut *seen, &mut *stamp)))? {
                     return Ok(false);
                 }
                 let brow = &d.bond_row[..m];
-                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cons, cols, |jj| brow[jj])
+                self.ema_row_yuma3::<FAST>(s, &wrow[..m], erow, cols, |jj| brow[jj])
             };
             d.trust[r] = trust;
             d.stored[r] = if self.permits[uid] {
-                let mut out = Vec::with_capacity(erow.iter().filter(|&&v| v > 0).count());
-                for (jj, &v) in erow.iter().enumerate() {
-                    if v > 0 {
-                        out.push(((self.lo + jj) as u16, Ops::<FAST>::to_u16(v)));
-                    }
-                }
-                out
+                stored_row(self.lo, erow, |v| v > 0, |_, v| Ops::<FAST>::to_u16(v))
             } else {
                 Vec::new()
             };
@@ -651,23 +674,33 @@ impl Run<'_> {
         s: i64,
         wrow: &[i64],
         erow: &mut [i64],
-        cons: &[i64],
-        cols: &mut [[i64; 2]],
+        cols: &mut [Column],
         bond: impl Fn(usize) -> i64,
     ) -> i64 {
+        let one = ONE.to_bits();
+        if FAST && self.alpha < one && self.keep < one && s < one {
+            // Every left factor below 1: each product fits 64 bits, with no case for 1.
+            let (alpha, keep, s) = (self.alpha as u64, self.keep as u64, s as u64);
+            if self.penalty == one {
+                return ema_row_plain::<true>(alpha, keep, s, wrow, erow, cols, bond);
+            }
+            if self.penalty == 0 {
+                return ema_row_plain::<false>(alpha, keep, s, wrow, erow, cols, bond);
+            }
+        }
         let m = wrow.len();
-        let (erow, cons, cols) = (&mut erow[..m], &cons[..m], &mut cols[..m]);
+        let (erow, cols) = (&mut erow[..m], &mut cols[..m]);
         let mut trust = 0i64;
         for jj in 0..m {
             let w = wrow[jj];
-            let clipped = w.min(cons[jj]);
+            let col = &mut cols[jj];
+            let clipped = w.min(col.consensus);
             trust = trust.wrapping_add(clipped);
             let f = self.for_bonds::<FAST>(w, clipped);
             let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, f), Ops::<FAST>::mul(self.keep, bond(jj)));
             erow[jj] = v;
-            let col = &mut cols[jj];
-            col[0] = Ops::<FAST>::add(col[0], Ops::<FAST>::mul(s, clipped));
-            col[1] = Ops::<FAST>::add(col[1], v);
+            col.rank = Ops::<FAST>::add(col.rank, Ops::<FAST>::mul(s, clipped));
+            col.ema_sum = Ops::<FAST>::add(col.ema_sum, v);
         }
         trust
     }
@@ -695,21 +728,21 @@ impl Run<'_> {
                 return false;
             }
             let s = d.stake[r];
-            let (brow, cons, cols) = (&d.bond_row[..m], &d.consensus[..m], &mut d.col_acc[..m]);
+            let (brow, cols) = (&d.bond_row[..m], &mut d.cols[..m]);
             let (delta_div, bond_div) = (&d.delta_div[..m], &d.bond_div[..m]);
             let mut trust = 0i64;
             for jj in 0..m {
                 let w = wrow[jj];
-                let clipped = w.min(cons[jj]);
+                let col = &mut cols[jj];
+                let clipped = w.min(col.consensus);
                 trust = trust.wrapping_add(clipped);
                 let delta = delta_div[jj].apply::<FAST>(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
                 let b = brow[jj];
                 let old = if FAST { bond_div[jj].apply::<FAST>(b >> 32) } else { bond_div[jj].apply::<FAST>(b) };
                 let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, delta), Ops::<FAST>::mul(self.keep, old));
                 erow[jj] = v;
-                let col = &mut cols[jj];
-                col[0] = Ops::<FAST>::add(col[0], Ops::<FAST>::mul(s, clipped));
-                col[1] = Ops::<FAST>::add(col[1], v);
+                col.rank = Ops::<FAST>::add(col.rank, Ops::<FAST>::mul(s, clipped));
+                col.ema_sum = Ops::<FAST>::add(col.ema_sum, v);
             }
             d.trust[r] = trust;
         }
@@ -720,10 +753,10 @@ impl Run<'_> {
     /// (`col_normalized_row_dot_sparse`; columns with no incentive or no bonds add nothing).
     fn dividends_yuma3<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
         d.live.clear();
-        for (jj, col) in d.col_acc.iter().enumerate() {
+        for (jj, col) in d.cols.iter().enumerate() {
             let x = incentive[self.lo + jj].to_bits();
-            if x != 0 && col[1] != 0 {
-                d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col[1]) });
+            if x != 0 && col.ema_sum != 0 {
+                d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col.ema_sum) });
             }
         }
         d.acc.clear();
@@ -743,7 +776,7 @@ impl Run<'_> {
     fn dividends_classic<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
         let m = self.m;
         d.ema_div.clear();
-        d.ema_div.extend(d.col_acc.iter().map(|col| ColumnDivisor::new(col[1])));
+        d.ema_div.extend(d.cols.iter().map(|col| ColumnDivisor::new(col.ema_sum)));
         d.maxes.clear();
         d.maxes.resize(m, 0);
         for erow in d.ema.chunks_exact_mut(m) {
@@ -766,20 +799,61 @@ impl Run<'_> {
                 acc = Ops::<FAST>::add(acc, Ops::<FAST>::mul(x.to_bits(), e.max(0)));
             }
             d.acc.push(acc);
+            let max_div = &d.max_div[..m];
             d.stored[r] = if self.permits[d.uids[r]] {
-                let mut out = Vec::with_capacity(erow.iter().filter(|&&e| e != 0).count());
-                for (jj, (&e, div)) in erow.iter().zip(&d.max_div).enumerate() {
-                    if e != 0 {
-                        let up = div.apply::<FAST>(e.max(0));
-                        out.push(((self.lo + jj) as u16, Ops::<FAST>::to_u16(up)));
-                    }
-                }
-                out
+                stored_row(self.lo, erow, |e| e != 0, |jj, e| Ops::<FAST>::to_u16(max_div[jj].apply::<FAST>(e.max(0))))
             } else {
                 Vec::new()
             };
         }
     }
+}
+
+/// One Yuma3 row of [`Run::ema_row_yuma3`] when `alpha`, `keep` and `s` are below 1 and every
+/// other operand is in `[0, 1]`: each product `a b` is below `2^64`, so it is the crate's
+/// `floor(a b / 2^32)` in plain 64-bit arithmetic, and no sum overflows. `CLIPPED`: the bonds
+/// follow the clipped weights (penalty 1), else the weights (penalty 0).
+#[inline(always)]
+fn ema_row_plain<const CLIPPED: bool>(
+    alpha: u64,
+    keep: u64,
+    s: u64,
+    wrow: &[i64],
+    erow: &mut [i64],
+    cols: &mut [Column],
+    bond: impl Fn(usize) -> i64,
+) -> i64 {
+    let m = wrow.len();
+    let (erow, cols) = (&mut erow[..m], &mut cols[..m]);
+    let mut trust = 0u64;
+    for jj in 0..m {
+        let w = wrow[jj] as u64;
+        let col = &mut cols[jj];
+        let clipped = w.min(col.consensus as u64);
+        trust = trust.wrapping_add(clipped);
+        let f = if CLIPPED { clipped } else { w };
+        let v = ((alpha * f) >> 32) + ((keep * bond(jj) as u64) >> 32);
+        erow[jj] = v as i64;
+        col.rank += ((s * clipped) >> 32) as i64;
+        col.ema_sum += v as i64;
+    }
+    trust as i64
+}
+
+/// A stored bond row: `(lo + jj, code(jj, e))` for each entry `e` of `erow` that is
+/// `present`, in column order, allocated at its length.
+fn stored_row(
+    lo: usize,
+    erow: &[i64],
+    present: impl Fn(i64) -> bool,
+    code: impl Fn(usize, i64) -> u16,
+) -> Vec<(u16, u16)> {
+    let mut out = vec![(0u16, 0u16); erow.iter().filter(|&&e| present(e)).count()];
+    let entries = erow.iter().enumerate().filter(|&(_, &e)| present(e));
+    for (slot, (jj, &e)) in out.iter_mut().zip(entries) {
+        *slot = ((lo + jj) as u16, code(jj, e));
+    }
+    out
 }
 
 /// `out[uids[r]] = rows[r]` for each block row.
