@@ -79,16 +79,20 @@ pub(super) struct DenseScratch {
     delta_div: Vec<ColumnDivisor>,
     ema_div: Vec<ColumnDivisor>,
     max_div: Vec<ColumnDivisor>,
-    /// Yuma3: the columns the dividends read (positive incentive and EMA sum).
+    /// Yuma3: the columns the dividends read (positive incentive and EMA sum), and for the
+    /// fast path their incentives and sums as share divisors.
     live: Vec<LiveColumn>,
+    live_shares: Vec<(usize, u64, ShareDivisor)>,
     /// Per row: validator trust, the dividends' sum, active stake, median vote (normalised
     /// stake, -1 for no vote).
     trust: Vec<i64>,
     acc: Vec<i64>,
     stake: Vec<i64>,
     vote: Vec<i64>,
-    /// One column's `(score, stake)` of positive scores, for the median.
+    /// One column's `(score, stake)` of positive scores, for the median, and each column's
+    /// statistics of them.
     items: Vec<(i64, i64)>,
+    stats: Vec<ColumnStats>,
     /// The bond row to store, by block row (empty without a new permit).
     stored: Vec<Vec<(u16, u16)>>,
 }
@@ -138,6 +142,15 @@ struct Column {
     consensus: i64,
     rank: i64,
     ema_sum: i64,
+}
+
+/// A column's voters with a positive score: count, score range and stake sum (raw bits).
+#[derive(Clone, Copy, Debug)]
+struct ColumnStats {
+    count: usize,
+    min: i64,
+    max: i64,
+    stake: i64,
 }
 
 /// A column the Yuma3 dividends read: its index, incentive and EMA sum.
@@ -560,40 +573,43 @@ impl Run<'_> {
         d.delta_sums.resize(self.m, 0);
         d.items.clear();
         d.items.resize(self.rows, (0, 0));
-        // The weights column by column.
+        // The weights column by column, and each column's positive scores of voters: their
+        // count, range and stake (normalised stakes sum to about 1: no overflow).
         let (m, rows) = (self.m, self.rows);
         d.columns.clear();
         d.columns.resize(m * rows, 0);
+        d.stats.clear();
+        d.stats.resize(m, ColumnStats { count: 0, min: i64::MAX, max: 0, stake: 0 });
         // By blocks of 8 rows: one cache line of each column at a time (a column's stride is
         // often a power of two, which would crowd a few cache sets row by row).
         for (b, block) in d.weights.chunks(8 * m).enumerate() {
             let height = block.len() / m;
-            for (jj, out) in d.columns.chunks_exact_mut(rows).enumerate() {
-                for (r, cell) in out[8 * b..8 * b + height].iter_mut().enumerate() {
-                    *cell = block[r * m + jj];
+            let votes = &d.vote[8 * b..8 * b + height];
+            for (jj, (out, st)) in d.columns.chunks_exact_mut(rows).zip(d.stats.iter_mut()).enumerate() {
+                let ColumnStats { mut count, mut min, mut max, mut stake } = *st;
+                for (r, (cell, &s)) in out[8 * b..8 * b + height].iter_mut().zip(votes).enumerate() {
+                    let w = block[r * m + jj];
+                    *cell = w;
+                    let counts = w > 0 && s >= 0;
+                    count += usize::from(counts);
+                    min = if counts { min.min(w) } else { min };
+                    max = if counts { max.max(w) } else { max };
+                    stake = stake.wrapping_add(if counts { s } else { 0 });
                 }
+                *st = ColumnStats { count, min, max, stake };
             }
         }
         let vote = &d.vote[..rows];
         let stake = &d.stake[..rows];
-        let columns =
-            d.columns.chunks_exact(rows).zip(d.cols.iter_mut().map(|x| &mut x.consensus).zip(&mut d.delta_sums));
-        for (col, (c, delta_sum)) in columns {
+        let columns = d.columns.chunks_exact(rows).zip(d.stats.iter()).zip(d.cols.iter_mut().zip(&mut d.delta_sums));
+        for ((col, st), (column, delta_sum)) in columns {
+            let c = &mut column.consensus;
             if let Some(v) = voters {
-                // The positive scores of voters: their range, count and stake (normalised
-                // stakes sum to about 1, so the sum cannot overflow).
-                let (mut k, mut min, mut max, mut sum) = (0usize, i64::MAX, 0i64, 0i64);
-                for (&w, &s) in col.iter().zip(vote) {
-                    let counts = w > 0 && s >= 0;
-                    k += usize::from(counts);
-                    min = if counts { min.min(w) } else { min };
-                    max = if counts { max.max(w) } else { max };
-                    sum = sum.wrapping_add(if counts { s } else { 0 });
-                }
-                *c = if k == rows {
+                let ColumnStats { count, min, max, stake } = *st;
+                *c = if count == rows {
                     // Every row votes with a positive score: the column itself.
                     let items = col.iter().copied().zip(vote.iter().copied());
-                    v.column_median(items, k, min, max, sum, select)
+                    v.column_median(items, count, min, max, stake, select)
                 } else {
                     let mut n = 0;
                     for (&w, &s) in col.iter().zip(vote) {
@@ -602,7 +618,7 @@ impl Run<'_> {
                             n += 1;
                         }
                     }
-                    v.column_median(d.items[..n].iter().copied(), n, min, max, sum, select)
+                    v.column_median(d.items[..n].iter().copied(), n, min, max, stake, select)
                 };
             }
             if !yuma3 {
@@ -753,13 +769,30 @@ impl Run<'_> {
     /// (`col_normalized_row_dot_sparse`; columns with no incentive or no bonds add nothing).
     fn dividends_yuma3<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
         d.live.clear();
+        d.live_shares.clear();
         for (jj, col) in d.cols.iter().enumerate() {
             let x = incentive[self.lo + jj].to_bits();
             if x != 0 && col.ema_sum != 0 {
                 d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col.ema_sum) });
+                if let Some(share) = ShareDivisor::new(col.ema_sum) {
+                    d.live_shares.push((jj, x as u64, share));
+                }
             }
         }
         d.acc.clear();
+        if FAST && d.live_shares.len() == d.live.len() {
+            // Shares and incentives in [0, 1]: the share's product with the incentive fits
+            // 64 bits unless the incentive is 1.
+            for erow in d.ema.chunks_exact(self.m) {
+                let mut acc = 0u64;
+                for &(jj, x, share) in &d.live_shares {
+                    let q = share.div(erow[jj]) as u64;
+                    acc = acc.wrapping_add(if x == 1 << 32 { q } else { (q * x) >> 32 });
+                }
+                d.acc.push(acc as i64);
+            }
+            return;
+        }
         for erow in d.ema.chunks_exact(self.m) {
             let mut acc = 0i64;
             for col in &d.live {
@@ -848,7 +881,12 @@ fn stored_row(
     present: impl Fn(i64) -> bool,
     code: impl Fn(usize, i64) -> u16,
 ) -> Vec<(u16, u16)> {
-    let mut out = vec![(0u16, 0u16); erow.iter().filter(|&&e| present(e)).count()];
+    let count = erow.iter().filter(|&&e| present(e)).count();
+    if count == erow.len() {
+        // Every column: an exact-size collect.
+        return erow.iter().enumerate().map(|(jj, &e)| ((lo + jj) as u16, code(jj, e))).collect();
+    }
+    let mut out = vec![(0u16, 0u16); count];
     let entries = erow.iter().enumerate().filter(|&(_, &e)| present(e));
     for (slot, (jj, &e)) in out.iter_mut().zip(entries) {
         *slot = ((lo + jj) as u16, code(jj, e));
