@@ -1386,6 +1386,28 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    /// One workspace per path, reused across different subnets (dense and sparse, of every
+    /// size), gives each subnet the step-by-step results: buffers reused without clearing
+    /// carry nothing over.
+    #[test]
+    fn reused_workspaces_carry_nothing_between_subnets(
+        dense in proptest::collection::vec(arb_dense_sequence(), 1..5),
+        other in proptest::collection::vec(arb_input(prop_oneof![Just(0u64), any::<u64>(), 0u64..1 << 50].boxed()), 0..4),
+    ) {
+        let mut workspaces = [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto].map(EpochWorkspace::with_path);
+        let inputs = dense.iter().map(|(input, _)| input).chain(&other);
+        for (k, input) in inputs.enumerate() {
+            let want = epoch_reference(input).unwrap();
+            for (path, ws) in workspaces.iter_mut().enumerate() {
+                prop_assert_eq!(&epoch_with(ws, input).unwrap(), &want, "subnet {} path {}", k, path);
+            }
+        }
+    }
+}
+
 /// Incentive and dividends on a realistic subnet sum to 65535 within one unit per neuron, and
 /// the emission is conserved within a rao per neuron.
 #[test]

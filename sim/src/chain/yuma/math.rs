@@ -730,6 +730,9 @@ pub fn mat_ema_alpha_sparse(
         return;
     }
     out.clear();
+    // Zero where no old bond was seen: start from an empty buffer (it may be shared with other
+    // passes, e.g. `mat_ema_sparse`'s dense rows), which grows with zeros as columns come.
+    scratch.clear();
     for i in 0..new.rows() {
         let (oc, ov) = old.row(i);
         let (nc, nv) = new.row(i);
@@ -1881,6 +1884,20 @@ mod tests {
         // Row counts differ: `new` is returned unchanged.
         mat_ema_alpha_sparse(&w, &SparseMatrix::new(), |_, _| Some(fx(0.5)), &mut out, &mut scratch);
         assert_eq!(out, w);
+    }
+
+    #[test]
+    fn mat_ema_alpha_sparse_ignores_what_its_scratch_held_before() {
+        // The scratch row is shared with mat_ema_sparse, which leaves values in it; a bond on a
+        // column the old row lacks must still decay from 0.
+        let new = SparseMatrix::from_rows(&[vec![(0, fx(0.5)), (2, fx(0.25))], vec![(1, fx(1.))]]);
+        let old = SparseMatrix::from_rows(&[vec![(2, fx(0.5))], vec![]]);
+        let alphas = |_: usize, _: u16| Some(fx(0.1));
+        let (mut clean, mut dirty) = (SparseMatrix::new(), SparseMatrix::new());
+        mat_ema_alpha_sparse(&new, &old, alphas, &mut clean, &mut Vec::new());
+        mat_ema_alpha_sparse(&new, &old, alphas, &mut dirty, &mut vec![fx(0.75); 3]);
+        assert_eq!(dirty, clean);
+        assert_eq!(clean.row(1), (&[1][..], &[fx(0.1) * fx(1.)][..]));
     }
 
     #[test]

@@ -238,7 +238,8 @@ pub(super) fn core(
     d.slot_of.clear();
     d.slot_of.resize(n, usize::MAX);
     d.uids.clear();
-    d.weights.clear();
+    // Reused without clearing: every row is written in full below.
+    d.weights.truncate(rows * m);
     d.weights.resize(rows * m, 0);
     // The latest registration in the span: a row updated after it (and committed no earlier)
     // keeps every weight but a self-weight.
@@ -255,22 +256,23 @@ pub(super) fn core(
         d.uids.push(i);
         let Some(wrow) = wrows.next() else { break };
         let row = &neuron.weights[..];
-        if row.is_empty() {
-            continue;
-        }
         // A strictly increasing row in the span lists no uid twice; any other is checked.
-        let consecutive = is_consecutive(row, lo, m);
-        if !consecutive && !is_strictly_increasing(row) {
+        let consecutive = !row.is_empty() && is_consecutive(row, lo, m);
+        if !row.is_empty() && !consecutive && !is_strictly_increasing(row) {
             check_row(seen, stamp, n, i, "weights", row)?;
-        }
-        if forbids[i] {
-            continue; // every weight dropped: the row stays 0
         }
         let updated = last_update[i];
         let committed = commit_blocks.get(i).copied().unwrap_or(u64::MAX);
+        let all_kept = !forbids[i] && updated > registered_max && committed >= registered_max;
+        if !(consecutive && all_kept) {
+            wrow.fill(0); // the buffer is reused: only a row written in full skips this
+        }
+        if row.is_empty() || forbids[i] {
+            continue; // no weights, or every weight dropped: the row is 0
+        }
         // The column of a self-weight, which is dropped (the owner may weight itself).
         let own = if owner == Some(i) { usize::MAX } else { i };
-        if updated > registered_max && committed >= registered_max {
+        if all_kept {
             // Every weight kept but a self-weight: normalise while storing.
             let kept = |(j, w): (u16, u16)| if usize::from(j) == own { 0 } else { u64::from(w) };
             let total: u64 = if consecutive {
@@ -281,6 +283,7 @@ pub(super) fn core(
                 row.iter().map(|&x| kept(x)).sum()
             };
             if total == 0 {
+                wrow.fill(0);
                 continue;
             }
             if total < 1 << 31 {
@@ -576,7 +579,8 @@ impl Run<'_> {
         // The weights column by column, and each column's positive scores of voters: their
         // count, range and stake (normalised stakes sum to about 1: no overflow).
         let (m, rows) = (self.m, self.rows);
-        d.columns.clear();
+        // Reused without clearing: the transpose writes every entry.
+        d.columns.truncate(m * rows);
         d.columns.resize(m * rows, 0);
         d.stats.clear();
         d.stats.resize(m, ColumnStats { count: 0, min: i64::MAX, max: 0, stake: 0 });
@@ -637,7 +641,8 @@ impl Run<'_> {
         for col in &mut d.cols {
             (col.rank, col.ema_sum) = (0, 0);
         }
-        d.ema.clear();
+        // Reused without clearing: every row pass writes every entry.
+        d.ema.truncate(self.rows * self.m);
         d.ema.resize(self.rows * self.m, 0);
         d.bond_row.clear();
         d.bond_row.resize(self.m, 0);
