@@ -19,7 +19,8 @@ use sim::chain::Rao;
 use sim::chain::yuma::json::{parse_input, render_output};
 use sim::chain::yuma::math::{u16_proportion_to_fixed, vec_u16_max_upscale_to_u16};
 use sim::chain::yuma::{
-    EpochInput, EpochOutput, EpochParams, EpochWorkspace, NeuronInput, WeightCommit, epoch, epoch_reference, epoch_with,
+    EpochInput, EpochOutput, EpochParams, EpochPath, EpochWorkspace, NeuronInput, WeightCommit, epoch, epoch_reference,
+    epoch_with,
 };
 use substrate_fixed::types::I32F32;
 
@@ -1258,6 +1259,151 @@ proptest! {
             prop_assert!(e - paid <= bound, "paid {} of {}, bound {}", paid, e, bound);
         } else {
             prop_assert_eq!(paid, 0);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// Each layout, the dense one forced onto every input it applies to, gives the chain's
+    /// step-by-step results bit for bit.
+    #[test]
+    fn dense_and_sparse_paths_equal_the_step_by_step_epoch(
+        input in arb_input(prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>(), 0u64..1 << 50].boxed()),
+    ) {
+        let want = epoch_reference(&input).unwrap();
+        for path in [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto] {
+            prop_assert_eq!(&epoch_with(&mut EpochWorkspace::with_path(path), &input).unwrap(), &want, "{:?}", path);
+        }
+    }
+}
+
+/// Dense subnets with every parameter drawn: `validators` rows weighting most of the other
+/// uids (some weights 0, some rows unsorted), then several epochs with bonds carried over.
+fn arb_dense_sequence() -> impl Strategy<Value = (EpochInput, u64)> {
+    (
+        2usize..70,
+        1usize..20,
+        any::<u64>(),
+        (any::<u16>(), prop_oneof![Just(0u16), Just(u16::MAX), any::<u16>()], 0u64..=1_000_000, any::<bool>()),
+        (any::<bool>(), any::<u16>(), 0u16..70, prop_oneof![Just(0u64), 0u64..1_000_000_000]),
+        prop_oneof![Just(1u32), Just(2u32), 3u32..64],
+    )
+        .prop_map(
+            |(n, validators, seed, (kappa, penalty, bma, yuma3), (unsorted, ma, owner, threshold), density)| {
+                let mut x = seed | 1;
+                let mut next = move || {
+                    x ^= x << 13;
+                    x ^= x >> 7;
+                    x ^= x << 17;
+                    x
+                };
+                let validators = validators.min(n);
+                let mut input = EpochInput {
+                    block: 5_000,
+                    emission: Rao(1_000_000_000),
+                    params: EpochParams {
+                        kappa,
+                        bonds_penalty: penalty,
+                        bonds_moving_average: bma,
+                        yuma3,
+                        liquid_alpha: false,
+                        commit_reveal: false,
+                        max_allowed_validators: ma,
+                        stake_threshold: threshold,
+                        ..EpochParams::default()
+                    },
+                    owner_uid: (usize::from(owner) < n).then_some(owner),
+                    ..EpochInput::default()
+                };
+                for uid in 0..n {
+                    let is_validator = uid < validators;
+                    let mut neuron = NeuronInput {
+                        alpha_stake: Rao(if is_validator { next() % 1_000_000_000_000 } else { next() % 1_000 }),
+                        root_stake: Rao(next() % 1_000_000_000),
+                        last_update: 4_990 - next() % 8_000 % 4_990,
+                        registered_at: next() % 6_000,
+                        validator_permit: is_validator || next() % 5 == 0,
+                        ..NeuronInput::default()
+                    };
+                    if is_validator || next() % 7 == 0 {
+                        // Most uids, a few skipped (density 1: all), weights spread or clustered.
+                        let mut row: Vec<(u16, u16)> = Vec::new();
+                        for j in 0..n as u16 {
+                            if next() % u64::from(density) != 1 {
+                                row.push((j, if next() % 9 == 0 { 0 } else { (next() % 65_536) as u16 }));
+                            }
+                        }
+                        if unsorted && next() % 2 == 0 {
+                            row.reverse();
+                        }
+                        neuron.weights = row;
+                    }
+                    input.neurons.push(neuron);
+                }
+                (input, next())
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    /// On dense subnets, epoch after epoch (bonds, permits and registrations changing), each
+    /// layout gives the chain's step-by-step results bit for bit.
+    #[test]
+    fn dense_subnets_take_either_path_to_the_same_bits((mut input, mut x) in arb_dense_sequence()) {
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let mut workspaces = [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto].map(EpochWorkspace::with_path);
+        for step in 0..4 {
+            let want = epoch_reference(&input).unwrap();
+            for ws in &mut workspaces {
+                prop_assert_eq!(&epoch_with(ws, &input).unwrap(), &want, "step {}", step);
+            }
+            input.apply_output(&want);
+            input.block += 360;
+            let n = input.neurons.len();
+            for neuron in &mut input.neurons {
+                if next() % 3 != 0 {
+                    neuron.last_update = input.block - 1 - next() % 400;
+                }
+                if next() % 13 == 0 {
+                    // A new miner at this uid: registered now, weights to it older than that.
+                    neuron.registered_at = input.block - next() % 200;
+                }
+                if next() % 11 == 0 {
+                    let j = (next() % n as u64) as u16;
+                    neuron.weights.retain(|&(k, _)| k != j);
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(60))]
+
+    /// One workspace per path, reused across different subnets (dense and sparse, of every
+    /// size), gives each subnet the step-by-step results: buffers reused without clearing
+    /// carry nothing over.
+    #[test]
+    fn reused_workspaces_carry_nothing_between_subnets(
+        dense in proptest::collection::vec(arb_dense_sequence(), 1..5),
+        other in proptest::collection::vec(arb_input(prop_oneof![Just(0u64), any::<u64>(), 0u64..1 << 50].boxed()), 0..4),
+    ) {
+        let mut workspaces = [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto].map(EpochWorkspace::with_path);
+        let inputs = dense.iter().map(|(input, _)| input).chain(&other);
+        for (k, input) in inputs.enumerate() {
+            let want = epoch_reference(input).unwrap();
+            for (path, ws) in workspaces.iter_mut().enumerate() {
+                prop_assert_eq!(&epoch_with(ws, input).unwrap(), &want, "subnet {} path {}", k, path);
+            }
         }
     }
 }

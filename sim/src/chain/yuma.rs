@@ -48,7 +48,7 @@ pub mod json;
 pub mod math;
 pub mod sparse;
 
-pub use epoch::{EpochWorkspace, epoch_reference, epoch_with};
+pub use epoch::{EpochPath, EpochWorkspace, epoch_reference, epoch_with};
 
 use crate::chain::Rao;
 use serde::{Deserialize, Serialize};

@@ -13,6 +13,8 @@
 //! penalty is 0 or 1. [`epoch_reference`] runs the chain's steps one by one; a property test
 //! checks the two agree bit for bit.
 
+mod dense;
+
 use super::fixed;
 use super::math::{
     ColumnScratch, MedianScratch, ONE, ZERO, alpha_sigmoid, col_clip_sparse, col_clip_trust_rank_sparse,
@@ -26,7 +28,7 @@ use super::math::{
 use super::sparse::SparseMatrix;
 use super::{EpochError, EpochInput, EpochOutput, NeuronOutput};
 use crate::chain::Rao;
-use substrate_fixed::types::{I32F32, I64F64, I96F32, U96F32};
+use substrate_fixed::types::{I32F32, I64F64, U96F32};
 
 /// Reusable buffers for [`epoch_with`]: keep one per thread and an epoch allocates only its
 /// output. Holds no state between epochs; any workspace gives the same results.
@@ -67,8 +69,35 @@ pub struct EpochWorkspace {
     /// Row stamps for duplicate detection: `seen[j] == stamp` while row `stamp` lists `j`.
     seen: Vec<u32>,
     stamp: u32,
+    /// The dense path's buffers, and whether the last epoch took it.
+    dense: dense::DenseScratch,
+    dense_used: bool,
+    /// Which path [`epoch_with`] takes.
+    path: EpochPath,
     /// Run the chain's steps one by one (see [`epoch_reference`]).
     reference: bool,
+}
+
+/// How [`epoch_with`] lays out the weight and bond matrices. Every path gives the same
+/// results bit for bit; the choice only changes speed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum EpochPath {
+    /// Dense where the matrices are mostly full (at most two slots per stored weight or bond
+    /// over the rows and columns in use), sparse otherwise.
+    #[default]
+    Auto,
+    /// Always the sparse rows.
+    Sparse,
+    /// Dense wherever the dense path applies (not Yuma3 with liquid alpha), however sparse the
+    /// matrices: for tests and benchmarks.
+    Dense,
+}
+
+impl EpochWorkspace {
+    /// A workspace whose epochs take `path`.
+    pub fn with_path(path: EpochPath) -> Self {
+        EpochWorkspace { path, ..EpochWorkspace::default() }
+    }
 }
 
 /// Runs one epoch with reusable buffers (see [`super::epoch`]); validates the input on the way.
@@ -100,14 +129,19 @@ enum BondWeights {
 impl EpochWorkspace {
     /// Starts a new row for duplicate detection.
     fn next_stamp(&mut self, n: usize) -> u32 {
-        if self.seen.len() != n || self.stamp == u32::MAX {
-            self.seen.clear();
-            self.seen.resize(n, 0);
-            self.stamp = 0;
-        }
-        self.stamp += 1;
-        self.stamp
+        next_stamp(&mut self.seen, &mut self.stamp, n)
     }
+}
+
+/// Starts a new row for duplicate detection in `seen` (sized `n`).
+fn next_stamp(seen: &mut Vec<u32>, stamp: &mut u32, n: usize) -> u32 {
+    if seen.len() != n || *stamp == u32::MAX {
+        seen.clear();
+        seen.resize(n, 0);
+        *stamp = 0;
+    }
+    *stamp += 1;
+    *stamp
 }
 
 /// Checks one weight or bond entry: an existing uid, not yet listed in this row.
@@ -134,7 +168,6 @@ fn check_entry(
 /// The epoch; `input` has a valid shape (size, owner, parameters), rows are checked here.
 fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, EpochError> {
     let n = input.neurons.len();
-    let columns = n as u16; // validated: n <= u16::MAX
     let p = &input.params;
     let block = input.block;
     let owner = input.owner_uid.map(usize::from);
@@ -193,6 +226,106 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
                 .unwrap_or(u64::MAX)
         }));
     }
+    let kappa = u16_proportion_to_fixed(p.kappa);
+    let bonds_penalty = u16_proportion_to_fixed(p.bonds_penalty);
+    // Bonds to miners registered since the last distributed epoch are dropped.
+    let last_tempo = if input.last_mechanism_step_block == 0 {
+        block.saturating_sub(u64::from(p.tempo))
+    } else {
+        input.last_mechanism_step_block.saturating_add(1)
+    };
+    // EMA alpha: 1 - bonds_moving_average / 1e6.
+    let moving_average =
+        safe_div_64(I64F64::saturating_from_num(p.bonds_moving_average), I64F64::saturating_from_num(1_000_000u64));
+    let alpha = ONE.saturating_sub(I32F32::saturating_from_num(moving_average));
+    let plan = match ws.path {
+        _ if ws.reference => None,
+        EpochPath::Auto => dense::plan(input, false),
+        EpochPath::Dense => dense::plan(input, true),
+        EpochPath::Sparse => None,
+    };
+    ws.dense_used = false;
+    if let Some(b) = plan {
+        ws.dense_used = dense::core(ws, input, b, kappa, bonds_penalty, last_tempo, alpha)?;
+    }
+    if !ws.dense_used {
+        sparse_core(ws, input, kappa, bonds_penalty, last_tempo, alpha)?;
+    }
+
+    // == Emission ==
+    ws.combined.clear();
+    ws.combined.extend(ws.incentive.iter().zip(&ws.dividends).map(|(i, d)| i.saturating_add(*d)));
+    let emission_sum = sum(&ws.combined);
+    ws.server_share.clone_from(&ws.incentive);
+    ws.validator_share.clone_from(&ws.dividends);
+    inplace_normalize_using_sum(&mut ws.server_share, emission_sum);
+    inplace_normalize_using_sum(&mut ws.validator_share, emission_sum);
+    inplace_normalize(&mut ws.combined);
+    if emission_sum == ZERO {
+        // No weights set, outdated weights or self-weights only: validators share by stake.
+        let fallback = if is_zero(&ws.active_stake) { &ws.stake } else { &ws.active_stake };
+        ws.validator_share.clone_from(fallback);
+        ws.combined.clone_from(fallback);
+    }
+    let to_rao = |share: I32F32| Rao(share_of_rao(share, input.emission.0));
+
+    let neurons = (0..n)
+        .map(|i| {
+            let permit = ws.new_permits[i];
+            let bonds = if !permit {
+                Vec::new()
+            } else if ws.dense_used {
+                ws.dense.take_bond_row(i)
+            } else {
+                let (cols, vals) = ws.ema_bonds.row(i);
+                cols.iter().zip(vals).map(|(&j, &b)| (j, fixed_proportion_to_u16(b))).collect()
+            };
+            NeuronOutput {
+                active: !ws.inactive[i],
+                stake: Rao(ws.total_stake[i].saturating_to_num::<u64>()),
+                stake_weight: fixed_proportion_to_u16(ws.stake[i]),
+                consensus: fixed_proportion_to_u16(ws.consensus[i]),
+                incentive: fixed_proportion_to_u16(ws.incentive[i]),
+                dividends: fixed_proportion_to_u16(ws.dividends.get(i).copied().unwrap_or(ZERO)),
+                validator_trust: fixed_proportion_to_u16(ws.validator_trust[i]),
+                server_emission: to_rao(ws.server_share[i]),
+                validator_emission: to_rao(ws.validator_share.get(i).copied().unwrap_or(ZERO)),
+                emission: to_rao(ws.combined.get(i).copied().unwrap_or(ZERO)),
+                validator_permit: permit,
+                bonds,
+            }
+        })
+        .collect();
+    Ok(EpochOutput { block, neurons })
+}
+
+/// `share x emission` in rao as the chain computes it, `I96F32::saturating_from_num(share)
+/// .saturating_mul(I96F32::saturating_from_num(emission)).saturating_to_num::<u64>()`, without
+/// 128-bit fixed-point arithmetic: the share's raw bits `s` times the emission's `e 2^32` is
+/// `s e 2^32`, which the crate divides back by `2^32` exactly and never overflows (`|s e| <
+/// 2^127`); the conversion floors `s e / 2^32` and saturates to `0 ..= u64::MAX`.
+fn share_of_rao(share: I32F32, emission: u64) -> u64 {
+    let s = share.to_bits();
+    if s <= 0 {
+        return 0;
+    }
+    u64::try_from((u128::from(s as u64) * u128::from(emission)) >> 32).unwrap_or(u64::MAX)
+}
+
+/// The sparse path from the weights to the dividends: gathers and masks the weight rows,
+/// then consensus, trust, incentive, bonds and dividends into the workspace.
+fn sparse_core(
+    ws: &mut EpochWorkspace,
+    input: &EpochInput,
+    kappa: I32F32,
+    bonds_penalty: I32F32,
+    last_tempo: u64,
+    alpha: I32F32,
+) -> Result<(), EpochError> {
+    let n = input.neurons.len();
+    let columns = n as u16; // validated: n <= u16::MAX
+    let p = &input.params;
+    let owner = input.owner_uid.map(usize::from);
     ws.weights.clear();
     for (i, neuron) in input.neurons.iter().enumerate() {
         let stamp = ws.next_stamp(n);
@@ -213,7 +346,6 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
     inplace_row_normalize_sparse(&mut ws.weights);
 
     // == Consensus, validator trust ==
-    let kappa = u16_proportion_to_fixed(p.kappa);
     weighted_median_col_sparse(&ws.active_stake, &ws.weights, columns, kappa, &mut ws.median, &mut ws.consensus);
     if ws.reference {
         col_clip_sparse(&ws.weights, &ws.consensus, &mut ws.clipped);
@@ -235,7 +367,6 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
     inplace_normalize(&mut ws.incentive);
 
     // == Bonds and dividends ==
-    let bonds_penalty = u16_proportion_to_fixed(p.bonds_penalty);
     let bond_weights = if bonds_penalty == ZERO && !ws.reference {
         BondWeights::Weights
     } else if bonds_penalty == ONE && !ws.reference {
@@ -250,12 +381,6 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
             &mut ws.pair_scratch,
         );
         BondWeights::Interpolated
-    };
-    // Bonds to miners registered since the last distributed epoch are dropped.
-    let last_tempo = if input.last_mechanism_step_block == 0 {
-        block.saturating_sub(u64::from(p.tempo))
-    } else {
-        input.last_mechanism_step_block.saturating_add(1)
     };
     // Classic bonds are read raw (`get_bonds_sparse`), Yuma3 bonds as `b / 65535`
     // (`get_bonds_sparse_fixed_proportion`, i.e. `fixed_to_fixed_u16_proportion`).
@@ -272,10 +397,6 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
         }
         ws.bonds.end_row();
     }
-    // EMA alpha: 1 - bonds_moving_average / 1e6.
-    let moving_average =
-        safe_div_64(I64F64::saturating_from_num(p.bonds_moving_average), I64F64::saturating_from_num(1_000_000u64));
-    let alpha = ONE.saturating_sub(I32F32::saturating_from_num(moving_average));
 
     if p.yuma3 {
         yuma3_bonds(ws, input, bond_weights, alpha);
@@ -323,51 +444,7 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
         inplace_normalize(&mut ws.dividends);
     }
 
-    // == Emission ==
-    ws.combined.clear();
-    ws.combined.extend(ws.incentive.iter().zip(&ws.dividends).map(|(i, d)| i.saturating_add(*d)));
-    let emission_sum = sum(&ws.combined);
-    ws.server_share.clone_from(&ws.incentive);
-    ws.validator_share.clone_from(&ws.dividends);
-    inplace_normalize_using_sum(&mut ws.server_share, emission_sum);
-    inplace_normalize_using_sum(&mut ws.validator_share, emission_sum);
-    inplace_normalize(&mut ws.combined);
-    if emission_sum == ZERO {
-        // No weights set, outdated weights or self-weights only: validators share by stake.
-        let fallback = if is_zero(&ws.active_stake) { &ws.stake } else { &ws.active_stake };
-        ws.validator_share.clone_from(fallback);
-        ws.combined.clone_from(fallback);
-    }
-    let rao_emission = I96F32::saturating_from_num(input.emission.0);
-    let to_rao =
-        |share: I32F32| Rao(I96F32::saturating_from_num(share).saturating_mul(rao_emission).saturating_to_num::<u64>());
-
-    let neurons = (0..n)
-        .map(|i| {
-            let permit = ws.new_permits[i];
-            let bonds = if permit {
-                let (cols, vals) = ws.ema_bonds.row(i);
-                cols.iter().zip(vals).map(|(&j, &b)| (j, fixed_proportion_to_u16(b))).collect()
-            } else {
-                Vec::new()
-            };
-            NeuronOutput {
-                active: !ws.inactive[i],
-                stake: Rao(ws.total_stake[i].saturating_to_num::<u64>()),
-                stake_weight: fixed_proportion_to_u16(ws.stake[i]),
-                consensus: fixed_proportion_to_u16(ws.consensus[i]),
-                incentive: fixed_proportion_to_u16(ws.incentive[i]),
-                dividends: fixed_proportion_to_u16(ws.dividends.get(i).copied().unwrap_or(ZERO)),
-                validator_trust: fixed_proportion_to_u16(ws.validator_trust[i]),
-                server_emission: to_rao(ws.server_share[i]),
-                validator_emission: to_rao(ws.validator_share.get(i).copied().unwrap_or(ZERO)),
-                emission: to_rao(ws.combined.get(i).copied().unwrap_or(ZERO)),
-                validator_permit: permit,
-                bonds,
-            }
-        })
-        .collect();
-    Ok(EpochOutput { block, neurons })
+    Ok(())
 }
 
 /// Yuma3 bonds into `ws.ema_bonds` (chain: `compute_bonds_sparse`): liquid alpha when it is on
@@ -431,6 +508,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::chain::yuma::{EpochParams, NeuronInput, epoch};
+    use substrate_fixed::types::I96F32;
 
     fn subnet(n: u16, yuma3: bool) -> EpochInput {
         let neurons = (0..n)
@@ -449,6 +527,20 @@ mod tests {
             params: EpochParams { yuma3, commit_reveal: false, ..EpochParams::default() },
             neurons,
             ..EpochInput::default()
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn share_of_rao_is_the_chains_i96f32_product(
+            bits in proptest::prop_oneof![proptest::prelude::any::<i64>(), 0i64..=1 << 32, proptest::strategy::Just(i64::MAX)],
+            emission in proptest::prop_oneof![proptest::prelude::any::<u64>(), proptest::strategy::Just(u64::MAX), 0u64..1 << 40],
+        ) {
+            let share = I32F32::from_bits(bits);
+            let want = I96F32::saturating_from_num(share)
+                .saturating_mul(I96F32::saturating_from_num(emission))
+                .saturating_to_num::<u64>();
+            proptest::prop_assert_eq!(share_of_rao(share, emission), want);
         }
     }
 

@@ -185,6 +185,57 @@ impl Divisor {
     }
 }
 
+/// Exact `floor(n / d)` for every `n: u64` by a fixed non-zero `d`, without a division: a
+/// multiply by `floor((2^64 - 1) / d)` gives the quotient or one less (the estimate is below
+/// `n / d` by less than `n / 2^64 < 1`), and one comparison corrects it.
+#[derive(Clone, Copy, Debug)]
+pub struct U64Divisor {
+    d: u64,
+    reciprocal: u64,
+}
+
+impl U64Divisor {
+    /// Prepares `d` for division; `None` for 0.
+    #[inline]
+    pub fn new(d: u64) -> Option<U64Divisor> {
+        (d != 0).then(|| U64Divisor { d, reciprocal: u64::MAX / d })
+    }
+
+    /// `floor(n / d)`, exactly.
+    #[inline(always)]
+    pub fn div(&self, n: u64) -> u64 {
+        let q = ((u128::from(n) * u128::from(self.reciprocal)) >> 64) as u64;
+        q + u64::from(n - q * self.d >= self.d)
+    }
+}
+
+/// `a / s` in `I32F32` for `0 <= a <= min(s, 1)`, `0 < s < 2^32` (raw bits `0 < s < 2^64`), as
+/// the crate computes it: `floor(a 2^32 / s)` (at most 1, so it never overflows). A share of a
+/// non-negative column sum, e.g. a bond normalised by its column's total.
+#[derive(Clone, Copy, Debug)]
+pub struct ShareDivisor {
+    div: U64Divisor,
+    /// The quotient for `a = 1` (bits `2^32`, whose `a 2^32` does not fit a `u64`).
+    of_one: u64,
+}
+
+impl ShareDivisor {
+    /// Prepares the raw bits `s` for division; `None` unless `s > 0`.
+    #[inline]
+    pub fn new(s: i64) -> Option<ShareDivisor> {
+        let div = U64Divisor::new(u64::try_from(s).ok()?)?;
+        let of_one = u64::try_from((1u128 << 64) / u128::from(s as u64)).unwrap_or(u64::MAX);
+        Some(ShareDivisor { div, of_one })
+    }
+
+    /// `floor(a 2^32 / s)` for raw bits `0 <= a <= min(s, 2^32)`.
+    #[inline(always)]
+    pub fn div(&self, a: i64) -> i64 {
+        let a = a as u64;
+        if a == 1 << 32 { self.of_one as i64 } else { self.div.div(a << 32) as i64 }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +286,35 @@ mod tests {
         ) {
             let x = I32F32::from_bits(bits);
             prop_assert_eq!(exp(x), substrate_fixed::transcendental::exp::<I32F32, I32F32>(x).ok());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(20_000))]
+        #[test]
+        fn u64_divisions_are_exact(
+            n in prop_oneof![any::<u64>(), Just(u64::MAX), Just(0u64), (0u64..1 << 48)],
+            d in prop_oneof![any::<u64>(), Just(u64::MAX), Just(1u64), 1u64..1 << 32, (0u32..64).prop_map(|s| 1u64 << s)],
+        ) {
+            if let Some(div) = U64Divisor::new(d) {
+                prop_assert_eq!(div.div(n), n / d);
+            } else {
+                prop_assert_eq!(d, 0);
+            }
+        }
+
+        #[test]
+        fn share_divisions_match_the_crate(
+            s in prop_oneof![1i64..=1 << 32, 1i64..1 << 40, 1i64..i64::MAX, Just(1i64), Just(1 << 32), Just(i64::MAX)],
+            f in prop_oneof![0u64..=1 << 32, Just(0u64), Just(1u64 << 32)],
+        ) {
+            // a <= min(s, 1): scale a fraction of min(s, 2^32).
+            let top = s.min(1 << 32) as u64;
+            let a = ((u128::from(f) * u128::from(top)) >> 32) as i64;
+            let want = I32F32::from_bits(a).checked_div(I32F32::from_bits(s));
+            let div = ShareDivisor::new(s);
+            prop_assert!(div.is_some());
+            prop_assert_eq!(div.map(|d| I32F32::from_bits(d.div(a))), want);
         }
     }
 

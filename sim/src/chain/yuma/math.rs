@@ -730,6 +730,9 @@ pub fn mat_ema_alpha_sparse(
         return;
     }
     out.clear();
+    // Zero where no old bond was seen: start from an empty buffer (it may be shared with other
+    // passes, e.g. `mat_ema_sparse`'s dense rows), which grows with zeros as columns come.
+    scratch.clear();
     for i in 0..new.rows() {
         let (oc, ov) = old.row(i);
         let (nc, nv) = new.row(i);
@@ -885,17 +888,26 @@ pub fn weighted_median(
 #[derive(Clone, Debug, Default)]
 pub struct MedianScratch {
     /// Normalised stake of each positive-stake row, by row (0 for the others).
-    row_stake: Vec<I32F32>,
+    pub(crate) row_stake: Vec<I32F32>,
     /// Positive stakes in row order, normalised.
-    use_stake: Vec<I32F32>,
+    pub(crate) use_stake: Vec<I32F32>,
     /// Start of each column's entries in `pairs` (`columns + 1` items).
     col_start: Vec<usize>,
     /// Each column's run while filling `pairs`.
     fill: Vec<ColumnRun>,
     /// `(score, stake)` raw bits of each positive score from a positive-stake row, by column.
     pairs: Vec<(i64, i64)>,
-    /// The entries of one bucket while selecting.
+    /// Buffers of one column's selection.
+    pub(crate) select: SelectScratch,
+}
+
+/// Reusable buffers of one column's median selection.
+#[derive(Clone, Debug, Default)]
+pub struct SelectScratch {
+    /// The entries of the crossing bucket.
     bucket_items: Vec<(i64, i64)>,
+    /// Each entry's bucket.
+    tags: Vec<u8>,
 }
 
 /// Column-wise stake-weighted median (chain: `weighted_median_col_sparse`): for each column,
@@ -917,27 +929,11 @@ pub fn weighted_median_col_sparse(
     let columns = columns as usize;
     out.clear();
     out.resize(columns, ZERO);
-    let MedianScratch { row_stake, use_stake, col_start, fill, pairs, bucket_items } = scratch;
+    let MedianScratch { row_stake, use_stake, col_start, fill, pairs, select } = scratch;
 
-    use_stake.clear();
-    use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
-    inplace_normalize(use_stake);
-    let stake_sum = sum(use_stake);
-    let minority = fixed::saturating_sub(stake_sum, majority);
-    let voters = use_stake.len();
-    if voters == 0 {
+    let Some(voters) = median_voters(stake, majority, use_stake, row_stake) else {
         return;
-    }
-    row_stake.clear();
-    row_stake.resize(stake.len(), ZERO);
-    let mut k = 0usize;
-    for (i, &s) in stake.iter().enumerate() {
-        if s > ZERO {
-            row_stake[i] = use_stake[k];
-            k += 1;
-        }
-    }
-
+    };
     // Transpose the positive scores of voting rows into per-column runs of raw bits, noting
     // each column's score range and positive-score stake on the way.
     let voting_rows = stake.len().min(score.rows());
@@ -981,20 +977,85 @@ pub fn weighted_median_col_sparse(
         }
     }
 
-    let (stake_sum, minority) = (stake_sum.to_bits(), minority.to_bits());
     for (j, median) in out.iter_mut().enumerate() {
         let items = &pairs[col_start[j]..col_start[j + 1]];
-        if items.is_empty() {
-            continue; // every voter scores 0
-        }
         let run = &fill[j];
-        let zero_stake = stake_sum.saturating_sub(run.stake);
-        let has_zero = items.len() < voters;
-        if has_zero && zero_stake > minority {
-            continue; // the median is 0
+        *median = I32F32::from_bits(voters.column_median(
+            items.iter().copied(),
+            items.len(),
+            run.min,
+            run.max,
+            run.stake,
+            select,
+        ));
+    }
+}
+
+/// The voters of a stake-weighted median: how many rows vote (positive stake), their
+/// normalised stakes' sum and the minority `stake_sum - majority`, as raw `I32F32` bits.
+#[derive(Clone, Copy, Debug)]
+pub struct MedianVoters {
+    /// Rows with positive stake.
+    count: usize,
+    /// Sum of the normalised voting stakes.
+    stake_sum: i64,
+    /// `stake_sum - majority`, saturating.
+    minority: i64,
+}
+
+/// The voters of [`weighted_median_col_sparse`]: positive stakes re-normalised in row order
+/// into `use_stake`, and by row into `row_stake` (0 for rows that do not vote). `None` when no
+/// row votes (every median is then 0).
+pub fn median_voters(
+    stake: &[I32F32],
+    majority: I32F32,
+    use_stake: &mut Vec<I32F32>,
+    row_stake: &mut Vec<I32F32>,
+) -> Option<MedianVoters> {
+    use_stake.clear();
+    use_stake.extend(stake.iter().copied().filter(|&s| s > ZERO));
+    inplace_normalize(use_stake);
+    let stake_sum = sum(use_stake);
+    let minority = fixed::saturating_sub(stake_sum, majority);
+    let count = use_stake.len();
+    if count == 0 {
+        return None;
+    }
+    row_stake.clear();
+    row_stake.resize(stake.len(), ZERO);
+    let mut k = 0usize;
+    for (i, &s) in stake.iter().enumerate() {
+        if s > ZERO {
+            row_stake[i] = use_stake[k];
+            k += 1;
         }
-        let target = if has_zero { minority.saturating_sub(zero_stake) } else { minority };
-        *median = I32F32::from_bits(select_weighted(items, run.min, run.max, target, bucket_items));
+    }
+    Some(MedianVoters { count, stake_sum: stake_sum.to_bits(), minority: minority.to_bits() })
+}
+
+impl MedianVoters {
+    /// One column's median from its positive scores: `items` yields `(score, stake)` raw bits
+    /// of each voter with a positive score (any order; `len` of them), `min` and `max` their
+    /// score range and `stake` the sum of their stakes; every other voter scores 0.
+    pub fn column_median<I: Iterator<Item = (i64, i64)> + Clone>(
+        &self,
+        items: I,
+        len: usize,
+        min: i64,
+        max: i64,
+        stake: i64,
+        scratch: &mut SelectScratch,
+    ) -> i64 {
+        if len == 0 {
+            return 0; // every voter scores 0
+        }
+        let zero_stake = self.stake_sum.saturating_sub(stake);
+        let has_zero = len < self.count;
+        if has_zero && zero_stake > self.minority {
+            return 0; // the median is 0
+        }
+        let target = if has_zero { self.minority.saturating_sub(zero_stake) } else { self.minority };
+        select_weighted(items, len, min, max, target, scratch)
     }
 }
 
@@ -1010,39 +1071,61 @@ struct ColumnRun {
 /// Buckets per column in [`select_weighted`]'s first pass (a power of two).
 const MEDIAN_BUCKETS: usize = 64;
 
-/// Smallest score `v` in `run` with `sum(stake of scores <= v) > target`, or the largest score
-/// when none qualifies; `run` must not be empty, its scores lie in `[min, max]`. Raw `I32F32`
-/// bits, with the same saturating sums as the fixed-point type.
+/// Smallest score `v` in `run` (`len` entries) with `sum(stake of scores <= v) > target`, or the
+/// largest score when none qualifies; `run` must not be empty, its scores lie in `[min, max]`. Raw `I32F32`
+/// bits; the stakes are normalised (each at most 1, so no sum of them comes near overflow and
+/// plain sums equal the chain's saturating ones).
 ///
 /// A first pass sums stake into [`MEDIAN_BUCKETS`] buckets of equal score width (integer shift
-/// of `score - min`, so buckets are ordered by score); the first bucket whose cumulative stake
-/// passes `target` holds the answer, found among that bucket's scores by [`select_quick`].
-/// Every sum is exact, so this is the same value as a search over the whole column.
-fn select_weighted(run: &[(i64, i64)], min: i64, max: i64, target: i64, bucket_items: &mut Vec<(i64, i64)>) -> i64 {
+/// of `score - min`, so buckets are ordered by score), noting each entry's bucket in `tags`;
+/// the first bucket whose cumulative stake passes `target` holds the answer, found among that
+/// bucket's scores by [`select_quick`]. Every sum is exact, so this is the same value as a
+/// search over the whole column.
+fn select_weighted<I: Iterator<Item = (i64, i64)> + Clone>(
+    run: I,
+    len: usize,
+    min: i64,
+    max: i64,
+    target: i64,
+    scratch: &mut SelectScratch,
+) -> i64 {
     if min >= max {
         return max;
     }
+    let SelectScratch { bucket_items, tags } = scratch;
     let span = max.abs_diff(min);
     let shift = (u64::BITS - span.leading_zeros()).saturating_sub(MEDIAN_BUCKETS.trailing_zeros());
-    let bucket = |v: i64| (v.abs_diff(min) >> shift) as usize;
     let mut sums = [0i64; MEDIAN_BUCKETS];
-    for &(v, s) in run {
-        let b = bucket(v) & (MEDIAN_BUCKETS - 1);
-        sums[b] = sums[b].saturating_add(s);
+    tags.clear();
+    tags.resize(len, 0);
+    for ((v, s), tag) in run.clone().zip(tags.iter_mut()) {
+        let b = (v.abs_diff(min) >> shift) as usize & (MEDIAN_BUCKETS - 1);
+        *tag = b as u8;
+        sums[b] = sums[b].wrapping_add(s);
     }
     let mut below = 0i64;
-    let Some(crossing) = sums.iter().position(|&s| {
-        let crosses = below.saturating_add(s) > target;
-        if !crosses {
-            below = below.saturating_add(s);
+    let mut crossing = MEDIAN_BUCKETS;
+    for (b, &s) in sums.iter().enumerate() {
+        let next = below.wrapping_add(s);
+        if next > target {
+            crossing = b;
+            break;
         }
-        crosses
-    }) else {
+        below = next;
+    }
+    if crossing == MEDIAN_BUCKETS {
         return max;
-    };
+    }
     bucket_items.clear();
-    bucket_items.extend(run.iter().copied().filter(|&(v, _)| bucket(v) == crossing));
-    select_quick(bucket_items, target.saturating_sub(below))
+    for (item, &tag) in run.zip(tags.iter()) {
+        if usize::from(tag) == crossing {
+            bucket_items.push(item);
+        }
+    }
+    match bucket_items[..] {
+        [(v, _)] => v, // the one score of the crossing bucket
+        _ => select_quick(bucket_items, target.saturating_sub(below)),
+    }
 }
 
 /// [`select_weighted`] by three-way quickselect in place; `run` must not be empty.
@@ -1801,6 +1884,20 @@ mod tests {
         // Row counts differ: `new` is returned unchanged.
         mat_ema_alpha_sparse(&w, &SparseMatrix::new(), |_, _| Some(fx(0.5)), &mut out, &mut scratch);
         assert_eq!(out, w);
+    }
+
+    #[test]
+    fn mat_ema_alpha_sparse_ignores_what_its_scratch_held_before() {
+        // The scratch row is shared with mat_ema_sparse, which leaves values in it; a bond on a
+        // column the old row lacks must still decay from 0.
+        let new = SparseMatrix::from_rows(&[vec![(0, fx(0.5)), (2, fx(0.25))], vec![(1, fx(1.))]]);
+        let old = SparseMatrix::from_rows(&[vec![(2, fx(0.5))], vec![]]);
+        let alphas = |_: usize, _: u16| Some(fx(0.1));
+        let (mut clean, mut dirty) = (SparseMatrix::new(), SparseMatrix::new());
+        mat_ema_alpha_sparse(&new, &old, alphas, &mut clean, &mut Vec::new());
+        mat_ema_alpha_sparse(&new, &old, alphas, &mut dirty, &mut vec![fx(0.75); 3]);
+        assert_eq!(dirty, clean);
+        assert_eq!(clean.row(1), (&[1][..], &[fx(0.1) * fx(1.)][..]));
     }
 
     #[test]
