@@ -214,7 +214,9 @@ pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
 /// steps from the weights to the dividends): fills `ws.consensus`, `ws.validator_trust`,
 /// `ws.incentive`, `ws.dividends` and the stored bond rows in `ws.dense`. `Ok(false)` when an
 /// entry of a row whose columns do not increase lies outside the block: nothing is valid
-/// then, and the caller takes the sparse path.
+/// then, and the caller takes the sparse path. `saturating`: never the plain arithmetic of
+/// [`Ops`] (for tests; same results).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn core(
     ws: &mut EpochWorkspace,
     input: &EpochInput,
@@ -223,6 +225,7 @@ pub(super) fn core(
     bonds_penalty: I32F32,
     last_tempo: u64,
     alpha: I32F32,
+    saturating: bool,
 ) -> Result<bool, EpochError> {
     let n = input.neurons.len();
     let Block { lo, m, rows } = block;
@@ -354,7 +357,7 @@ pub(super) fn core(
     // Every value in [0, 1] and few enough rows that no sum saturates: the fixed-point
     // operations reduce to plain integer ones, see [`Ops`].
     let one = ONE.to_bits();
-    let fast = weights_in_range && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
+    let fast = !saturating && weights_in_range && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
     let run = Run {
         input,
         lo,
