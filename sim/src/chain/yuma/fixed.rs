@@ -223,8 +223,11 @@ impl ShareDivisor {
     /// Prepares the raw bits `s` for division; `None` unless `s > 0`.
     #[inline]
     pub fn new(s: i64) -> Option<ShareDivisor> {
-        let div = U64Divisor::new(u64::try_from(s).ok()?)?;
-        let of_one = u64::try_from((1u128 << 64) / u128::from(s as u64)).unwrap_or(u64::MAX);
+        let s = u64::try_from(s).ok()?;
+        let div = U64Divisor::new(s)?;
+        // floor(2^64 / s) = floor((2^64 - 1) / s), plus 1 when s divides 2^64 (s = 1 never
+        // meets a = 2^32 <= s, so its value is unused).
+        let of_one = if s == 1 { u64::MAX } else { u64::MAX / s + u64::from(s.is_power_of_two()) };
         Some(ShareDivisor { div, of_one })
     }
 

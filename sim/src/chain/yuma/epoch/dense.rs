@@ -86,7 +86,6 @@ pub(super) struct DenseScratch {
     /// Yuma3: the columns the dividends read (positive incentive and EMA sum), and for the
     /// fast path their incentives and sums as share divisors.
     live: Vec<LiveColumn>,
-    live_shares: Vec<(usize, u64, ShareDivisor)>,
     live_small: Vec<(usize, u64, SmallShareDivisor)>,
     /// Per row: validator trust, the dividends' sum, active stake, median vote (normalised
     /// stake, -1 for no vote).
@@ -115,36 +114,43 @@ impl DenseScratch {
 /// A column's divisor for `inplace_col_normalize_sparse` and its kin: by the column's sum (or
 /// maximum), leaving values unchanged where it is 0.
 #[derive(Clone, Copy, Debug)]
-struct ColumnDivisor {
-    sum: i64,
-    general: Divisor,
-    /// For `Ops::<true>`: the sum as a [`SmallShareDivisor`] (when at most 1) and a
-    /// [`ShareDivisor`] (classic bonds as read: the sum's integer part, see
+enum ColumnDivisor {
+    /// The sum is 0.
+    Zero,
+    /// For `Ops::<true>` (every value in `[0, 1]`): the sum, at most 1.
+    Small(SmallShareDivisor),
+    /// For `Ops::<true>`: the sum, above 1 (or classic bonds' integer sums, see
     /// [`Run::ema_classic`]).
-    small: Option<SmallShareDivisor>,
-    share: Option<ShareDivisor>,
+    Share(ShareDivisor),
+    /// The crate's division.
+    General(Divisor),
 }
 
 impl ColumnDivisor {
-    fn new(sum: i64) -> ColumnDivisor {
-        ColumnDivisor {
-            sum,
-            general: Divisor::new(I32F32::from_bits(sum)),
-            small: SmallShareDivisor::new(sum),
-            share: ShareDivisor::new(sum),
+    /// By `sum`; with `FAST` a share divisor where one applies.
+    fn new<const FAST: bool>(sum: i64) -> ColumnDivisor {
+        if sum == 0 {
+            return ColumnDivisor::Zero;
         }
+        if FAST {
+            if let Some(small) = SmallShareDivisor::new(sum) {
+                return ColumnDivisor::Small(small);
+            }
+            if let Some(share) = ShareDivisor::new(sum) {
+                return ColumnDivisor::Share(share);
+            }
+        }
+        ColumnDivisor::General(Divisor::new(I32F32::from_bits(sum)))
     }
 
-    /// `v / sum`, or `v` where the sum is 0. With `FAST`, `0 <= v <= min(sum, 1)`.
+    /// `v / sum`, or `v` where the sum is 0; a share divisor needs `0 <= v <= min(sum, 1)`.
     #[inline(always)]
-    fn apply<const FAST: bool>(&self, v: i64) -> i64 {
-        if self.sum == 0 {
-            return v;
-        }
-        match (&self.small, &self.share) {
-            (Some(small), _) if FAST => small.div(v),
-            (None, Some(share)) if FAST => share.div(v),
-            _ => self.general.safe_div(I32F32::from_bits(v)).to_bits(),
+    fn apply(&self, v: i64) -> i64 {
+        match self {
+            ColumnDivisor::Zero => v,
+            ColumnDivisor::Small(small) => small.div(v),
+            ColumnDivisor::Share(share) => share.div(v),
+            ColumnDivisor::General(general) => general.safe_div(I32F32::from_bits(v)).to_bits(),
         }
     }
 }
@@ -779,20 +785,21 @@ impl Run<'_> {
     /// saturates with `FAST`), so `b 2^32 / (B 2^32)` is divided as the share `b / B`.
     fn ema_classic<const FAST: bool>(&self, d: &mut DenseScratch) -> bool {
         self.start_rows(d);
-        d.delta_div.clear();
-        d.delta_div.extend(d.delta_sums.iter().map(|&s| ColumnDivisor::new(s)));
-        d.bond_div.clear();
-        d.bond_div.extend(d.bond_sums.iter().map(|&s| {
-            let mut div = ColumnDivisor::new(s);
-            (div.small, div.share) = (SmallShareDivisor::new(s >> 32), ShareDivisor::new(s >> 32));
-            div
-        }));
         let m = self.m;
         let one = ONE.to_bits();
         let plain = FAST && self.alpha < one && self.keep < one && (self.penalty == 0 || self.penalty == one);
         let small = plain
             && small_divisors(d.delta_sums.iter().copied(), &mut d.delta_small)
             && small_divisors(d.bond_sums.iter().map(|&s| s >> 32), &mut d.bond_small);
+        d.delta_div.clear();
+        d.bond_div.clear();
+        if !small || d.stake.iter().any(|&s| s >= one) {
+            // Some rows take the general kernel.
+            d.delta_div.extend(d.delta_sums.iter().map(|&s| ColumnDivisor::new::<FAST>(s)));
+            // With FAST, bonds as read `b 2^32` divide as the share `b / B` of their integer
+            // sums `B 2^32`; else as they are.
+            d.bond_div.extend(d.bond_sums.iter().map(|&s| ColumnDivisor::new::<FAST>(if FAST { s >> 32 } else { s })));
+        }
         let rows = d.weights.chunks_exact(m).zip(d.ema.chunks_exact_mut(m));
         for (r, (wrow, erow)) in rows.enumerate() {
             let uid = d.uids[r];
@@ -876,9 +883,9 @@ impl Run<'_> {
             let col = &mut cols[jj];
             let clipped = w.min(col.consensus);
             trust = trust.wrapping_add(clipped);
-            let delta = delta_div[jj].apply::<FAST>(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
+            let delta = delta_div[jj].apply(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
             let b = bond(jj);
-            let old = if FAST { bond_div[jj].apply::<FAST>(b >> 32) } else { bond_div[jj].apply::<FAST>(b) };
+            let old = if FAST { bond_div[jj].apply(b >> 32) } else { bond_div[jj].apply(b) };
             let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, delta), Ops::<FAST>::mul(self.keep, old));
             erow[jj] = v;
             col.rank = Ops::<FAST>::add(col.rank, Ops::<FAST>::mul(s, clipped));
@@ -891,24 +898,23 @@ impl Run<'_> {
     /// Yuma3: each row's bonds per validator, the column-normalised EMA . incentive
     /// (`col_normalized_row_dot_sparse`; columns with no incentive or no bonds add nothing).
     fn dividends_yuma3<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
-        d.live.clear();
-        d.live_shares.clear();
-        d.live_small.clear();
-        for (jj, col) in d.cols.iter().enumerate() {
+        let live = d.cols.iter().enumerate().filter_map(|(jj, col)| {
             let x = incentive[self.lo + jj].to_bits();
-            if x != 0 && col.ema_sum != 0 {
-                d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col.ema_sum) });
-                if let Some(share) = ShareDivisor::new(col.ema_sum) {
-                    d.live_shares.push((jj, x as u64, share));
-                }
-                if let Some(share) = SmallShareDivisor::new(col.ema_sum) {
-                    d.live_small.push((jj, x as u64, share));
-                }
-            }
-        }
+            (x != 0 && col.ema_sum != 0).then_some((jj, x, col.ema_sum))
+        });
         d.acc.clear();
-        if FAST && d.live_small.len() == d.live.len() {
-            // Column sums at most 1 (the usual case): the same with 64-bit products only.
+        d.live_small.clear();
+        let small = FAST
+            && live.clone().all(|(jj, x, sum)| match SmallShareDivisor::new(sum) {
+                Some(share) => {
+                    d.live_small.push((jj, x as u64, share));
+                    true
+                }
+                None => false,
+            });
+        if small {
+            // Column sums at most 1 (the usual case), shares and incentives in [0, 1]: the
+            // share's product with the incentive fits 64 bits unless the incentive is 1.
             for erow in d.ema.chunks_exact(self.m) {
                 let mut acc = 0u64;
                 for &(jj, x, share) in &d.live_small {
@@ -919,23 +925,16 @@ impl Run<'_> {
             }
             return;
         }
-        if FAST && d.live_shares.len() == d.live.len() {
-            // Shares and incentives in [0, 1]: the share's product with the incentive fits
-            // 64 bits unless the incentive is 1.
-            for erow in d.ema.chunks_exact(self.m) {
-                let mut acc = 0u64;
-                for &(jj, x, share) in &d.live_shares {
-                    let q = share.div(erow[jj]) as u64;
-                    acc = acc.wrapping_add(if x == 1 << 32 { q } else { (q * x) >> 32 });
-                }
-                d.acc.push(acc as i64);
-            }
-            return;
-        }
+        d.live.clear();
+        d.live.extend(live.map(|(jj, incentive, sum)| LiveColumn {
+            jj,
+            incentive,
+            div: ColumnDivisor::new::<FAST>(sum),
+        }));
         for erow in d.ema.chunks_exact(self.m) {
             let mut acc = 0i64;
             for col in &d.live {
-                let share = col.div.apply::<FAST>(erow[col.jj]);
+                let share = col.div.apply(erow[col.jj]);
                 acc = acc.wrapping_add(Ops::<FAST>::mul(share, col.incentive));
             }
             d.acc.push(acc);
@@ -971,17 +970,16 @@ impl Run<'_> {
             }
         }
         d.ema_div.clear();
-        d.ema_div.extend(d.cols.iter().map(|col| ColumnDivisor::new(col.ema_sum)));
+        d.ema_div.extend(d.cols.iter().map(|col| ColumnDivisor::new::<FAST>(col.ema_sum)));
         d.max_div.clear();
         d.max_div
-            .extend(d.cols.iter().zip(&d.ema_div).map(|(col, div)| ColumnDivisor::new(div.apply::<FAST>(col.ema_max))));
+            .extend(d.cols.iter().zip(&d.ema_div).map(|(col, div)| ColumnDivisor::new::<FAST>(div.apply(col.ema_max))));
         let (ema_div, max_div) = (&d.ema_div[..m], &d.max_div[..m]);
         for (r, erow) in d.ema.chunks_exact(m).enumerate() {
             let permit = self.permits[d.uids[r]];
-            let norm = |jj: usize, e: i64| ema_div[jj].apply::<FAST>(e);
-            let (acc, stored) = self.classic_row::<FAST>(erow, &mut d.bond_row, incentive, permit, norm, |jj, e| {
-                max_div[jj].apply::<FAST>(e)
-            });
+            let norm = |jj: usize, e: i64| ema_div[jj].apply(e);
+            let (acc, stored) =
+                self.classic_row::<FAST>(erow, &mut d.bond_row, incentive, permit, norm, |jj, e| max_div[jj].apply(e));
             d.acc.push(acc);
             d.stored[r] = stored;
         }
