@@ -1273,7 +1273,7 @@ proptest! {
         input in arb_input(prop_oneof![Just(0u64), Just(u64::MAX), any::<u64>(), 0u64..1 << 50].boxed()),
     ) {
         let want = epoch_reference(&input).unwrap();
-        for path in [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto] {
+        for path in [EpochPath::Dense, EpochPath::DenseSaturating, EpochPath::Sparse, EpochPath::Auto] {
             prop_assert_eq!(&epoch_with(&mut EpochWorkspace::with_path(path), &input).unwrap(), &want, "{:?}", path);
         }
     }
@@ -1360,7 +1360,8 @@ proptest! {
             x ^= x << 17;
             x
         };
-        let mut workspaces = [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto].map(EpochWorkspace::with_path);
+        let mut workspaces = [EpochPath::Dense, EpochPath::DenseSaturating, EpochPath::Sparse, EpochPath::Auto]
+            .map(EpochWorkspace::with_path);
         for step in 0..4 {
             let want = epoch_reference(&input).unwrap();
             for ws in &mut workspaces {
@@ -1397,13 +1398,50 @@ proptest! {
         dense in proptest::collection::vec(arb_dense_sequence(), 1..5),
         other in proptest::collection::vec(arb_input(prop_oneof![Just(0u64), any::<u64>(), 0u64..1 << 50].boxed()), 0..4),
     ) {
-        let mut workspaces = [EpochPath::Dense, EpochPath::Sparse, EpochPath::Auto].map(EpochWorkspace::with_path);
+        let mut workspaces = [EpochPath::Dense, EpochPath::DenseSaturating, EpochPath::Sparse, EpochPath::Auto]
+            .map(EpochWorkspace::with_path);
         let inputs = dense.iter().map(|(input, _)| input).chain(&other);
         for (k, input) in inputs.enumerate() {
             let want = epoch_reference(input).unwrap();
             for (path, ws) in workspaces.iter_mut().enumerate() {
                 prop_assert_eq!(&epoch_with(ws, input).unwrap(), &want, "subnet {} path {}", k, path);
             }
+        }
+    }
+}
+
+/// A weight row whose total wraps (32,769 weights of 65535: the chain's wrapping sum of their
+/// bits goes negative, so the row is not normalised) leaves the dense path's plain arithmetic;
+/// with that validator holding most stake its raw weights reach consensus, clipping and the
+/// bonds, and both paths still give the step-by-step results, for both bond variants and
+/// penalties.
+#[test]
+fn a_wrapping_weight_row_takes_the_saturating_arithmetic() {
+    for (yuma3, penalty) in [(true, u16::MAX), (true, 0), (false, u16::MAX), (false, 0)] {
+        let n = 33_000u16;
+        let mut input = random_subnet(5, 3, 2, yuma3, false);
+        input.params.max_allowed_validators = 3;
+        for uid in 3..n {
+            input.neurons.push(NeuronInput {
+                alpha_stake: Rao(u64::from(uid)),
+                last_update: 990,
+                registered_at: u64::from(uid % 20),
+                ..NeuronInput::default()
+            });
+        }
+        input.params.bonds_penalty = penalty;
+        input.neurons[0].alpha_stake = Rao(1_000_000_000_000_000);
+        input.neurons[1].alpha_stake = Rao(1_000_000_000);
+        input.neurons[0].weights = (1..n).map(|j| (j, u16::MAX)).collect();
+        input.neurons[1].weights = (2..n).step_by(3).map(|j| (j, j)).collect();
+        let want = epoch_reference(&input).unwrap();
+        // The raw weights reach consensus and the stored bonds (no incentive survives the
+        // saturated ranks, as on chain).
+        assert!(want.neurons[1..].iter().all(|x| x.consensus > 0));
+        assert!(!want.neurons[0].bonds.is_empty());
+        for path in [EpochPath::Auto, EpochPath::Dense] {
+            let got = epoch_with(&mut EpochWorkspace::with_path(path), &input).unwrap();
+            assert_eq!(got, want, "yuma3 {yuma3}, penalty {penalty}");
         }
     }
 }

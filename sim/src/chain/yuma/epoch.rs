@@ -91,6 +91,9 @@ pub enum EpochPath {
     /// Dense wherever the dense path applies (not Yuma3 with liquid alpha), however sparse the
     /// matrices: for tests and benchmarks.
     Dense,
+    /// As `Dense`, but every step in the fixed-point crate's saturating operations, as for
+    /// values outside `[0, 1]`, instead of plain integer arithmetic: for tests.
+    DenseSaturating,
 }
 
 impl EpochWorkspace {
@@ -241,12 +244,13 @@ fn compute(ws: &mut EpochWorkspace, input: &EpochInput) -> Result<EpochOutput, E
     let plan = match ws.path {
         _ if ws.reference => None,
         EpochPath::Auto => dense::plan(input, false),
-        EpochPath::Dense => dense::plan(input, true),
+        EpochPath::Dense | EpochPath::DenseSaturating => dense::plan(input, true),
         EpochPath::Sparse => None,
     };
     ws.dense_used = false;
     if let Some(b) = plan {
-        ws.dense_used = dense::core(ws, input, b, kappa, bonds_penalty, last_tempo, alpha)?;
+        let saturating = ws.path == EpochPath::DenseSaturating;
+        ws.dense_used = dense::core(ws, input, b, kappa, bonds_penalty, last_tempo, alpha, saturating)?;
     }
     if !ws.dense_used {
         sparse_core(ws, input, kappa, bonds_penalty, last_tempo, alpha)?;

@@ -223,8 +223,11 @@ impl ShareDivisor {
     /// Prepares the raw bits `s` for division; `None` unless `s > 0`.
     #[inline]
     pub fn new(s: i64) -> Option<ShareDivisor> {
-        let div = U64Divisor::new(u64::try_from(s).ok()?)?;
-        let of_one = u64::try_from((1u128 << 64) / u128::from(s as u64)).unwrap_or(u64::MAX);
+        let s = u64::try_from(s).ok()?;
+        let div = U64Divisor::new(s)?;
+        // floor(2^64 / s) = floor((2^64 - 1) / s), plus 1 when s divides 2^64 (s = 1 never
+        // meets a = 2^32 <= s, so its value is unused).
+        let of_one = if s == 1 { u64::MAX } else { u64::MAX / s + u64::from(s.is_power_of_two()) };
         Some(ShareDivisor { div, of_one })
     }
 
@@ -233,6 +236,39 @@ impl ShareDivisor {
     pub fn div(&self, a: i64) -> i64 {
         let a = a as u64;
         if a == 1 << 32 { self.of_one as i64 } else { self.div.div(a << 32) as i64 }
+    }
+}
+
+/// `floor(a 2^32 / s)` for `0 <= a <= s` and `2 <= s <= 2^32` (raw bits): [`ShareDivisor`] with
+/// 64-bit products only. With `r = floor(2^64 / s)`, `a r < 2^64` for `a < s` and
+/// `floor(a r / 2^32)` is the quotient or one less (`r` is below `2^64 / s` by less than 1, so
+/// `a r / 2^32` is below `a 2^32 / s` by less than `a / 2^32 < 1`); the remainder
+/// `a 2^32 - q s`, in `[0, 2 s)`, corrects it. `a = s` gives `2^32`.
+#[derive(Clone, Copy, Debug)]
+pub struct SmallShareDivisor {
+    s: u64,
+    reciprocal: u64,
+}
+
+impl SmallShareDivisor {
+    /// Prepares `s`; `None` outside `2 ..= 2^32`.
+    #[inline]
+    pub fn new(s: i64) -> Option<SmallShareDivisor> {
+        let s = u64::try_from(s).ok().filter(|s| (2..=1 << 32).contains(s))?;
+        // floor(2^64 / s) = floor((2^64 - 1) / s), plus 1 when s divides 2^64.
+        Some(SmallShareDivisor { s, reciprocal: u64::MAX / s + u64::from(s.is_power_of_two()) })
+    }
+
+    /// `floor(a 2^32 / s)` for raw bits `0 <= a <= s`.
+    #[inline(always)]
+    pub fn div(&self, a: i64) -> i64 {
+        let a = a as u64;
+        if a == self.s {
+            return 1 << 32;
+        }
+        let q = a.wrapping_mul(self.reciprocal) >> 32;
+        let r = (a << 32).wrapping_sub(q.wrapping_mul(self.s));
+        (q + u64::from(r >= self.s)) as i64
     }
 }
 
@@ -301,6 +337,18 @@ mod tests {
             } else {
                 prop_assert_eq!(d, 0);
             }
+        }
+
+        #[test]
+        fn small_share_divisions_match_the_crate(
+            s in prop_oneof![2i64..=1 << 32, 2i64..1 << 20, Just(2i64), Just(3i64), Just(1 << 32), Just((1 << 32) - 1), (1u32..33).prop_map(|k| 1i64 << k)],
+            f in prop_oneof![0u64..=1 << 32, Just(0u64), Just(1u64 << 32), Just((1u64 << 32) - 1)],
+        ) {
+            let a = ((u128::from(f) * s as u128) >> 32) as i64; // 0 <= a <= s
+            let want = I32F32::from_bits(a).checked_div(I32F32::from_bits(s));
+            let div = SmallShareDivisor::new(s);
+            prop_assert!(div.is_some());
+            prop_assert_eq!(div.map(|d| I32F32::from_bits(d.div(a))), want);
         }
 
         #[test]

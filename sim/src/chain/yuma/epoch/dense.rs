@@ -33,7 +33,7 @@
 
 use super::{EpochError, EpochWorkspace, check_entry, next_stamp};
 use crate::chain::yuma::EpochInput;
-use crate::chain::yuma::fixed::{self, Divisor, ShareDivisor, U64Divisor};
+use crate::chain::yuma::fixed::{self, Divisor, ShareDivisor, SmallShareDivisor, U64Divisor};
 use crate::chain::yuma::math::{
     MedianVoters, ONE, SelectScratch, ZERO, fixed_proportion_to_u16, inplace_normalize, median_voters, vec_mul,
 };
@@ -64,25 +64,29 @@ pub(super) struct DenseScratch {
     /// The weights, masked and row-normalised; and column-major (`m x rows`).
     weights: Vec<i64>,
     columns: Vec<i64>,
-    /// The bonds EMA (classic: column-normalised, with -1 for an entry normalised to 0).
+    /// The bonds EMA.
     ema: Vec<i64>,
     /// One row of bonds as read.
     bond_row: Vec<i64>,
-    /// Per column: consensus, rank and EMA sum; sums of the bonds as read and of the bond
-    /// deltas (classic); maxima of the normalised EMA (classic).
+    /// Per column: consensus, rank, EMA sum and maximum; sums of the bonds as read and of the
+    /// bond deltas (classic).
     cols: Vec<Column>,
     bond_sums: Vec<i64>,
     delta_sums: Vec<i64>,
-    maxes: Vec<i64>,
-    /// Per column: divisors by the sums and maxima above.
+    /// Per column: divisors by the sums and maxima above; for the fast classic path, as
+    /// [`SmallShareDivisor`]s.
     bond_div: Vec<ColumnDivisor>,
+    delta_small: Vec<SmallShareDivisor>,
+    bond_small: Vec<SmallShareDivisor>,
+    ema_small: Vec<SmallShareDivisor>,
+    max_small: Vec<SmallShareDivisor>,
     delta_div: Vec<ColumnDivisor>,
     ema_div: Vec<ColumnDivisor>,
     max_div: Vec<ColumnDivisor>,
     /// Yuma3: the columns the dividends read (positive incentive and EMA sum), and for the
     /// fast path their incentives and sums as share divisors.
     live: Vec<LiveColumn>,
-    live_shares: Vec<(usize, u64, ShareDivisor)>,
+    live_small: Vec<(usize, u64, SmallShareDivisor)>,
     /// Per row: validator trust, the dividends' sum, active stake, median vote (normalised
     /// stake, -1 for no vote).
     trust: Vec<i64>,
@@ -110,38 +114,54 @@ impl DenseScratch {
 /// A column's divisor for `inplace_col_normalize_sparse` and its kin: by the column's sum (or
 /// maximum), leaving values unchanged where it is 0.
 #[derive(Clone, Copy, Debug)]
-struct ColumnDivisor {
-    sum: i64,
-    general: Divisor,
-    /// For `Ops::<true>`: the sum as a [`ShareDivisor`] (classic bonds as read: the sum's
-    /// integer part, see [`Run::ema_classic`]).
-    share: Option<ShareDivisor>,
+enum ColumnDivisor {
+    /// The sum is 0.
+    Zero,
+    /// For `Ops::<true>` (every value in `[0, 1]`): the sum, at most 1.
+    Small(SmallShareDivisor),
+    /// For `Ops::<true>`: the sum, above 1 (or classic bonds' integer sums, see
+    /// [`Run::ema_classic`]).
+    Share(ShareDivisor),
+    /// The crate's division.
+    General(Divisor),
 }
 
 impl ColumnDivisor {
-    fn new(sum: i64) -> ColumnDivisor {
-        ColumnDivisor { sum, general: Divisor::new(I32F32::from_bits(sum)), share: ShareDivisor::new(sum) }
+    /// By `sum`; with `FAST` a share divisor where one applies.
+    fn new<const FAST: bool>(sum: i64) -> ColumnDivisor {
+        if sum == 0 {
+            return ColumnDivisor::Zero;
+        }
+        if FAST {
+            if let Some(small) = SmallShareDivisor::new(sum) {
+                return ColumnDivisor::Small(small);
+            }
+            if let Some(share) = ShareDivisor::new(sum) {
+                return ColumnDivisor::Share(share);
+            }
+        }
+        ColumnDivisor::General(Divisor::new(I32F32::from_bits(sum)))
     }
 
-    /// `v / sum`, or `v` where the sum is 0. With `FAST`, `0 <= v <= min(sum, 1)`.
+    /// `v / sum`, or `v` where the sum is 0; a share divisor needs `0 <= v <= min(sum, 1)`.
     #[inline(always)]
-    fn apply<const FAST: bool>(&self, v: i64) -> i64 {
-        if self.sum == 0 {
-            return v;
-        }
-        match &self.share {
-            Some(share) if FAST => share.div(v),
-            _ => self.general.safe_div(I32F32::from_bits(v)).to_bits(),
+    fn apply(&self, v: i64) -> i64 {
+        match self {
+            ColumnDivisor::Zero => v,
+            ColumnDivisor::Small(small) => small.div(v),
+            ColumnDivisor::Share(share) => share.div(v),
+            ColumnDivisor::General(general) => general.safe_div(I32F32::from_bits(v)).to_bits(),
         }
     }
 }
 
-/// One column's consensus, rank and sum of the bonds EMA (raw bits).
+/// One column's consensus, rank, and sum and maximum of the bonds EMA (raw bits).
 #[derive(Clone, Copy, Debug, Default)]
 struct Column {
     consensus: i64,
     rank: i64,
     ema_sum: i64,
+    ema_max: i64,
 }
 
 /// A column's voters with a positive score: count, score range and stake sum (raw bits).
@@ -200,7 +220,9 @@ pub(super) fn plan(input: &EpochInput, always: bool) -> Option<Block> {
 /// steps from the weights to the dividends): fills `ws.consensus`, `ws.validator_trust`,
 /// `ws.incentive`, `ws.dividends` and the stored bond rows in `ws.dense`. `Ok(false)` when an
 /// entry of a row whose columns do not increase lies outside the block: nothing is valid
-/// then, and the caller takes the sparse path.
+/// then, and the caller takes the sparse path. `saturating`: never the plain arithmetic of
+/// [`Ops`] (for tests; same results).
+#[allow(clippy::too_many_arguments)]
 pub(super) fn core(
     ws: &mut EpochWorkspace,
     input: &EpochInput,
@@ -209,6 +231,7 @@ pub(super) fn core(
     bonds_penalty: I32F32,
     last_tempo: u64,
     alpha: I32F32,
+    saturating: bool,
 ) -> Result<bool, EpochError> {
     let n = input.neurons.len();
     let Block { lo, m, rows } = block;
@@ -287,20 +310,14 @@ pub(super) fn core(
                 continue;
             }
             if total < 1 << 31 {
-                // floor((w 2^32) 2^32 / (total 2^32)) = floor(w 2^32 / total).
-                let Some(divisor) = U64Divisor::new(total) else { continue };
-                if consecutive {
-                    for (cell, &(_, w)) in wrow.iter_mut().zip(row) {
-                        *cell = divisor.div(u64::from(w) << 32) as i64;
-                    }
-                    if let Some(cell) = own.checked_sub(lo).and_then(|k| wrow.get_mut(k)) {
-                        *cell = 0; // the dropped self-weight
-                    }
-                } else {
-                    for &(j, w) in row {
-                        let Some(cell) = wrow.get_mut(usize::from(j).wrapping_sub(lo)) else { return Ok(false) };
-                        *cell = divisor.div(kept((j, w)) << 32) as i64;
-                    }
+                // floor((w 2^32) 2^32 / (total 2^32)) = floor(w 2^32 / total), w <= total.
+                let in_block = match (SmallShareDivisor::new(total as i64), U64Divisor::new(total)) {
+                    (Some(share), _) => normalise_row(wrow, row, lo, own, consecutive, |w| share.div(w as i64)),
+                    (None, Some(div)) => normalise_row(wrow, row, lo, own, consecutive, |w| div.div(w << 32) as i64),
+                    (None, None) => true, // total 0: handled above
+                };
+                if !in_block {
+                    return Ok(false);
                 }
                 continue;
             }
@@ -346,7 +363,7 @@ pub(super) fn core(
     // Every value in [0, 1] and few enough rows that no sum saturates: the fixed-point
     // operations reduce to plain integer ones, see [`Ops`].
     let one = ONE.to_bits();
-    let fast = weights_in_range && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
+    let fast = !saturating && weights_in_range && d.stake.iter().all(|&s| (0..=one).contains(&s)) && rows < 1 << 15;
     let run = Run {
         input,
         lo,
@@ -417,6 +434,33 @@ pub(super) fn core(
     }
     inplace_normalize(dividends);
     Ok(true)
+}
+
+/// Stores a row whose weights are all kept but the self-weight at column `own`: `norm(w)` for
+/// each weight `w`, 0 for the self-weight. `false` when an entry lies outside the block.
+#[inline(always)]
+fn normalise_row(
+    wrow: &mut [i64],
+    row: &[(u16, u16)],
+    lo: usize,
+    own: usize,
+    consecutive: bool,
+    norm: impl Fn(u64) -> i64,
+) -> bool {
+    if consecutive {
+        for (cell, &(_, w)) in wrow.iter_mut().zip(row) {
+            *cell = norm(u64::from(w));
+        }
+        if let Some(cell) = own.checked_sub(lo).and_then(|k| wrow.get_mut(k)) {
+            *cell = 0; // the dropped self-weight
+        }
+        return true;
+    }
+    for &(j, w) in row {
+        let Some(cell) = wrow.get_mut(usize::from(j).wrapping_sub(lo)) else { return false };
+        *cell = if usize::from(j) == own { 0 } else { norm(u64::from(w)) };
+    }
+    true
 }
 
 /// True when the row lists exactly the columns `lo .. lo + m`, in order.
@@ -551,6 +595,14 @@ impl Run<'_> {
         d.bond_row.clear();
         d.bond_row.resize(self.m, 0);
         for &uid in &d.uids {
+            let bonds = &self.input.neurons[uid].bonds[..];
+            if self.bonds_all_kept && is_consecutive(bonds, self.lo, self.m) {
+                // Every column listed in order (so checked): summed in place.
+                for (s, &(_, b)) in d.bond_sums.iter_mut().zip(bonds) {
+                    *s = s.saturating_add(i64::from(b) << 32);
+                }
+                continue;
+            }
             if !self.read_bonds(uid, &mut d.bond_row, false, Some((&mut *seen, &mut *stamp)))? {
                 return Ok(false);
             }
@@ -639,7 +691,7 @@ impl Run<'_> {
         d.trust.clear();
         d.trust.resize(self.rows, 0);
         for col in &mut d.cols {
-            (col.rank, col.ema_sum) = (0, 0);
+            (col.rank, col.ema_sum, col.ema_max) = (0, 0, 0);
         }
         // Reused without clearing: every row pass writes every entry.
         d.ema.truncate(self.rows * self.m);
@@ -733,64 +785,139 @@ impl Run<'_> {
     /// saturates with `FAST`), so `b 2^32 / (B 2^32)` is divided as the share `b / B`.
     fn ema_classic<const FAST: bool>(&self, d: &mut DenseScratch) -> bool {
         self.start_rows(d);
-        d.delta_div.clear();
-        d.delta_div.extend(d.delta_sums.iter().map(|&s| ColumnDivisor::new(s)));
-        d.bond_div.clear();
-        d.bond_div.extend(d.bond_sums.iter().map(|&s| {
-            let mut div = ColumnDivisor::new(s);
-            div.share = ShareDivisor::new(s >> 32);
-            div
-        }));
         let m = self.m;
+        let one = ONE.to_bits();
+        let plain = FAST && self.alpha < one && self.keep < one && (self.penalty == 0 || self.penalty == one);
+        let small = plain
+            && small_divisors(d.delta_sums.iter().copied(), &mut d.delta_small)
+            && small_divisors(d.bond_sums.iter().map(|&s| s >> 32), &mut d.bond_small);
+        d.delta_div.clear();
+        d.bond_div.clear();
+        if !small || d.stake.iter().any(|&s| s >= one) {
+            // Some rows take the general kernel.
+            d.delta_div.extend(d.delta_sums.iter().map(|&s| ColumnDivisor::new::<FAST>(s)));
+            // With FAST, bonds as read `b 2^32` divide as the share `b / B` of their integer
+            // sums `B 2^32`; else as they are.
+            d.bond_div.extend(d.bond_sums.iter().map(|&s| ColumnDivisor::new::<FAST>(if FAST { s >> 32 } else { s })));
+        }
         let rows = d.weights.chunks_exact(m).zip(d.ema.chunks_exact_mut(m));
         for (r, (wrow, erow)) in rows.enumerate() {
-            // Checked and found in the block by `bond_sums`.
-            if !matches!(self.read_bonds(d.uids[r], &mut d.bond_row, false, None), Ok(true)) {
-                return false;
-            }
+            let uid = d.uids[r];
             let s = d.stake[r];
-            let (brow, cols) = (&d.bond_row[..m], &mut d.cols[..m]);
-            let (delta_div, bond_div) = (&d.delta_div[..m], &d.bond_div[..m]);
-            let mut trust = 0i64;
-            for jj in 0..m {
-                let w = wrow[jj];
-                let col = &mut cols[jj];
-                let clipped = w.min(col.consensus);
-                trust = trust.wrapping_add(clipped);
-                let delta = delta_div[jj].apply::<FAST>(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
-                let b = brow[jj];
-                let old = if FAST { bond_div[jj].apply::<FAST>(b >> 32) } else { bond_div[jj].apply::<FAST>(b) };
-                let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, delta), Ops::<FAST>::mul(self.keep, old));
-                erow[jj] = v;
-                col.rank = Ops::<FAST>::add(col.rank, Ops::<FAST>::mul(s, clipped));
-                col.ema_sum = Ops::<FAST>::add(col.ema_sum, v);
+            let bonds = &self.input.neurons[uid].bonds[..];
+            let consecutive = self.bonds_all_kept && is_consecutive(bonds, self.lo, m);
+            if small && s < one {
+                if !consecutive && !matches!(self.read_bonds(uid, &mut d.bond_row, false, None), Ok(true)) {
+                    return false;
+                }
+                let (wrow, cols, dd, bd) = (&wrow[..m], &mut d.cols[..m], &d.delta_small[..m], &d.bond_small[..m]);
+                d.trust[r] = if consecutive {
+                    let bonds = &bonds[..m];
+                    ema_row_classic_plain(
+                        self.penalty == one,
+                        self.alpha,
+                        self.keep,
+                        s,
+                        wrow,
+                        erow,
+                        cols,
+                        dd,
+                        bd,
+                        |jj| i64::from(bonds[jj].1),
+                    )
+                } else {
+                    let brow = &d.bond_row[..m];
+                    ema_row_classic_plain(
+                        self.penalty == one,
+                        self.alpha,
+                        self.keep,
+                        s,
+                        wrow,
+                        erow,
+                        cols,
+                        dd,
+                        bd,
+                        |jj| brow[jj] >> 32,
+                    )
+                };
+                continue;
             }
-            d.trust[r] = trust;
+            let (cols, delta_div, bond_div) = (&mut d.cols[..m], &d.delta_div[..m], &d.bond_div[..m]);
+            d.trust[r] = if self.bonds_all_kept && is_consecutive(bonds, self.lo, m) {
+                // Every column listed in order: the row's bonds read in place.
+                let bonds = &bonds[..m];
+                let bond = |jj: usize| i64::from(bonds[jj].1) << 32;
+                self.ema_row_classic::<FAST>(s, &wrow[..m], erow, cols, delta_div, bond_div, bond)
+            } else {
+                // Checked and found in the block by `bond_sums`.
+                if !matches!(self.read_bonds(uid, &mut d.bond_row, false, None), Ok(true)) {
+                    return false;
+                }
+                let brow = &d.bond_row[..m];
+                self.ema_row_classic::<FAST>(s, &wrow[..m], erow, cols, delta_div, bond_div, |jj| brow[jj])
+            };
         }
         true
+    }
+
+    /// One classic row (`bond(jj)` reads the bond as read, `b 2^32`): clip, rank, the EMA of
+    /// the normalised delta and bond and its column sums into `cols`, the EMA into `erow`;
+    /// returns the row's trust.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(always)]
+    fn ema_row_classic<const FAST: bool>(
+        &self,
+        s: i64,
+        wrow: &[i64],
+        erow: &mut [i64],
+        cols: &mut [Column],
+        delta_div: &[ColumnDivisor],
+        bond_div: &[ColumnDivisor],
+        bond: impl Fn(usize) -> i64,
+    ) -> i64 {
+        let m = wrow.len();
+        let (erow, cols, delta_div, bond_div) = (&mut erow[..m], &mut cols[..m], &delta_div[..m], &bond_div[..m]);
+        let mut trust = 0i64;
+        for jj in 0..m {
+            let w = wrow[jj];
+            let col = &mut cols[jj];
+            let clipped = w.min(col.consensus);
+            trust = trust.wrapping_add(clipped);
+            let delta = delta_div[jj].apply(Ops::<FAST>::mul(self.for_bonds::<FAST>(w, clipped), s));
+            let b = bond(jj);
+            let old = if FAST { bond_div[jj].apply(b >> 32) } else { bond_div[jj].apply(b) };
+            let v = Ops::<FAST>::add(Ops::<FAST>::mul(self.alpha, delta), Ops::<FAST>::mul(self.keep, old));
+            erow[jj] = v;
+            col.rank = Ops::<FAST>::add(col.rank, Ops::<FAST>::mul(s, clipped));
+            col.ema_sum = Ops::<FAST>::add(col.ema_sum, v);
+            col.ema_max = col.ema_max.max(v);
+        }
+        trust
     }
 
     /// Yuma3: each row's bonds per validator, the column-normalised EMA . incentive
     /// (`col_normalized_row_dot_sparse`; columns with no incentive or no bonds add nothing).
     fn dividends_yuma3<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
-        d.live.clear();
-        d.live_shares.clear();
-        for (jj, col) in d.cols.iter().enumerate() {
+        let live = d.cols.iter().enumerate().filter_map(|(jj, col)| {
             let x = incentive[self.lo + jj].to_bits();
-            if x != 0 && col.ema_sum != 0 {
-                d.live.push(LiveColumn { jj, incentive: x, div: ColumnDivisor::new(col.ema_sum) });
-                if let Some(share) = ShareDivisor::new(col.ema_sum) {
-                    d.live_shares.push((jj, x as u64, share));
-                }
-            }
-        }
+            (x != 0 && col.ema_sum != 0).then_some((jj, x, col.ema_sum))
+        });
         d.acc.clear();
-        if FAST && d.live_shares.len() == d.live.len() {
-            // Shares and incentives in [0, 1]: the share's product with the incentive fits
-            // 64 bits unless the incentive is 1.
+        d.live_small.clear();
+        let small = FAST
+            && live.clone().all(|(jj, x, sum)| match SmallShareDivisor::new(sum) {
+                Some(share) => {
+                    d.live_small.push((jj, x as u64, share));
+                    true
+                }
+                None => false,
+            });
+        if small {
+            // Column sums at most 1 (the usual case), shares and incentives in [0, 1]: the
+            // share's product with the incentive fits 64 bits unless the incentive is 1.
             for erow in d.ema.chunks_exact(self.m) {
                 let mut acc = 0u64;
-                for &(jj, x, share) in &d.live_shares {
+                for &(jj, x, share) in &d.live_small {
                     let q = share.div(erow[jj]) as u64;
                     acc = acc.wrapping_add(if x == 1 << 32 { q } else { (q * x) >> 32 });
                 }
@@ -798,10 +925,16 @@ impl Run<'_> {
             }
             return;
         }
+        d.live.clear();
+        d.live.extend(live.map(|(jj, incentive, sum)| LiveColumn {
+            jj,
+            incentive,
+            div: ColumnDivisor::new::<FAST>(sum),
+        }));
         for erow in d.ema.chunks_exact(self.m) {
             let mut acc = 0i64;
             for col in &d.live {
-                let share = col.div.apply::<FAST>(erow[col.jj]);
+                let share = col.div.apply(erow[col.jj]);
                 acc = acc.wrapping_add(Ops::<FAST>::mul(share, col.incentive));
             }
             d.acc.push(acc);
@@ -811,39 +944,73 @@ impl Run<'_> {
     /// Classic bonds: column-normalise the EMA (`inplace_col_normalize_sparse`), the
     /// dividends from it and the incentive (`matmul_transpose_sparse`), and the stored rows,
     /// max-upscaled by column (`inplace_col_max_upscale_sparse`).
+    ///
+    /// The column maximum of the normalised EMA is the normalised column maximum of the EMA
+    /// (`floor(e 2^32 / s)` does not decrease with `e`), so each entry is normalised, summed
+    /// into the dividends and max-upscaled in one pass.
     fn dividends_classic<const FAST: bool>(&self, d: &mut DenseScratch, incentive: &[I32F32]) {
         let m = self.m;
-        d.ema_div.clear();
-        d.ema_div.extend(d.cols.iter().map(|col| ColumnDivisor::new(col.ema_sum)));
-        d.maxes.clear();
-        d.maxes.resize(m, 0);
-        for erow in d.ema.chunks_exact_mut(m) {
-            for ((e, div), max) in erow.iter_mut().zip(&d.ema_div).zip(d.maxes.iter_mut()) {
-                if *e > 0 {
-                    let v = div.apply::<FAST>(*e);
-                    *max = (*max).max(v);
-                    // A bond normalised to 0 is still stored: marked -1.
-                    *e = if v == 0 { -1 } else { v };
-                }
-            }
-        }
-        d.max_div.clear();
-        d.max_div.extend(d.maxes.iter().map(|&s| ColumnDivisor::new(s)));
-        d.acc.clear();
         let incentive = &incentive[self.lo..self.lo + m];
-        for (r, erow) in d.ema.chunks_exact(m).enumerate() {
-            let mut acc = 0i64;
-            for (&e, x) in erow.iter().zip(incentive) {
-                acc = Ops::<FAST>::add(acc, Ops::<FAST>::mul(x.to_bits(), e.max(0)));
+        d.acc.clear();
+        if FAST && small_divisors(d.cols.iter().map(|col| col.ema_sum), &mut d.ema_small) {
+            let maxes = d.cols.iter().zip(&d.ema_small).map(|(col, div)| div.div(col.ema_max));
+            if small_divisors(maxes, &mut d.max_small) {
+                let (ema_div, max_div) = (&d.ema_small[..m], &d.max_small[..m]);
+                for (r, erow) in d.ema.chunks_exact(m).enumerate() {
+                    let permit = self.permits[d.uids[r]];
+                    let norm = |jj: usize, e: i64| ema_div[jj].div(e);
+                    let (acc, stored) =
+                        self.classic_row::<FAST>(erow, &mut d.bond_row, incentive, permit, norm, |jj, e| {
+                            max_div[jj].div(e)
+                        });
+                    d.acc.push(acc);
+                    d.stored[r] = stored;
+                }
+                return;
             }
-            d.acc.push(acc);
-            let max_div = &d.max_div[..m];
-            d.stored[r] = if self.permits[d.uids[r]] {
-                stored_row(self.lo, erow, |e| e != 0, |jj, e| Ops::<FAST>::to_u16(max_div[jj].apply::<FAST>(e.max(0))))
-            } else {
-                Vec::new()
-            };
         }
+        d.ema_div.clear();
+        d.ema_div.extend(d.cols.iter().map(|col| ColumnDivisor::new::<FAST>(col.ema_sum)));
+        d.max_div.clear();
+        d.max_div
+            .extend(d.cols.iter().zip(&d.ema_div).map(|(col, div)| ColumnDivisor::new::<FAST>(div.apply(col.ema_max))));
+        let (ema_div, max_div) = (&d.ema_div[..m], &d.max_div[..m]);
+        for (r, erow) in d.ema.chunks_exact(m).enumerate() {
+            let permit = self.permits[d.uids[r]];
+            let norm = |jj: usize, e: i64| ema_div[jj].apply(e);
+            let (acc, stored) =
+                self.classic_row::<FAST>(erow, &mut d.bond_row, incentive, permit, norm, |jj, e| max_div[jj].apply(e));
+            d.acc.push(acc);
+            d.stored[r] = stored;
+        }
+    }
+
+    /// One classic row of the EMA: each entry normalised (`norm`, into `nrow`), the dividends'
+    /// sum of the normalised row . incentive, and (with a permit) the stored row, the
+    /// normalised entries max-upscaled (`upscale`) where the EMA is positive.
+    #[inline(always)]
+    fn classic_row<const FAST: bool>(
+        &self,
+        erow: &[i64],
+        nrow: &mut [i64],
+        incentive: &[I32F32],
+        permit: bool,
+        norm: impl Fn(usize, i64) -> i64,
+        upscale: impl Fn(usize, i64) -> i64,
+    ) -> (i64, Vec<(u16, u16)>) {
+        let m = erow.len();
+        let (nrow, incentive) = (&mut nrow[..m], &incentive[..m]);
+        let mut acc = 0i64;
+        for jj in 0..m {
+            // A missing entry is 0 and normalises to 0, adding nothing.
+            let en = norm(jj, erow[jj]);
+            nrow[jj] = en;
+            acc = Ops::<FAST>::add(acc, Ops::<FAST>::mul(incentive[jj].to_bits(), en));
+        }
+        let nrow = &nrow[..m];
+        let code = |jj: usize, _: i64| Ops::<FAST>::to_u16(upscale(jj, nrow[jj]));
+        let stored = if permit { stored_row(self.lo, erow, |e| e > 0, code) } else { Vec::new() };
+        (acc, stored)
     }
 }
 
@@ -874,6 +1041,59 @@ fn ema_row_plain<const CLIPPED: bool>(
         erow[jj] = v as i64;
         col.rank += ((s * clipped) >> 32) as i64;
         col.ema_sum += v as i64;
+    }
+    trust as i64
+}
+
+/// Divisors by `sums` as [`SmallShareDivisor`]s when every sum is 0 or in `2 ..= 2^32` (a
+/// column summing to 0 holds only zeros, which any divisor leaves 0, as the chain leaves them
+/// unchanged). `false` otherwise.
+fn small_divisors(sums: impl Iterator<Item = i64>, out: &mut Vec<SmallShareDivisor>) -> bool {
+    out.clear();
+    for sum in sums {
+        match SmallShareDivisor::new(if sum == 0 { 2 } else { sum }) {
+            Some(div) => out.push(div),
+            None => return false,
+        }
+    }
+    true
+}
+
+/// One classic row of [`Run::ema_row_classic`] in plain 64-bit arithmetic: `alpha`, `keep`
+/// and `s` below 1, every other operand in `[0, 1]`, column sums as [`SmallShareDivisor`]s
+/// (`delta_div` of the bond deltas, `bond_div` of the stored bonds, which `bond(jj)` reads as
+/// integers: `b 2^32 / (B 2^32)` is the share `b / B`). `clipped`: penalty 1, else 0.
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn ema_row_classic_plain(
+    clipped_bonds: bool,
+    alpha: i64,
+    keep: i64,
+    s: i64,
+    wrow: &[i64],
+    erow: &mut [i64],
+    cols: &mut [Column],
+    delta_div: &[SmallShareDivisor],
+    bond_div: &[SmallShareDivisor],
+    bond: impl Fn(usize) -> i64,
+) -> i64 {
+    let m = wrow.len();
+    let (erow, cols, delta_div, bond_div) = (&mut erow[..m], &mut cols[..m], &delta_div[..m], &bond_div[..m]);
+    let (alpha, keep, s) = (alpha as u64, keep as u64, s as u64);
+    let mut trust = 0u64;
+    for jj in 0..m {
+        let w = wrow[jj] as u64;
+        let col = &mut cols[jj];
+        let clipped = w.min(col.consensus as u64);
+        trust = trust.wrapping_add(clipped);
+        let f = if clipped_bonds { clipped } else { w };
+        let delta = delta_div[jj].div(((f * s) >> 32) as i64) as u64;
+        let old = bond_div[jj].div(bond(jj)) as u64;
+        let v = ((alpha * delta) >> 32) + ((keep * old) >> 32);
+        erow[jj] = v as i64;
+        col.rank += ((s * clipped) >> 32) as i64;
+        col.ema_sum += v as i64;
+        col.ema_max = col.ema_max.max(v as i64);
     }
     trust as i64
 }
