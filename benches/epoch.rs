@@ -2,13 +2,14 @@
 //!
 //! The subnet: 256 uids, 64 validators each weighting all 192 miners (random weights as
 //! `set_weights` stores them), stakes spread over three orders of magnitude, bonds from eight
-//! earlier epochs (the steady state). `cargo bench --bench epoch`.
+//! earlier epochs (the steady state). Its matrices are full, so the epoch takes the dense
+//! layout; `*_sparse_layout` runs the same subnets on the sparse one. `cargo bench --bench epoch`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
 use sim::chain::Rao;
 use sim::chain::yuma::math::vec_u16_max_upscale_to_u16;
-use sim::chain::yuma::{EpochInput, EpochParams, EpochWorkspace, NeuronInput, epoch_with};
+use sim::chain::yuma::{EpochInput, EpochParams, EpochPath, EpochWorkspace, NeuronInput, epoch_with};
 use std::hint::black_box;
 
 const UIDS: usize = 256;
@@ -59,10 +60,17 @@ fn subnet(seed: u64, yuma3: bool, liquid_alpha: bool) -> EpochInput {
 
 fn one_subnet(c: &mut Criterion) {
     let mut group = c.benchmark_group("epoch_256_uids_64x192");
-    for (name, yuma3, liquid) in [("classic", false, false), ("yuma3", true, false), ("yuma3_liquid_alpha", true, true)]
-    {
+    let cases = [
+        ("classic", false, false, EpochPath::Auto),
+        ("yuma3", true, false, EpochPath::Auto),
+        ("yuma3_liquid_alpha", true, true, EpochPath::Auto),
+        // The same subnets on the sparse layout (what `Auto` picks for sparse weights).
+        ("classic_sparse_layout", false, false, EpochPath::Sparse),
+        ("yuma3_sparse_layout", true, false, EpochPath::Sparse),
+    ];
+    for (name, yuma3, liquid, path) in cases {
         let input = subnet(1, yuma3, liquid);
-        let mut ws = EpochWorkspace::default();
+        let mut ws = EpochWorkspace::with_path(path);
         group.bench_function(name, |b| b.iter(|| epoch_with(&mut ws, black_box(&input))));
     }
     group.finish();

@@ -10,8 +10,10 @@
 //! [`epoch_with`] also fuses a few consecutive chain steps into single passes (clip + trust +
 //! ranks; Yuma3's normalised-bond dot product; classic bonds' normalise + dividends +
 //! max-upscale) and skips the copy the chain makes of the weights for bonds when the bonds
-//! penalty is 0 or 1. [`epoch_reference`] runs the chain's steps one by one; a property test
-//! checks the two agree bit for bit.
+//! penalty is 0 or 1. Where the weight and bond matrices are mostly full, it lays them out
+//! densely instead (module `dense`; see [`EpochPath`]), with the same operations entry by entry.
+//! [`epoch_reference`] runs the chain's steps one by one; property tests check every path
+//! against it bit for bit.
 
 mod dense;
 

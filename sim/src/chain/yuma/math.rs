@@ -9,11 +9,12 @@
 //! - sums use wrapping addition, which is what the chain's `iter().sum()` does in its release
 //!   build (`Add` on the fixed types wraps there); debug builds of taosim therefore never panic
 //!   on absurd stakes, and agree with the chain bit for bit on every input;
-//! - the stake-weighted median of each column is found with an in-place three-way select
-//!   instead of the chain's allocating partition loop. Both return the unique smallest score
-//!   whose cumulative stake exceeds the minority (sums of non-negative `I32F32` below 1 are
-//!   exact), so the pivot order cannot change the answer; [`weighted_median`] is kept as a
-//!   literal port and a test compares the two on random columns.
+//! - the stake-weighted median of each column is found by bucketing the scores and a three-way
+//!   select in the crossing bucket instead of the chain's allocating partition loop. Both
+//!   return the unique smallest score whose cumulative stake exceeds the minority (sums of
+//!   normalised, non-negative stakes are exact and far from overflow), so the pivot order
+//!   cannot change the answer; [`weighted_median`] is kept as a literal port and a test
+//!   compares the two on random columns.
 //!
 //! Conventions of the chain that matter for exactness: conversions to `u16` truncate; fixed
 //! multiplication rounds down, division truncates; `safe_div` returns 0 on division by zero
