@@ -38,6 +38,13 @@ pub fn safe_div(a: I32F32, b: I32F32) -> I32F32 {
 /// `a / b` in `I64F64`, or 0 when `b` is 0 or the quotient overflows (the chain's `safe_div`).
 #[inline]
 pub fn safe_div_64(a: I64F64, b: I64F64) -> I64F64 {
+    let (a_bits, b_bits) = (a.to_bits(), b.to_bits());
+    if a_bits >= 0 && b_bits > 0 {
+        // Non-negative operands (stakes): `floor(a 2^64 / b)` by the exact wide division, the
+        // crate's result bit for bit (its quotient overflows exactly beyond i128::MAX).
+        let quotient = crate::chain::math::mul_div(a_bits as u128, 1 << 64, b_bits as u128);
+        return quotient.and_then(|q| i128::try_from(q).ok()).map_or(I64F64::from_bits(0), I64F64::from_bits);
+    }
     a.checked_div(b).unwrap_or(I64F64::from_bits(0))
 }
 
@@ -1303,6 +1310,16 @@ mod tests {
     }
 
     proptest! {
+        /// The wide-division fast path of `safe_div_64` is the crate's division, bit for bit.
+        #[test]
+        fn safe_div_64_matches_the_crate(a in any::<i128>(), b in any::<i128>(), shift in 0u32..127) {
+            let (a, b) = (I64F64::from_bits(a >> (shift / 2)), I64F64::from_bits(b >> shift));
+            prop_assert_eq!(safe_div_64(a, b), a.checked_div(b).unwrap_or(I64F64::from_bits(0)));
+            let half = |x: I64F64| I64F64::from_bits((x.to_bits().unsigned_abs() / 2) as i128);
+            let (a, b) = (half(a), half(b));
+            prop_assert_eq!(safe_div_64(a, b), a.checked_div(b).unwrap_or(I64F64::from_bits(0)));
+        }
+
         #[test]
         fn fixed_proportion_to_u16_matches_the_crate(
             bits in prop_oneof![any::<i64>(), 0i64..=(1 << 32), Just(1i64 << 32), Just(-1i64)],
