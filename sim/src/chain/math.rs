@@ -226,6 +226,22 @@ fn tables() -> &'static Tables {
 /// converge in a handful of terms.
 const SERIES_LIMIT: u128 = 1u128 << (Q - 20);
 
+/// `x / k` for a series' term index `k`: the same floor, but the small indices the series
+/// reach (below 2^-20 they stop by the sixth term) are spelled as constants, which the
+/// compiler divides by multiplication instead of a 128-bit division call.
+fn div_by_term_index(x: u128, k: u128) -> u128 {
+    match k {
+        1 => x,
+        2 => x / 2,
+        3 => x / 3,
+        4 => x / 4,
+        5 => x / 5,
+        6 => x / 6,
+        8 => x / 8,
+        _ => x / k,
+    }
+}
+
 /// ln(1 + x) in Q126 for small x (below [`SERIES_LIMIT`]) by its alternating series.
 fn ln1p_series(x: u128) -> u128 {
     let mut total: u128 = x;
@@ -234,7 +250,7 @@ fn ln1p_series(x: u128) -> u128 {
     let mut k: u128 = 2;
     loop {
         power = mul_shr(power, x, Q);
-        let term = power / k;
+        let term = div_by_term_index(power, k);
         if term == 0 {
             break;
         }
@@ -319,7 +335,7 @@ fn exp_series_q126(f: u128, negative: bool) -> u128 {
     let mut term: u128 = 1u128 << Q;
     let mut k: u128 = 1;
     loop {
-        term = mul_shr(term, f, Q) / k;
+        term = div_by_term_index(mul_shr(term, f, Q), k);
         if term == 0 {
             break;
         }
@@ -491,6 +507,11 @@ mod tests {
         ) {
             let (a, b, d) = (u128::from(a) << i, u128::from(b) << j, u128::from(d) << k);
             prop_assert_eq!(mul_div(a, b, d), slow_mul_div(a, b, d));
+        }
+
+        #[test]
+        fn term_index_division_is_plain_division(x in any::<u128>(), k in 1u128..40) {
+            prop_assert_eq!(div_by_term_index(x, k), x / k);
         }
 
         #[test]
