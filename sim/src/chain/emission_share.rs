@@ -72,7 +72,8 @@ pub fn price_ema_shares(moving_prices: &[U64F64], miner_burned: &[U96F32]) -> Ve
         .zip(miner_burned)
         .map(|(share, burned)| {
             let burned = U64F64::saturating_from_num(*burned).min(one);
-            share.saturating_mul(one.saturating_sub(burned))
+            // Times exactly one is the share itself (most subnets burn nothing).
+            if burned == zero { *share } else { share.saturating_mul(one.saturating_sub(burned)) }
         })
         .collect();
     let total_weight = weighted.iter().fold(zero, |acc, w| acc.saturating_add(*w));
