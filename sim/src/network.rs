@@ -466,11 +466,9 @@ impl<W: Write> Network<W> {
         let payout = self.chain.payout.clone();
         // Subnets' epochs are staggered, so most blocks have one: run it here, not on the pool
         // (waking the pool's threads costs more than a small epoch).
-        let outputs: Vec<EpochOutput> = if inputs.len() > 1 {
-            inputs.par_iter().map(|(_, input)| payout.epoch(input)).collect()
-        } else {
-            inputs.iter().map(|(_, input)| payout.epoch(input)).collect()
-        };
+        let epoch = |(_, input): &(u16, EpochInput)| payout.epoch(input);
+        let outputs: Vec<EpochOutput> =
+            if inputs.len() > 1 { inputs.par_iter().map(epoch).collect() } else { inputs.iter().map(epoch).collect() };
         for ((netuid, input), output) in inputs.into_iter().zip(outputs) {
             self.computed_epochs.insert(netuid, (input, output));
         }

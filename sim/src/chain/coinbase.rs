@@ -59,6 +59,12 @@ fn u96(v: u64) -> U96F32 {
     U96F32::saturating_from_num(v)
 }
 
+/// A u16 fraction of 65535 (owner cut, delegate take) in U96F32, as the chain's
+/// `get_float_*` helpers compute it.
+fn u16_fraction(v: u16) -> U96F32 {
+    div_u96f32(u96(u64::from(v)), u96(u64::from(u16::MAX))).unwrap_or_default()
+}
+
 fn tou64(v: U96F32) -> u64 {
     v.saturating_to_num::<u64>()
 }
@@ -277,8 +283,7 @@ impl ChainState {
         let recycled = Rao(credit);
         self.recycle(recycled);
         // Alpha out for participants (`emit_to_subnets`, step 3).
-        let cut =
-            u96(u64::from(self.params.subnet_owner_cut)).checked_div(u96(u64::from(u16::MAX))).unwrap_or_default();
+        let cut = u16_fraction(self.params.subnet_owner_cut);
         let half = U96F32::saturating_from_num(0.5);
         for t in &terms {
             let created = tou64(t.alpha_out);
@@ -429,7 +434,7 @@ impl ChainState {
     /// their inputs and paid in netuid order with the same result as running them one by one.
     pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: EpochOutput) -> Option<EpochOutcome> {
         let drained = self.subnet_mut(netuid)?.in_flight.take()?;
-        let tao_weight = div_u96f32(u96(self.params.tao_weight), u96(u64::MAX)).unwrap_or_default();
+        let tao_weight = self.tao_weight_fraction();
         let zero = u96(0);
         // One row per distinct hotkey, in hotkey order (the chain's maps are keyed by hotkey):
         // UIDs sorted by (hotkey, uid), a hotkey's UIDs merged, its alpha stake from its first UID.
@@ -451,9 +456,7 @@ impl ChainState {
                 _ => {
                     // Owner and take (`take / 65535`, one division per distinct take).
                     let owner = self.hotkeys.get(hk.0 as usize).map(|h| {
-                        let take = take_fraction.get_or(h.take, || {
-                            div_u96f32(u96(u64::from(h.take)), u96(u64::from(u16::MAX))).unwrap_or_default()
-                        });
+                        let take = take_fraction.get_or(h.take, || u16_fraction(h.take));
                         (h.owner, take)
                     });
                     let alpha_stake = input.neurons.get(uid).map_or(0, |n| n.alpha_stake.0);

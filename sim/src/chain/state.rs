@@ -393,7 +393,7 @@ impl ChainState {
         }
         for s in self.subnets.iter().flatten() {
             let pending = s.pending.total() + s.in_flight.map_or(0, |p| p.total());
-            let held = s.total_stake() + pending + u128::from(s.alpha_burned.0) + u128::from(s.protocol_alpha.0);
+            let held = s.total_stake() + s.unstaked_alpha();
             let located = i128::try_from(held).unwrap_or(i128::MAX) + s.alpha_unassigned;
             if located != i128::from(s.alpha_out.0) {
                 return Err(format!(

@@ -288,7 +288,8 @@ pub struct Subnet {
     /// Epochs run.
     pub epochs: u64,
     /// The last root proportion, keyed by (root TAO, TaoWeight fraction bits, alpha issuance): the coinbase
-    /// asks for it twice a block, and the next block usually asks with the same inputs.
+    /// asks for it twice a block, and where no root alpha is recycled the next block asks again
+    /// with the same inputs.
     pub root_proportion: Memo<(u64, u128, u64), U96F32>,
 }
 
@@ -314,12 +315,18 @@ impl Subnet {
     /// [`super::ChainState::check_conservation`] verifies (and tests assert after every kind of
     /// operation); participants read it many times a block.
     pub fn staked_alpha(&self) -> u128 {
-        let unstaked = self.pending.total()
+        let staked = i128::from(self.alpha_out.0) - self.unstaked_alpha() as i128 - self.alpha_unassigned;
+        u128::try_from(staked).unwrap_or(0)
+    }
+
+    /// Alpha out that sits in no stake and is accounted for: pending and in-flight emission,
+    /// burned and protocol-held alpha (the conservation identity's other terms, besides the
+    /// signed `alpha_unassigned`).
+    pub fn unstaked_alpha(&self) -> u128 {
+        self.pending.total()
             + self.in_flight.map_or(0, |p| p.total())
             + u128::from(self.alpha_burned.0)
-            + u128::from(self.protocol_alpha.0);
-        let staked = i128::from(self.alpha_out.0) - unstaked as i128 - self.alpha_unassigned;
-        u128::try_from(staked).unwrap_or(0)
+            + u128::from(self.protocol_alpha.0)
     }
 
     /// A hotkey's alpha on this subnet.
