@@ -3,7 +3,9 @@
 //! The subnet: 256 uids, 64 validators each weighting all 192 miners (random weights as
 //! `set_weights` stores them), stakes spread over three orders of magnitude, bonds from eight
 //! earlier epochs (the steady state). Its matrices are full, so the epoch takes the dense
-//! layout; `*_sparse_layout` runs the same subnets on the sparse one. `cargo bench --bench epoch`.
+//! layout; `*_sparse_layout` runs the same subnets on the sparse one; `yuma3_consensus_hint`
+//! starts the medians from the previous epoch's consensus, as the chain model does between two
+//! weight settings. `cargo bench --bench epoch`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use rayon::prelude::*;
@@ -73,6 +75,13 @@ fn one_subnet(c: &mut Criterion) {
         let mut ws = EpochWorkspace::with_path(path);
         group.bench_function(name, |b| b.iter(|| epoch_with(&mut ws, black_box(&input))));
     }
+    // Between two weight settings (a validator's day): the medians start from the previous
+    // epoch's consensus, as the chain model passes it.
+    let mut input = subnet(1, true, false);
+    let mut ws = EpochWorkspace::default();
+    let _ = epoch_with(&mut ws, &input);
+    input.consensus_hint = ws.consensus().to_vec();
+    group.bench_function("yuma3_consensus_hint", |b| b.iter(|| epoch_with(&mut ws, black_box(&input))));
     group.finish();
 }
 

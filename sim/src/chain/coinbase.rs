@@ -405,6 +405,7 @@ impl ChainState {
             tao_weight: self.params.tao_weight,
             max_validators: self.params.max_allowed_validators,
             neurons,
+            consensus_hint: subnet.consensus_hint.clone(),
         })
     }
 
@@ -573,6 +574,7 @@ impl ChainState {
                 n.emission = out.server_emission.saturating_add(out.validator_emission);
             }
         }
+        subnet.consensus_hint = output.consensus;
         subnet.alpha_unassigned += drained.total() as i128 - paid as i128;
         subnet.epochs += 1;
         Some(outcome)

@@ -10,7 +10,7 @@
 use super::rao::Rao;
 use super::subnet::HotkeyId;
 use serde::Serialize;
-use substrate_fixed::types::U96F32;
+use substrate_fixed::types::{I32F32, U96F32};
 
 /// One UID as the epoch sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -54,6 +54,10 @@ pub struct EpochInput {
     pub max_validators: u16,
     /// UIDs in order.
     pub neurons: Vec<EpochNeuron>,
+    /// The consensus of the subnet's previous epoch (raw `I32F32`, by UID), or empty: a
+    /// first guess for Yuma's medians that only changes how fast they are found.
+    #[serde(skip)]
+    pub consensus_hint: Vec<I32F32>,
 }
 
 /// One UID's results.
@@ -78,6 +82,10 @@ pub struct EpochNeuronOutput {
 pub struct EpochOutput {
     /// Per-UID results.
     pub neurons: Vec<EpochNeuronOutput>,
+    /// The consensus (raw `I32F32`, by UID) where the implementation computes one (Yuma), or
+    /// empty: the next epoch's [`EpochInput::consensus_hint`].
+    #[serde(skip)]
+    pub consensus: Vec<I32F32>,
 }
 
 /// Turns a subnet's state at its epoch into incentive and dividends. Implemented by the
@@ -163,7 +171,7 @@ impl EpochPayout for StakeSplit {
                 out
             })
             .collect();
-        EpochOutput { neurons }
+        EpochOutput { neurons, consensus: Vec::new() }
     }
 }
 
@@ -217,10 +225,11 @@ impl EpochPayout for YumaPayout {
                 to.bonds.clone_from(&from.bonds);
                 to.commits.clear();
             }
-            yuma::epoch_with(workspace, yuma_input)
+            yuma_input.consensus_hint.clone_from(&input.consensus_hint);
+            yuma::epoch_with(workspace, yuma_input).map(|out| (out, workspace.consensus().to_vec()))
         });
         match result {
-            Ok(out) => EpochOutput {
+            Ok((out, consensus)) => EpochOutput {
                 neurons: out
                     .neurons
                     .into_iter()
@@ -233,6 +242,7 @@ impl EpochPayout for YumaPayout {
                         bonds: n.bonds,
                     })
                     .collect(),
+                consensus,
             },
             Err(_) => StakeSplit.epoch(input),
         }
@@ -271,6 +281,7 @@ mod tests {
             tao_weight: u64::MAX,
             max_validators,
             neurons,
+            consensus_hint: Vec::new(),
         }
     }
 
@@ -343,6 +354,7 @@ mod tests {
                     commits: vec![],
                 })
                 .collect(),
+            consensus_hint: Vec::new(),
         })
         .expect("valid input");
         for (a, b) in yuma.neurons.iter().zip(&direct.neurons) {

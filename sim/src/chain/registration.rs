@@ -145,6 +145,7 @@ pub fn new_subnet(
         last: LastBlock::default(),
         epochs: 0,
         root_proportion: Default::default(),
+        consensus_hint: Vec::new(),
     }
 }
 

@@ -14,7 +14,7 @@ use super::pool::Pool;
 use super::rao::Rao;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use substrate_fixed::types::{I64F64, I96F32, U96F32};
+use substrate_fixed::types::{I32F32, I64F64, I96F32, U96F32};
 
 /// A coldkey (an account holding free TAO and owning hotkeys).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -291,6 +291,9 @@ pub struct Subnet {
     /// asks for it twice a block, and where no root alpha is recycled the next block asks again
     /// with the same inputs.
     pub root_proportion: Memo<(u64, u128, u64), U96F32>,
+    /// The consensus of the last epoch (raw `I32F32`, by UID), where Yuma ran it: the next
+    /// epoch's first guess for its medians (see `EpochInput::consensus_hint`).
+    pub consensus_hint: Vec<I32F32>,
 }
 
 impl Subnet {

@@ -52,6 +52,7 @@ pub use epoch::{EpochPath, EpochWorkspace, epoch_reference, epoch_with};
 
 use crate::chain::Rao;
 use serde::{Deserialize, Serialize};
+use substrate_fixed::types::I32F32;
 
 /// The chain's `ActivityCutoffFactorMilli` default: the cutoff is 13.889 tempos (5000 blocks
 /// at tempo 360).
@@ -203,6 +204,11 @@ pub struct EpochInput {
     pub epoch_index: u64,
     /// Neurons in uid order.
     pub neurons: Vec<NeuronInput>,
+    /// The consensus of the subnet's previous epoch, by uid (raw, as
+    /// [`EpochWorkspace::consensus`] gives it), or empty: a first guess for each column's median. Results never depend on it
+    /// (a wrong guess is found out and searched past), only the time the epoch takes.
+    #[serde(skip)]
+    pub consensus_hint: Vec<I32F32>,
 }
 
 impl EpochInput {

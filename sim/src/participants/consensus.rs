@@ -122,7 +122,7 @@ impl EpochPayout for ClippedConsensus {
             out[*i].dividends = share.saturating_mul(unit).saturating_to_num::<u16>();
             out[*i].validator_emission = Rao(half.saturating_mul(share).saturating_to_num::<u64>());
         }
-        EpochOutput { neurons: out }
+        EpochOutput { neurons: out, consensus: Vec::new() }
     }
 }
 
@@ -156,6 +156,7 @@ mod tests {
             tao_weight: 0,
             max_validators: 64,
             neurons,
+            consensus_hint: Vec::new(),
         }
     }
 

@@ -103,6 +103,12 @@ impl EpochWorkspace {
     pub fn with_path(path: EpochPath) -> Self {
         EpochWorkspace { path, ..EpochWorkspace::default() }
     }
+
+    /// The consensus (raw `I32F32`, by uid) of the last epoch that ran on this workspace
+    /// without error: the next epoch's [`EpochInput::consensus_hint`] for the same subnet.
+    pub fn consensus(&self) -> &[I32F32] {
+        &self.consensus
+    }
 }
 
 /// Runs one epoch with reusable buffers (see [`super::epoch`]); validates the input on the way.

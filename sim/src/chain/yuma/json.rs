@@ -146,6 +146,7 @@ pub fn parse_input(text: &str) -> Result<EpochInput, JsonError> {
                 commits: x.commits,
             })
             .collect(),
+        consensus_hint: Vec::new(),
     };
     input.validate()?;
     Ok(input)

@@ -994,6 +994,7 @@ pub fn weighted_median_col_sparse(
             run.min,
             run.max,
             run.stake,
+            None,
             select,
         ));
     }
@@ -1045,6 +1046,12 @@ impl MedianVoters {
     /// One column's median from its positive scores: `items` yields `(score, stake)` raw bits
     /// of each voter with a positive score (any order; `len` of them), `min` and `max` their
     /// score range and `stake` the sum of their stakes; every other voter scores 0.
+    ///
+    /// `hint` is a guess of the median (the column's consensus in the subnet's previous
+    /// epoch: between two weight settings only the stakes move, and the median rarely does).
+    /// One pass checks whether the guess is the median; if not, it is searched for. The result
+    /// never depends on the hint, only the time it takes.
+    #[allow(clippy::too_many_arguments)]
     pub fn column_median<I: Iterator<Item = (i64, i64)> + Clone>(
         &self,
         items: I,
@@ -1052,6 +1059,7 @@ impl MedianVoters {
         min: i64,
         max: i64,
         stake: i64,
+        hint: Option<i64>,
         scratch: &mut SelectScratch,
     ) -> i64 {
         if len == 0 {
@@ -1063,8 +1071,27 @@ impl MedianVoters {
             return 0; // the median is 0
         }
         let target = if has_zero { self.minority.saturating_sub(zero_stake) } else { self.minority };
+        if let Some(h) = hint.filter(|h| (min..=max).contains(h))
+            && is_weighted_select(items.clone(), h, target)
+        {
+            return h;
+        }
         select_weighted(items, len, min, max, target, scratch)
     }
+}
+
+/// Whether `h` is what [`select_weighted`] returns for `items` and `target`: a score among
+/// them whose lower scores' stake is at most `target` and whose stake up to and including it
+/// is above `target` (no lower score then qualifies, and `h` does). Stakes are normalised, so
+/// the sums do not wrap, as in [`select_weighted`].
+fn is_weighted_select<I: Iterator<Item = (i64, i64)>>(items: I, h: i64, target: i64) -> bool {
+    let (mut below, mut upto, mut present) = (0i64, 0i64, false);
+    for (v, s) in items {
+        below = below.wrapping_add(if v < h { s } else { 0 });
+        upto = upto.wrapping_add(if v <= h { s } else { 0 });
+        present |= v == h;
+    }
+    present && below <= target && upto > target
 }
 
 /// One column's run while transposing: next free slot, score range, stake of positive scores.
@@ -1713,6 +1740,43 @@ mod tests {
             let mut fast = Vec::new();
             weighted_median_col_sparse(&stake, &m, 3, majority, &mut scratch, &mut fast);
             prop_assert_eq!(fast, weighted_median_col_sparse_literal(&stake, &m, 3, majority));
+        }
+    }
+
+    proptest! {
+        /// A column's median is the same with any hint: the true median, a score of the column
+        /// that is not the median, or a value that is no score at all.
+        #[test]
+        fn column_median_does_not_depend_on_the_hint(
+            column in proptest::collection::vec((prop_oneof![0i64..8, 1i64..=1 << 32], 0i64..1 << 28), 1..40),
+            zeros in 0usize..4,
+            kappa in any::<u16>(),
+            pick in any::<prop::sample::Index>(),
+            other in any::<i64>(),
+        ) {
+            // Voters: the column's (positive) scores, and `zeros` voters scoring 0.
+            let scored: Vec<(i64, i64)> = column.iter().filter(|(v, _)| *v > 0).copied().collect();
+            let stake: Vec<I32F32> = column.iter().map(|(_, s)| I32F32::from_bits(*s + 1))
+                .chain((0..zeros).map(|z| I32F32::from_bits(z as i64 + 7))).collect();
+            let (mut use_stake, mut row_stake) = (Vec::new(), Vec::new());
+            let voters = median_voters(&stake, u16_proportion_to_fixed(kappa), &mut use_stake, &mut row_stake);
+            let Some(voters) = voters else { return Ok(()) };
+            let items: Vec<(i64, i64)> = column.iter().enumerate().filter(|(_, (v, _))| *v > 0)
+                .map(|(i, (v, _))| (*v, row_stake[i].to_bits())).collect();
+            prop_assume!(!items.is_empty() && items.len() == scored.len());
+            let min = items.iter().map(|x| x.0).min().unwrap_or(0);
+            let max = items.iter().map(|x| x.0).max().unwrap_or(0);
+            let sum: i64 = items.iter().map(|x| x.1).sum();
+            let mut scratch = SelectScratch::default();
+            let median = |hint| {
+                let mut scratch = SelectScratch::default();
+                voters.column_median(items.iter().copied(), items.len(), min, max, sum, hint, &mut scratch)
+            };
+            let plain = voters.column_median(items.iter().copied(), items.len(), min, max, sum, None, &mut scratch);
+            prop_assert_eq!(median(Some(plain)), plain);
+            prop_assert_eq!(median(Some(items[pick.index(items.len())].0)), plain);
+            prop_assert_eq!(median(Some(other)), plain);
+            prop_assert_eq!(median(Some(plain.saturating_add(1))), plain);
         }
     }
 

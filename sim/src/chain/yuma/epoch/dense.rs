@@ -657,15 +657,19 @@ impl Run<'_> {
         }
         let vote = &d.vote[..rows];
         let stake = &d.stake[..rows];
+        let hint = &self.input.consensus_hint;
+        let mut hints = (self.lo..self.lo + m).map(|uid| hint.get(uid).map(|c| c.to_bits()));
         let columns = d.columns.chunks_exact(rows).zip(d.stats.iter()).zip(d.cols.iter_mut().zip(&mut d.delta_sums));
         for ((col, st), (column, delta_sum)) in columns {
             let c = &mut column.consensus;
             if let Some(v) = voters {
                 let ColumnStats { count, min, max, stake } = *st;
+                // The previous epoch's consensus of this column, a guess only.
+                let hint = hints.next().flatten();
                 *c = if count == rows {
                     // Every row votes with a positive score: the column itself.
                     let items = col.iter().copied().zip(vote.iter().copied());
-                    v.column_median(items, count, min, max, stake, select)
+                    v.column_median(items, count, min, max, stake, hint, select)
                 } else {
                     let mut n = 0;
                     for (&w, &s) in col.iter().zip(vote) {
@@ -674,7 +678,7 @@ impl Run<'_> {
                             n += 1;
                         }
                     }
-                    v.column_median(d.items[..n].iter().copied(), n, min, max, stake, select)
+                    v.column_median(d.items[..n].iter().copied(), n, min, max, stake, hint, select)
                 };
             }
             if !yuma3 {
