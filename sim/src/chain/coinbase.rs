@@ -17,8 +17,9 @@ use super::math::{div_u64f64, div_u96f32};
 use super::memo::Memo;
 use super::rao::Rao;
 use super::state::ChainState;
-use super::subnet::{HotkeyId, NetUid, Pending};
+use super::subnet::{HotkeyId, NetUid, Pending, SharePool};
 use crate::engine::Block;
+use std::collections::BTreeMap;
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
 
 /// The chain's hard cap on minted TAO (`MAX_TAO_ISSUANCE`, 21M TAO).
@@ -96,6 +97,31 @@ struct PayRow {
     root: U96F32,
     /// Whether any of its UIDs has a result in the epoch's output.
     in_output: bool,
+}
+
+/// The total of each UID's hotkey pool in `pools` (zero without one), by UID, for `order`:
+/// (hotkey, uid) sorted. One ordered walk over the pools where they are not many more than the
+/// UIDs (the usual case: a subnet's pools are mostly its UIDs'), else one search per UID.
+fn pool_totals(pools: &BTreeMap<HotkeyId, SharePool>, order: &[(HotkeyId, usize)]) -> Vec<Rao> {
+    let mut totals = vec![Rao::ZERO; order.len()];
+    if pools.len() > order.len().saturating_mul(4) {
+        for &(hotkey, uid) in order {
+            if let (Some(pool), Some(t)) = (pools.get(&hotkey), totals.get_mut(uid)) {
+                *t = pool.total;
+            }
+        }
+        return totals;
+    }
+    let mut pools = pools.iter().peekable();
+    for &(hotkey, uid) in order {
+        while pools.next_if(|(k, _)| **k < hotkey).is_some() {}
+        if let (Some((k, pool)), Some(t)) = (pools.peek(), totals.get_mut(uid))
+            && **k == hotkey
+        {
+            *t = pool.total;
+        }
+    }
+    totals
 }
 
 impl ChainState {
@@ -381,13 +407,19 @@ impl ChainState {
     /// The epoch's input for a subnet as it stands.
     pub fn epoch_input(&self, netuid: NetUid, emission: Rao) -> Option<EpochInput> {
         let subnet = self.subnet(netuid)?;
+        // UIDs by hotkey, to read each hotkey's alpha and root stake in one ordered walk.
+        let mut order: Vec<(HotkeyId, usize)> = subnet.neurons.iter().enumerate().map(|(u, n)| (n.hotkey, u)).collect();
+        order.sort_unstable();
+        let alpha_stake = pool_totals(&subnet.stakes, &order);
+        let root_stake = pool_totals(&self.root.stakes, &order);
         let neurons = subnet
             .neurons
             .iter()
-            .map(|n| EpochNeuron {
+            .enumerate()
+            .map(|(uid, n)| EpochNeuron {
                 hotkey: n.hotkey,
-                alpha_stake: subnet.stake_of(n.hotkey),
-                root_stake: self.root_stake_of(n.hotkey),
+                alpha_stake: alpha_stake.get(uid).copied().unwrap_or(Rao::ZERO),
+                root_stake: root_stake.get(uid).copied().unwrap_or(Rao::ZERO),
                 registered_at: n.registered_at,
                 last_update: n.last_update,
                 validator_permit: n.validator_permit,
@@ -797,6 +829,25 @@ mod tests {
         Register { who: u8, netuid: u16 },
         RegisterSubnet { who: u8 },
         Transfer { who: u8, tao: u64 },
+    }
+
+    proptest! {
+        /// The ordered walk reads the same totals as one search per UID, whether the pools are
+        /// few or many next to the UIDs, with hotkeys missing, shared or absent from the UIDs.
+        #[test]
+        fn pool_totals_are_each_hotkeys_pool_total(
+            pools in proptest::collection::btree_map(0u32..600, 1u64..1_000_000, 0..400),
+            hotkeys in proptest::collection::vec(0u32..600, 0..120),
+        ) {
+            let pools: BTreeMap<HotkeyId, SharePool> = pools
+                .into_iter()
+                .map(|(h, t)| (HotkeyId(h), SharePool { total: Rao(t), ..SharePool::default() }))
+                .collect();
+            let mut order: Vec<(HotkeyId, usize)> = hotkeys.iter().enumerate().map(|(u, h)| (HotkeyId(*h), u)).collect();
+            order.sort_unstable();
+            let want: Vec<Rao> = hotkeys.iter().map(|h| pools.get(&HotkeyId(*h)).map_or(Rao::ZERO, |p| p.total)).collect();
+            prop_assert_eq!(pool_totals(&pools, &order), want);
+        }
     }
 
     fn op() -> impl Strategy<Value = Op> {
