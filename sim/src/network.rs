@@ -14,6 +14,7 @@
 use crate::chain::emission::{EmissionSchedule, halvings_at};
 use crate::chain::epoch::{EpochInput, EpochOutput};
 use crate::chain::state::AUTHOR;
+use crate::chain::subnet::HotkeyId;
 use crate::chain::{ChainState, Rao};
 use crate::engine::{Block, Model, Scheduler, SimTime};
 use crate::error::Error;
@@ -313,7 +314,7 @@ pub struct Network<W: Write> {
     /// Subnets whose epochs this block drained and that have not been computed yet.
     due_epochs: Vec<u16>,
     /// Epochs of this block computed ahead (in parallel), waiting to be paid by their event.
-    computed_epochs: BTreeMap<u16, (EpochInput, EpochOutput)>,
+    computed_epochs: BTreeMap<u16, (Vec<(HotkeyId, Rao)>, EpochOutput)>,
     /// The participants and their market, when the scenario has them.
     pub participants: Option<Participants>,
 }
@@ -461,16 +462,16 @@ impl<W: Write> Network<W> {
     /// them one after another, on any number of threads.
     fn compute_due_epochs(&mut self) {
         let due = std::mem::take(&mut self.due_epochs);
-        let inputs: Vec<(u16, EpochInput)> =
+        let inputs: Vec<(u16, EpochInput<'_>)> =
             due.iter().filter_map(|&n| self.chain.drained_epoch_input(n).map(|input| (n, input))).collect();
         let payout = self.chain.payout.clone();
         // Subnets' epochs are staggered, so most blocks have one: run it here, not on the pool
         // (waking the pool's threads costs more than a small epoch).
-        let epoch = |(_, input): &(u16, EpochInput)| payout.epoch(input);
+        let epoch = |(_, input): &(u16, EpochInput<'_>)| payout.epoch(input);
         let outputs: Vec<EpochOutput> =
             if inputs.len() > 1 { inputs.par_iter().map(epoch).collect() } else { inputs.iter().map(epoch).collect() };
         for ((netuid, input), output) in inputs.into_iter().zip(outputs) {
-            self.computed_epochs.insert(netuid, (input, output));
+            self.computed_epochs.insert(netuid, (input.stakes(), output));
         }
     }
 }
@@ -486,7 +487,7 @@ impl<W: Write> Model for Network<W> {
                     self.compute_due_epochs();
                 }
                 let paid = match self.computed_epochs.remove(&netuid) {
-                    Some((input, output)) => self.chain.pay_epoch(netuid, &input, output),
+                    Some((stakes, output)) => self.chain.pay_epoch(netuid, &stakes, output),
                     None => self.chain.run_epoch(netuid),
                 };
                 if paid.is_some() {

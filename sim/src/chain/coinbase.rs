@@ -19,6 +19,7 @@ use super::rao::Rao;
 use super::state::ChainState;
 use super::subnet::{HotkeyId, NetUid, Pending, SharePool};
 use crate::engine::Block;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use substrate_fixed::types::{I96F32, U64F64, U96F32};
 
@@ -405,7 +406,7 @@ impl ChainState {
     }
 
     /// The epoch's input for a subnet as it stands.
-    pub fn epoch_input(&self, netuid: NetUid, emission: Rao) -> Option<EpochInput> {
+    pub fn epoch_input(&self, netuid: NetUid, emission: Rao) -> Option<EpochInput<'_>> {
         let subnet = self.subnet(netuid)?;
         // UIDs by hotkey, to read each hotkey's alpha and root stake in one ordered walk.
         let mut order: Vec<(HotkeyId, usize)> = subnet.neurons.iter().enumerate().map(|(u, n)| (n.hotkey, u)).collect();
@@ -423,8 +424,8 @@ impl ChainState {
                 registered_at: n.registered_at,
                 last_update: n.last_update,
                 validator_permit: n.validator_permit,
-                weights: n.weights.clone(),
-                bonds: n.bonds.clone(),
+                weights: Cow::Borrowed(&n.weights),
+                bonds: Cow::Borrowed(&n.bonds),
             })
             .collect();
         Some(EpochInput {
@@ -437,7 +438,7 @@ impl ChainState {
             tao_weight: self.params.tao_weight,
             max_validators: self.params.max_allowed_validators,
             neurons,
-            consensus_hint: subnet.consensus_hint.clone(),
+            consensus_hint: Cow::Borrowed(&subnet.consensus_hint),
         })
     }
 
@@ -450,12 +451,13 @@ impl ChainState {
     pub fn run_epoch(&mut self, netuid: NetUid) -> Option<EpochOutcome> {
         let input = self.drained_epoch_input(netuid)?;
         let output = self.payout.epoch(&input);
-        self.pay_epoch(netuid, &input, output)
+        let stakes = input.stakes();
+        self.pay_epoch(netuid, &stakes, output)
     }
 
     /// The input of a drained epoch (gather): the subnet's state now, with the drained
     /// emission to distribute. Reads only; `None` when the subnet has no drained epoch.
-    pub fn drained_epoch_input(&self, netuid: NetUid) -> Option<EpochInput> {
+    pub fn drained_epoch_input(&self, netuid: NetUid) -> Option<EpochInput<'_>> {
         let drained = self.subnet(netuid)?.in_flight.as_ref()?;
         let total = drained.server.saturating_add(drained.validator).saturating_add(drained.root);
         self.epoch_input(netuid, total)
@@ -465,14 +467,18 @@ impl ChainState {
     /// gave it) and the epoch's `output`. Paying one subnet's epoch changes only that subnet's
     /// stakes and pending state, so the epochs of one block can be computed in parallel from
     /// their inputs and paid in netuid order with the same result as running them one by one.
-    pub fn pay_epoch(&mut self, netuid: NetUid, input: &EpochInput, output: EpochOutput) -> Option<EpochOutcome> {
+    pub fn pay_epoch(
+        &mut self,
+        netuid: NetUid,
+        stakes: &[(HotkeyId, Rao)],
+        output: EpochOutput,
+    ) -> Option<EpochOutcome> {
         let drained = self.subnet_mut(netuid)?.in_flight.take()?;
         let tao_weight = self.tao_weight_fraction();
         let zero = u96(0);
         // One row per distinct hotkey, in hotkey order (the chain's maps are keyed by hotkey):
         // UIDs sorted by (hotkey, uid), a hotkey's UIDs merged, its alpha stake from its first UID.
-        let mut order: Vec<(HotkeyId, usize)> =
-            input.neurons.iter().enumerate().map(|(uid, n)| (n.hotkey, uid)).collect();
+        let mut order: Vec<(HotkeyId, usize)> = stakes.iter().enumerate().map(|(uid, n)| (n.0, uid)).collect();
         order.sort_unstable();
         let take_fraction: Memo<u16, U96F32> = Memo::default();
         let mut rows: Vec<PayRow> = Vec::with_capacity(order.len());
@@ -492,7 +498,7 @@ impl ChainState {
                         let take = take_fraction.get_or(h.take, || u16_fraction(h.take));
                         (h.owner, take)
                     });
-                    let alpha_stake = input.neurons.get(uid).map_or(0, |n| n.alpha_stake.0);
+                    let alpha_stake = stakes.get(uid).map_or(0, |n| n.1.0);
                     rows.push(PayRow {
                         hotkey: hk,
                         owner,

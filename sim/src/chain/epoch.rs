@@ -10,11 +10,14 @@
 use super::rao::Rao;
 use super::subnet::HotkeyId;
 use serde::Serialize;
+use std::borrow::Cow;
 use substrate_fixed::types::{I32F32, U96F32};
 
-/// One UID as the epoch sees it.
+/// One UID as the epoch sees it. Its weight and bond rows are borrowed from the chain state
+/// when the chain model gathers the input (an epoch only reads them; copying every row of
+/// every epoch cost more than some epochs), or owned where a test builds one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EpochNeuron {
+pub struct EpochNeuron<'a> {
     /// Its hotkey.
     pub hotkey: HotkeyId,
     /// Alpha staked through the hotkey on this subnet, in rao.
@@ -28,14 +31,14 @@ pub struct EpochNeuron {
     /// Permit as stored before this epoch.
     pub validator_permit: bool,
     /// Weights as (uid, u16), as stored.
-    pub weights: Vec<(u16, u16)>,
+    pub weights: Cow<'a, [(u16, u16)]>,
     /// Bonds as (uid, u16), as stored.
-    pub bonds: Vec<(u16, u16)>,
+    pub bonds: Cow<'a, [(u16, u16)]>,
 }
 
 /// A subnet's state at its epoch.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct EpochInput {
+pub struct EpochInput<'a> {
     /// The subnet.
     pub netuid: u16,
     /// The current block.
@@ -53,11 +56,19 @@ pub struct EpochInput {
     /// At most this many validator permits (`MaxAllowedValidators`).
     pub max_validators: u16,
     /// UIDs in order.
-    pub neurons: Vec<EpochNeuron>,
+    pub neurons: Vec<EpochNeuron<'a>>,
     /// The consensus of the subnet's previous epoch (raw `I32F32`, by UID), or empty: a
     /// first guess for Yuma's medians that only changes how fast they are found.
     #[serde(skip)]
-    pub consensus_hint: Vec<I32F32>,
+    pub consensus_hint: Cow<'a, [I32F32]>,
+}
+
+impl EpochInput<'_> {
+    /// Each UID's hotkey and alpha stake as the epoch saw them: what paying it needs (see
+    /// `ChainState::pay_epoch`) once the input, which borrows the chain, is gone.
+    pub fn stakes(&self) -> Vec<(HotkeyId, Rao)> {
+        self.neurons.iter().map(|n| (n.hotkey, n.alpha_stake)).collect()
+    }
 }
 
 /// One UID's results.
@@ -221,11 +232,14 @@ impl EpochPayout for YumaPayout {
                 to.last_update = from.last_update;
                 to.registered_at = from.registered_at;
                 to.validator_permit = from.validator_permit;
-                to.weights.clone_from(&from.weights);
-                to.bonds.clone_from(&from.bonds);
+                to.weights.clear();
+                to.weights.extend_from_slice(&from.weights);
+                to.bonds.clear();
+                to.bonds.extend_from_slice(&from.bonds);
                 to.commits.clear();
             }
-            yuma_input.consensus_hint.clone_from(&input.consensus_hint);
+            yuma_input.consensus_hint.clear();
+            yuma_input.consensus_hint.extend_from_slice(&input.consensus_hint);
             yuma::epoch_with(workspace, yuma_input).map(|out| (out, workspace.consensus().to_vec()))
         });
         match result {
@@ -253,11 +267,11 @@ impl EpochPayout for YumaPayout {
 mod tests {
     use super::*;
 
-    fn validator(alpha: u64, root: u64) -> EpochNeuron {
-        EpochNeuron { weights: vec![(2, 1)], ..neuron(alpha, root) }
+    fn validator(alpha: u64, root: u64) -> EpochNeuron<'static> {
+        EpochNeuron { weights: vec![(2, 1)].into(), ..neuron(alpha, root) }
     }
 
-    fn neuron(alpha: u64, root: u64) -> EpochNeuron {
+    fn neuron(alpha: u64, root: u64) -> EpochNeuron<'static> {
         EpochNeuron {
             hotkey: HotkeyId(0),
             alpha_stake: Rao(alpha),
@@ -265,12 +279,12 @@ mod tests {
             registered_at: 0,
             last_update: 0,
             validator_permit: false,
-            weights: vec![],
-            bonds: vec![],
+            weights: Cow::Borrowed(&[]),
+            bonds: Cow::Borrowed(&[]),
         }
     }
 
-    fn input(neurons: Vec<EpochNeuron>, max_validators: u16) -> EpochInput {
+    fn input(neurons: Vec<EpochNeuron<'static>>, max_validators: u16) -> EpochInput<'static> {
         EpochInput {
             netuid: 1,
             block: 100,
@@ -281,7 +295,7 @@ mod tests {
             tao_weight: u64::MAX,
             max_validators,
             neurons,
-            consensus_hint: Vec::new(),
+            consensus_hint: Cow::Borrowed(&[]),
         }
     }
 
@@ -314,7 +328,7 @@ mod tests {
         let weighted = |alpha| EpochNeuron {
             validator_permit: true,
             last_update: 50,
-            weights: vec![(2, 21845), (3, 65535)],
+            weights: vec![(2, 21845), (3, 65535)].into(),
             ..neuron(alpha, 0)
         };
         let mut miners = vec![neuron(0, 0), neuron(0, 0)];
@@ -349,8 +363,8 @@ mod tests {
                     last_update: n.last_update,
                     registered_at: n.registered_at,
                     validator_permit: n.validator_permit,
-                    weights: n.weights.clone(),
-                    bonds: n.bonds.clone(),
+                    weights: n.weights.to_vec(),
+                    bonds: n.bonds.to_vec(),
                     commits: vec![],
                 })
                 .collect(),

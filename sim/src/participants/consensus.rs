@@ -69,7 +69,7 @@ impl EpochPayout for ClippedConsensus {
             .iter()
             .map(|i| {
                 let mut row = vec![zero; n];
-                for (uid, v) in &input.neurons[*i].weights {
+                for (uid, v) in input.neurons[*i].weights.iter() {
                     let u = usize::from(*uid);
                     if u < n && u != *i {
                         row[u] = fx(u64::from(*v));
@@ -132,7 +132,7 @@ mod tests {
     use crate::chain::epoch::EpochNeuron;
     use crate::chain::subnet::HotkeyId;
 
-    fn neuron(alpha: u64, weights: Vec<(u16, u16)>) -> EpochNeuron {
+    fn neuron(alpha: u64, weights: Vec<(u16, u16)>) -> EpochNeuron<'static> {
         EpochNeuron {
             hotkey: HotkeyId(0),
             alpha_stake: Rao(alpha),
@@ -140,12 +140,12 @@ mod tests {
             registered_at: 0,
             last_update: 0,
             validator_permit: false,
-            weights,
-            bonds: vec![],
+            weights: weights.into(),
+            bonds: Vec::new().into(),
         }
     }
 
-    fn input(neurons: Vec<EpochNeuron>) -> EpochInput {
+    fn input(neurons: Vec<EpochNeuron<'static>>) -> EpochInput<'static> {
         EpochInput {
             netuid: 1,
             block: 100,
@@ -156,7 +156,7 @@ mod tests {
             tao_weight: 0,
             max_validators: 64,
             neurons,
-            consensus_hint: Vec::new(),
+            consensus_hint: Vec::new().into(),
         }
     }
 
