@@ -466,10 +466,12 @@ impl<W: Write> Network<W> {
             due.iter().filter_map(|&n| self.chain.drained_epoch_input(n).map(|input| (n, input))).collect();
         let payout = self.chain.payout.clone();
         // Subnets' epochs are staggered, so most blocks have one: run it here, not on the pool
-        // (waking the pool's threads costs more than a small epoch).
+        // (waking the pool's threads costs more than a small epoch); so are a block's epochs
+        // when the pool has one thread (handing them to it would only add two context switches).
         let epoch = |(_, input): &(u16, EpochInput<'_>)| payout.epoch(input);
+        let parallel = inputs.len() > 1 && rayon::current_num_threads() > 1;
         let outputs: Vec<EpochOutput> =
-            if inputs.len() > 1 { inputs.par_iter().map(epoch).collect() } else { inputs.iter().map(epoch).collect() };
+            if parallel { inputs.par_iter().map(epoch).collect() } else { inputs.iter().map(epoch).collect() };
         for ((netuid, input), output) in inputs.into_iter().zip(outputs) {
             self.computed_epochs.insert(netuid, (input.stakes(), output));
         }
