@@ -553,8 +553,12 @@ impl ChainState {
         outcome.owner_cut = drained.owner_cut;
         paid += u128::from(drained.owner_cut.0);
         // Incentives; the owner's hotkeys' (the owner hotkey and any of the owner coldkey's) burned.
+        // Every row with a known owner gets a pool (possibly empty) in one of the three passes;
+        // a pass that would only look a pool up to add nothing skips it where an earlier pass
+        // made it (most rows are miners': incentive only).
         let mut withheld = 0u64;
-        for row in &rows {
+        let mut pooled = vec![false; rows.len()];
+        for (row, pooled) in rows.iter().zip(&mut pooled) {
             paid += u128::from(row.incentive);
             outcome.incentive = outcome.incentive.saturating_add(Rao(row.incentive));
             if row.hotkey == owner_hotkey || row.owner.is_some_and(|o| o.0 == owner_coldkey) {
@@ -563,14 +567,20 @@ impl ChainState {
                 continue;
             }
             let Some((owner, _)) = row.owner else { continue };
-            subnet.stakes.entry(row.hotkey).or_default().add_for_one(owner, Rao(row.incentive));
+            if row.incentive > 0 {
+                subnet.stakes.entry(row.hotkey).or_default().add_for_one(owner, Rao(row.incentive));
+                *pooled = true;
+            }
         }
         outcome.burned = Rao(withheld);
         subnet.miner_burned = div_u96f32(u96(withheld), u96(incentive_sum)).unwrap_or(zero);
         // Alpha dividends: take to the hotkey's owner, the rest to all its nominators.
-        for row in &rows {
+        for (row, &pooled) in rows.iter().zip(&pooled) {
             let Some((owner, take)) = row.owner else { continue };
             let amount = row.alpha;
+            if amount == zero && pooled {
+                continue; // nothing to pay, and its pool exists
+            }
             let take_amount = tou64(take.saturating_mul(amount));
             let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
             let pool = subnet.stakes.entry(row.hotkey).or_default();
@@ -587,6 +597,9 @@ impl ChainState {
         for (row, holders) in rows.iter().zip(&root_holders) {
             let Some((owner, take)) = row.owner else { continue };
             let amount = row.root;
+            if amount == zero {
+                continue; // nothing to pay (no holders were listed), and its pool exists
+            }
             let take_amount = tou64(take.saturating_mul(amount));
             let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
             let root_total: u128 = holders.iter().map(|h| u128::from(h.1)).sum();
