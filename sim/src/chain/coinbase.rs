@@ -463,8 +463,9 @@ impl ChainState {
         self.epoch_input(netuid, total)
     }
 
-    /// Pays a drained epoch (apply) from its `input` (as [`ChainState::drained_epoch_input`]
-    /// gave it) and the epoch's `output`. Paying one subnet's epoch changes only that subnet's
+    /// Pays a drained epoch (apply) from each UID's hotkey and alpha stake as its input saw them
+    /// (`stakes`, from [`EpochInput::stakes`] of what [`ChainState::drained_epoch_input`] gave)
+    /// and the epoch's `output`. Paying one subnet's epoch changes only that subnet's
     /// stakes and pending state, so the epochs of one block can be computed in parallel from
     /// their inputs and paid in netuid order with the same result as running them one by one.
     pub fn pay_epoch(
