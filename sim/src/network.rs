@@ -317,7 +317,20 @@ pub struct Network<W: Write> {
     computed_epochs: BTreeMap<u16, (Vec<(HotkeyId, Rao)>, EpochOutput)>,
     /// The participants and their market, when the scenario has them.
     pub participants: Option<Participants>,
+    /// A block's due epochs go to the thread pool only when they hold at least this many
+    /// stored weights together (see [`PARALLEL_EPOCHS_MIN_WEIGHTS`]); results are the same
+    /// either way.
+    pub parallel_epochs_min_weights: usize,
 }
+
+/// The default [`Network::parallel_epochs_min_weights`]. The chain runs at most two epochs a
+/// block; two mainnet-sized epochs (64 validators x 192 miners, 24,576 stored weights
+/// together) ran slower on the pool than one after the other on this project's 2-core machine
+/// (10 days of `mainnet-like.toml`: 7.03 s wall with 2 threads against 6.66 s with one, and a
+/// second of system time), because waking the pool's threads and their spinning afterwards
+/// cost more than the second core saves at ~90 µs an epoch. Two nearly full 256-uid subnets
+/// (about 65,000 weights each) still go to the pool.
+pub const PARALLEL_EPOCHS_MIN_WEIGHTS: usize = 1 << 16;
 
 impl<W: Write> Network<W> {
     /// A network at block 0; records the initial sample.
@@ -346,6 +359,7 @@ impl<W: Write> Network<W> {
             due_epochs: Vec::new(),
             computed_epochs: BTreeMap::new(),
             participants,
+            parallel_epochs_min_weights: PARALLEL_EPOCHS_MIN_WEIGHTS,
         };
         n.take_sample();
         n
@@ -455,9 +469,10 @@ impl<W: Write> Network<W> {
 }
 
 impl<W: Write> Network<W> {
-    /// Computes every epoch the last block drained, in parallel: inputs gathered in netuid
-    /// order, the epoch function mapped over them with rayon (`collect` keeps their order), the
-    /// results kept for the `Epoch` events to pay in netuid order. Paying one subnet's epoch
+    /// Computes every epoch the last block drained, in parallel where they are large enough:
+    /// inputs gathered in netuid order, the epoch function mapped over them with rayon
+    /// (`collect` keeps their order), the results kept for the `Epoch` events to pay in netuid
+    /// order. Paying one subnet's epoch
     /// does not change another's input (see [`ChainState::pay_epoch`]), so this equals running
     /// them one after another, on any number of threads.
     fn compute_due_epochs(&mut self) {
@@ -467,9 +482,12 @@ impl<W: Write> Network<W> {
         let payout = self.chain.payout.clone();
         // Subnets' epochs are staggered, so most blocks have one: run it here, not on the pool
         // (waking the pool's threads costs more than a small epoch); so are a block's epochs
-        // when the pool has one thread (handing them to it would only add two context switches).
+        // when the pool has one thread (handing them to it would only add two context
+        // switches) or when they are too small together to pay for waking it.
         let epoch = |(_, input): &(u16, EpochInput<'_>)| payout.epoch(input);
-        let parallel = inputs.len() > 1 && rayon::current_num_threads() > 1;
+        let weights: usize = inputs.iter().flat_map(|(_, input)| &input.neurons).map(|n| n.weights.len()).sum();
+        let parallel =
+            inputs.len() > 1 && rayon::current_num_threads() > 1 && weights >= self.parallel_epochs_min_weights;
         let outputs: Vec<EpochOutput> =
             if parallel { inputs.par_iter().map(epoch).collect() } else { inputs.iter().map(epoch).collect() };
         for ((netuid, input), output) in inputs.into_iter().zip(outputs) {
@@ -548,6 +566,8 @@ mod tests {
         let blocks = 1_500;
         let recorder = Recorder::new(Vec::new(), Vec::new(), Vec::new());
         let mut sim = Simulation::new(Network::new(start(), Block(blocks), 100, recorder));
+        // Every block with two epochs takes the pool (where the test has more than one thread).
+        sim.model.parallel_epochs_min_weights = 0;
         sim.model.start(&mut sim.scheduler);
         sim.run_until(Block(blocks).start());
         let mut sequential = start();
