@@ -142,7 +142,13 @@ pub fn mul_div(a: u128, b: u128, d: u128) -> Option<u128> {
     let (high, low) = if shift == 0 { (high, low) } else { ((high << shift) | (low >> (128 - shift)), low << shift) };
     let (d1, d0) = ((d >> 64) as u64, d as u64);
     let (n3, n2, n1, n0) = ((high >> 64) as u64, high as u64, (low >> 64) as u64, low as u64);
-    let (q1, r) = div_3by2(n3, n2, n1, d1, d0);
+    // The upper quotient limb is 0 when the top three numerator limbs are below the divisor
+    // (quotients below 2^64, such as a rational of parts per 10^18): one step then.
+    let (q1, r) = if n3 == 0 && (u128::from(n2) << 64 | u128::from(n1)) < d {
+        (0, u128::from(n2) << 64 | u128::from(n1))
+    } else {
+        div_3by2(n3, n2, n1, d1, d0)
+    };
     let (q0, _) = div_3by2((r >> 64) as u64, r as u64, n0, d1, d0);
     Some((u128::from(q1) << 64) | u128::from(q0))
 }
@@ -507,6 +513,18 @@ mod tests {
         ) {
             let (a, b, d) = (u128::from(a) << i, u128::from(b) << j, u128::from(d) << k);
             prop_assert_eq!(mul_div(a, b, d), slow_mul_div(a, b, d));
+        }
+
+        /// Quotients below 2^64 by wide divisors (a rational in parts per 10^18 of two wide
+        /// products, as the pool re-weighting takes) take the one-step path.
+        #[test]
+        fn small_quotients_by_wide_divisors_match_long_division(
+            p in any::<u128>(), q in (1u128 << 64)..u128::MAX, b in any::<u64>(), shift in 0u32..64,
+        ) {
+            let q = q >> shift | 1 << 64;
+            let p = p % q;
+            prop_assert_eq!(mul_div(p, u128::from(b), q), slow_mul_div(p, u128::from(b), q));
+            prop_assert_eq!(perquintill_from_rational(p, q), slow_mul_div(p, u128::from(PERQUINTILL), q).map_or(PERQUINTILL, |v| v as u64));
         }
 
         #[test]
