@@ -1103,7 +1103,7 @@ impl Participants {
         let positions: Vec<(HotkeyId, ColdkeyId, Rao)> = s
             .stakes
             .iter()
-            .flat_map(|(h, pool)| pool.shares.keys().map(move |c| (*h, *c, pool.value_of(*c))))
+            .flat_map(|(h, pool)| pool.values().map(move |(c, value)| (*h, c, value)))
             .filter(|(_, c, _)| *c != owner)
             .collect();
         let (mut unstaked, mut sold_total, mut usd_total) = (Rao::ZERO, Rao::ZERO, 0.0);

@@ -71,6 +71,13 @@ fn tou64(v: U96F32) -> u64 {
     v.saturating_to_num::<u64>()
 }
 
+/// A dividend `amount` split into the delegate's `take` and the rest, in rao, as the chain
+/// rounds each part (`take * amount` and `amount - take * amount`, each floored).
+fn split_take(take: U96F32, amount: U96F32) -> (u64, u64) {
+    let take_part = take.saturating_mul(amount);
+    (tou64(take_part), tou64(amount.saturating_sub(take_part)))
+}
+
 struct Terms {
     netuid: NetUid,
     tao_in: U96F32,
@@ -540,7 +547,7 @@ impl ChainState {
         let root_holders: Vec<Vec<(super::subnet::ColdkeyId, u64)>> = rows
             .iter()
             .map(|row| match self.root.stakes.get(&row.hotkey) {
-                Some(pool) if row.root != zero => pool.shares.keys().map(|ck| (*ck, pool.value_of(*ck).0)).collect(),
+                Some(pool) if row.root != zero => pool.values().map(|(ck, value)| (ck, value.0)).collect(),
                 _ => Vec::new(),
             })
             .collect();
@@ -582,8 +589,7 @@ impl ChainState {
             if amount == zero && pooled {
                 continue; // nothing to pay, and its pool exists
             }
-            let take_amount = tou64(take.saturating_mul(amount));
-            let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
+            let (take_amount, rest) = split_take(take, amount);
             let pool = subnet.stakes.entry(row.hotkey).or_default();
             pool.add_for_one(owner, Rao(take_amount));
             if pool.total_shares > 0 {
@@ -601,8 +607,7 @@ impl ChainState {
             if amount == zero {
                 continue; // nothing to pay (no holders were listed), and its pool exists
             }
-            let take_amount = tou64(take.saturating_mul(amount));
-            let rest = tou64(amount.saturating_sub(take.saturating_mul(amount)));
+            let (take_amount, rest) = split_take(take, amount);
             let root_total: u128 = holders.iter().map(|h| u128::from(h.1)).sum();
             let pool = subnet.stakes.entry(row.hotkey).or_default();
             pool.add_for_one(owner, Rao(take_amount));

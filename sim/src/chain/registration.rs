@@ -408,10 +408,10 @@ impl ChainState {
         let protocol = u128::from(subnet.pool.alpha.0) + u128::from(subnet.protocol_alpha.0);
         let mut holders: Vec<(ColdkeyId, u128)> = Vec::new();
         for pool in subnet.stakes.values() {
-            for coldkey in pool.shares.keys() {
-                let v = u128::from(pool.value_of(*coldkey).0);
+            for (coldkey, value) in pool.values() {
+                let v = u128::from(value.0);
                 if v > 0 {
-                    holders.push((*coldkey, v));
+                    holders.push((coldkey, v));
                 }
             }
         }

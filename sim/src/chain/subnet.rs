@@ -58,7 +58,17 @@ pub struct SharePool {
 impl SharePool {
     /// The stake of `coldkey` through this hotkey.
     pub fn value_of(&self, coldkey: ColdkeyId) -> Rao {
-        let shares = self.shares.get(&coldkey).copied().unwrap_or(0);
+        self.value_of_shares(self.shares.get(&coldkey).copied().unwrap_or(0))
+    }
+
+    /// Every holder's stake through this hotkey, in coldkey order (one pass over the shares,
+    /// each valued as [`SharePool::value_of`] values it).
+    pub fn values(&self) -> impl Iterator<Item = (ColdkeyId, Rao)> + '_ {
+        self.shares.iter().map(|(coldkey, shares)| (*coldkey, self.value_of_shares(*shares)))
+    }
+
+    /// What `shares` of this pool are worth: `floor(shares * total / total_shares)`.
+    fn value_of_shares(&self, shares: u128) -> Rao {
         if self.total_shares == 0 {
             return Rao::ZERO;
         }
@@ -365,6 +375,7 @@ mod tests {
                 prop_assert_eq!(u128::from(pool.total.0), expected);
                 let sum: u128 = (0..4).map(|c| u128::from(pool.value_of(ColdkeyId(c)).0)).sum();
                 prop_assert!(sum <= expected);
+                prop_assert!(pool.values().all(|(c, v)| v == pool.value_of(c)));
             }
         }
     }

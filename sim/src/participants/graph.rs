@@ -61,10 +61,10 @@ impl DelegationGraph {
         let mut g = Self::default();
         for (hotkey, pool) in &chain.root.stakes {
             let h = g.node(Node::Hotkey(*hotkey));
-            for coldkey in pool.shares.keys() {
-                let value = pool.value_of(*coldkey).0;
+            for (coldkey, value) in pool.values() {
+                let value = value.0;
                 if value > 0 {
-                    let c = g.node(Node::Coldkey(*coldkey));
+                    let c = g.node(Node::Coldkey(coldkey));
                     g.graph.add_edge(c, h, value);
                 }
             }
@@ -80,10 +80,10 @@ impl DelegationGraph {
             }
             for (hotkey, pool) in &s.stakes {
                 let h = g.node(Node::Hotkey(*hotkey));
-                for coldkey in pool.shares.keys() {
-                    let value = (pool.value_of(*coldkey).0 as f64 * price) as u64;
+                for (coldkey, value) in pool.values() {
+                    let value = (value.0 as f64 * price) as u64;
                     if value > 0 {
-                        let c = g.node(Node::Coldkey(*coldkey));
+                        let c = g.node(Node::Coldkey(coldkey));
                         g.graph.add_edge(c, h, value);
                     }
                 }
