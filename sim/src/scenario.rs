@@ -69,6 +69,11 @@ pub struct RunSection {
     /// The calendar date of block 0 (`"YYYY-MM-DD"`), for events given as dates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start_date: Option<String>,
+    /// A start-up period (blocks or a duration, "14d") that reported metrics and
+    /// `taosim validate` exclude: the network settles from its genesis snapshot first. It
+    /// changes nothing the simulation computes. Shorter than the horizon.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub burn_in: Option<Horizon>,
 }
 
 /// The chain's parameters.
@@ -341,7 +346,7 @@ impl Default for Scenario {
 
 impl Default for RunSection {
     fn default() -> Self {
-        Self { horizon: Horizon::Days(30.0), sample_every_blocks: 100, start_date: None }
+        Self { horizon: Horizon::Days(30.0), sample_every_blocks: 100, start_date: None, burn_in: None }
     }
 }
 
@@ -562,6 +567,15 @@ impl Scenario {
         if let Err(e) = self.run.horizon.blocks() {
             c.fail("run.horizon", e);
         }
+        if let Some(burn_in) = &self.run.burn_in {
+            match (burn_in.blocks(), self.run.horizon.blocks()) {
+                (Err(e), _) => c.fail("run.burn_in", e),
+                (Ok(b), Ok(h)) if b >= h => {
+                    c.fail("run.burn_in", format!("{burn_in} is not shorter than the horizon ({})", self.run.horizon))
+                }
+                _ => {}
+            }
+        }
         c.range_u64("run.sample_every_blocks", self.run.sample_every_blocks, 1, MAX_HORIZON_BLOCKS);
         c.range_u64("chain.tempo", u64::from(self.chain.tempo), 1, 50_400);
         let cap = c.tao("chain.emission.supply_cap_tao", self.chain.emission.supply_cap_tao, 1e-9, 1e10);
@@ -670,6 +684,11 @@ impl Scenario {
             }
         }
         if c.errors.is_empty() { Ok(()) } else { Err(c.errors) }
+    }
+
+    /// The burn-in in blocks (0 without one; valid after [`Scenario::validate`]).
+    pub fn burn_in_blocks(&self) -> u64 {
+        self.run.burn_in.as_ref().and_then(|b| b.blocks().ok()).unwrap_or(0)
     }
 
     /// The horizon in blocks (valid after [`Scenario::validate`]; 1 otherwise).
@@ -955,6 +974,15 @@ mod tests {
         assert_eq!(e, "t.toml: chain.registration.burn_increase_mult: 0.5 is out of range; allowed 1 ..= 100");
         let e = first_error("name = \"a b\"", &[]);
         assert!(e.starts_with("t.toml: name: `a b` is not allowed"), "{e}");
+    }
+
+    #[test]
+    fn a_burn_in_must_be_shorter_than_the_horizon() {
+        let s = load_text("", &["run.horizon=\"10d\"", "run.burn_in=\"2d\""]).expect("valid");
+        assert_eq!(s.burn_in_blocks(), 2 * 7200);
+        assert_eq!(load_text("", &[]).expect("valid").burn_in_blocks(), 0);
+        let e = first_error("", &["run.horizon=\"10d\"", "run.burn_in=\"10d\""]);
+        assert!(e.contains("run.burn_in: 10d is not shorter than the horizon"), "{e}");
     }
 
     #[test]
