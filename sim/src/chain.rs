@@ -16,6 +16,7 @@
 //! - [`state`]: the whole state, parameters, errors and the conservation ledger;
 //! - [`genesis`]: the state a run starts from.
 
+pub mod clipped_consensus;
 pub mod coinbase;
 pub mod emission;
 pub mod emission_share;

@@ -6,23 +6,22 @@
 //! - [`chain`]: the chain's state and mechanisms, in integers (rao) and the chain's fixed point;
 //! - [`scenario`]: scenario files (TOML), their validation and `--set` overrides;
 //! - [`network`]: the simulated network, the model the engine runs;
-//! - [`participants`]: miners, validators, holders, attackers and the TAO/USD market;
+//! - [`economy`]: the economy around the chain: the TAO/USD market, miners, validators,
+//!   holders, attackers and scenario events (uses the chain; the chain never uses it);
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
 //! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
 //! - [`sweep`]: sweep files, parallel resumable sweeps into sweep folders, shards and merges.
 #![warn(missing_docs)]
 
-pub mod agents;
 pub mod calibration;
 pub mod chain;
 pub mod concentration;
+pub mod economy;
 pub mod engine;
 pub mod error;
-pub mod market;
 pub mod network;
 pub mod output;
-pub mod participants;
 pub mod rng;
 pub mod run;
 pub mod scenario;

@@ -7,7 +7,7 @@
 //! [`Event::Epoch`] at the same instant, ordered after the block and by netuid, which pays its
 //! drained emission. The timeseries (`timeseries.csv`, chain totals) and the per-subnet series
 //! (`subnets.csv`, long format) are sampled every `sample_every_blocks`, and conservation is
-//! checked at each sample. Participants ([`crate::participants`]) add their events with their
+//! checked at each sample. Participants ([`crate::economy::participants`]) add their events with their
 //! own tie ranks: scenario events (shocks, attacks) and their ends, validators' weight
 //! settings and the participants' decisions, each after the block and its epochs.
 
@@ -16,9 +16,9 @@ use crate::chain::epoch::{EpochInput, EpochOutput};
 use crate::chain::state::AUTHOR;
 use crate::chain::subnet::HotkeyId;
 use crate::chain::{ChainState, Rao};
+use crate::economy::participants::Participants;
 use crate::engine::{Block, Model, Scheduler, SimTime};
 use crate::error::Error;
-use crate::participants::Participants;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;

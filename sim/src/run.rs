@@ -8,11 +8,11 @@
 
 use crate::calibration::UsedProfile;
 use crate::chain::{ChainState, Rao};
+use crate::economy::participants::Participants;
 use crate::engine::{Block, Simulation, StopReason};
 use crate::error::{Error, Result};
 use crate::network::{HalvingRecord, Network, Recorder, tao_decimal};
 use crate::output::{MANIFEST_FORMAT, Manifest, RunDir, file_digest, read_manifest};
-use crate::participants::Participants;
 use crate::scenario::Scenario;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -85,7 +85,7 @@ pub struct Summary {
     pub training: Option<crate::training::TrainingSummary>,
     /// The participants' figures, when the scenario has them.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub participants: Option<crate::participants::ParticipantsSummary>,
+    pub participants: Option<crate::economy::participants::ParticipantsSummary>,
 }
 
 /// A finished run.

@@ -16,10 +16,10 @@ use crate::chain::genesis::Genesis;
 use crate::chain::pool::PoolDesign;
 use crate::chain::registration::BurnRule;
 use crate::chain::state::ChainParams;
+use crate::economy::market::MarketParams;
+use crate::economy::participants::config::{EventSpec, ParticipantsSection, civil_days};
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
-use crate::market::MarketParams;
-use crate::participants::config::{EventSpec, ParticipantsSection, civil_days};
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::fmt;
@@ -149,7 +149,7 @@ pub enum EpochKind {
     /// The stand-in split by stake.
     StakeSplit,
     /// A bond-free Yuma-like stand-in where weights decide incentive
-    /// (`sim::participants::consensus::ClippedConsensus`).
+    /// (`sim::chain::clipped_consensus::ClippedConsensus`).
     ClippedConsensus,
 }
 
@@ -179,7 +179,7 @@ impl ConsensusSection {
     pub fn payout(&self) -> std::sync::Arc<dyn crate::chain::epoch::EpochPayout> {
         match self.epoch {
             EpochKind::StakeSplit => std::sync::Arc::new(crate::chain::epoch::StakeSplit),
-            EpochKind::ClippedConsensus => std::sync::Arc::new(crate::participants::consensus::ClippedConsensus),
+            EpochKind::ClippedConsensus => std::sync::Arc::new(crate::chain::clipped_consensus::ClippedConsensus),
             EpochKind::Yuma => std::sync::Arc::new(crate::chain::epoch::YumaPayout {
                 params: crate::chain::yuma::EpochParams {
                     kappa: self.kappa,

@@ -1,7 +1,7 @@
 //! Participants in the network: miners with GPU fleets, validators, holders, attackers, and
 //! the external TAO/USD market they trade on.
 //!
-//! Each participant is a deterministic policy (the pure functions of [`crate::agents`]) with
+//! Each participant is a deterministic policy (the pure functions of [`crate::economy::agents`]) with
 //! its own random stream (`["miner", id, "decide"]`, `["validator", id, "eval"]`, ...). They act
 //! only through the chain's operations (`add_stake`, `remove_stake`, `register_neuron`,
 //! `set_weights`, `transfer`), and trade TAO for USD on the [`Market`]: a sale moves TAO from
@@ -9,7 +9,7 @@
 //! network) and USD out of the book; a purchase the reverse. USD lives outside the chain, so
 //! the chain's conservation ledger holds unchanged with every participant active.
 //!
-//! Timing (engine events, see [`crate::network::Event`]): validators set weights every
+//! Timing (the network's engine events): validators set weights every
 //! `weights_every_blocks` (all subnets at once, after the block and its epochs); everyone
 //! else decides every `decision_every_blocks` (daily by default): the market advances, miners
 //! collect and sell rewards, pay costs, enter and leave, holders stake and panic. Scenario
@@ -20,21 +20,23 @@
 //! more TAO when the price is lower, their sales move the price through the book, and miners
 //! whose rewards no longer cover their costs leave after their patience runs out.
 
+mod attacks;
 pub mod config;
-pub mod consensus;
+mod events;
 pub mod graph;
+mod record;
 
-use crate::agents::holder::{choose_target, panics};
-use crate::agents::miner::{LossStreak, SellPolicy, quality, registration_pays, tao_to_sell};
-use crate::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, honest_weights};
 use crate::chain::emission::EmissionSchedule;
 use crate::chain::state::WORLD;
 use crate::chain::subnet::{ColdkeyId, HotkeyId};
 use crate::chain::{ChainState, Rao};
+use crate::economy::agents::holder::{choose_target, panics};
+use crate::economy::agents::miner::{LossStreak, SellPolicy, quality, registration_pays, tao_to_sell};
+use crate::economy::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, honest_weights};
+use crate::economy::market::{Market, MarketParams};
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
 use crate::label;
-use crate::market::{Market, MarketParams};
 use crate::rng::{Stream, below, stream, unit_f64};
 use config::{EventKind, EventSpec, ParticipantsSection};
 use serde::Serialize;
@@ -990,478 +992,6 @@ impl Participants {
             }
         }
     }
-
-    /// Applies the start of scenario event `index`; returns the blocks after which its end
-    /// must be applied (depth cuts, freezes).
-    pub fn apply_event(&mut self, index: usize, chain: &mut ChainState) -> Option<u64> {
-        let e = self.events.get(index)?.clone();
-        let block = chain.block.0;
-        let days_blocks = e.days.map(|d| libm::round(d * BLOCKS_PER_DAY as f64) as u64);
-        let factor = e.factor.unwrap_or(1.0);
-        match e.kind {
-            EventKind::Halving => {
-                let before = chain.schedule;
-                chain.schedule = match before {
-                    EmissionSchedule::Halving { cap, base } => EmissionSchedule::Halving { cap, base: Rao(base.0 / 2) },
-                    EmissionSchedule::Smooth { cap, base } => EmissionSchedule::Smooth { cap, base: Rao(base.0 / 2) },
-                };
-                let base = match chain.schedule {
-                    EmissionSchedule::Halving { base, .. } | EmissionSchedule::Smooth { base, .. } => base,
-                };
-                self.push(
-                    block,
-                    "shock",
-                    "chain".into(),
-                    network_tao(base),
-                    format!("forced halving: base block emission now {} TAO", tao_of(base)),
-                );
-                None
-            }
-            EventKind::DepthCut => {
-                self.market.set_depth_factor(factor);
-                let depth = self.market.depth_usd();
-                self.push(
-                    block,
-                    "shock",
-                    "market".into(),
-                    depth.to_string(),
-                    format!("depth cut to {factor} of normal for {} days", e.days.unwrap_or(0.0)),
-                );
-                days_blocks
-            }
-            EventKind::PriceJump => {
-                self.market.shock_price(factor);
-                let p = self.market.price_usd();
-                self.push(block, "shock", "market".into(), p.to_string(), format!("TAO/USD jumps by x{factor}"));
-                None
-            }
-            EventKind::OffRampFreeze => {
-                self.market.frozen = true;
-                self.push(
-                    block,
-                    "shock",
-                    "market".into(),
-                    e.days.unwrap_or(0.0).to_string(),
-                    "off-ramp frozen: no TAO can be sold for USD".into(),
-                );
-                days_blocks
-            }
-            EventKind::MassUnstake => {
-                self.mass_unstake(chain, e.netuid.unwrap_or(0), e.fraction.unwrap_or(0.0), block);
-                None
-            }
-            EventKind::WeightCopiers => {
-                let count = e.count.unwrap_or(0) as usize;
-                let mut turned = 0;
-                for v in self.validators.iter_mut().rev().filter(|v| v.attack.is_none()) {
-                    if turned >= count {
-                        break;
-                    }
-                    v.policy = ValidatorPolicy::Copier;
-                    turned += 1;
-                }
-                self.push(
-                    block,
-                    "attack_step",
-                    format!("event {index}"),
-                    turned.to_string(),
-                    format!(
-                        "{turned} validators turn weight copiers (commit-reveal delay {} epochs)",
-                        self.cfg.validators.commit_reveal_epochs
-                    ),
-                );
-                None
-            }
-            EventKind::Cabal | EventKind::Takeover | EventKind::Sybil | EventKind::OwnerSelfMining => {
-                self.start_attack(index, &e, chain, block);
-                None
-            }
-        }
-    }
-
-    /// Ends scenario event `index` (restores depth, lifts a freeze).
-    pub fn end_event(&mut self, index: usize, chain: &ChainState) {
-        let Some(e) = self.events.get(index) else { return };
-        let block = chain.block.0;
-        match e.kind {
-            EventKind::DepthCut => {
-                self.market.set_depth_factor(1.0);
-                let d = self.market.depth_usd();
-                self.push(block, "shock_end", "market".into(), d.to_string(), "depth restored".into());
-            }
-            EventKind::OffRampFreeze => {
-                self.market.frozen = false;
-                self.push(block, "shock_end", "market".into(), "0".into(), "off-ramp open again".into());
-            }
-            _ => {}
-        }
-    }
-
-    fn mass_unstake(&mut self, chain: &mut ChainState, netuid: u16, fraction: f64, block: u64) {
-        let Some(s) = chain.subnet(netuid) else { return };
-        let owner = s.owner_coldkey;
-        let positions: Vec<(HotkeyId, ColdkeyId, Rao)> = s
-            .stakes
-            .iter()
-            .flat_map(|(h, pool)| pool.values().map(move |(c, value)| (*h, c, value)))
-            .filter(|(_, c, _)| *c != owner)
-            .collect();
-        let (mut unstaked, mut sold_total, mut usd_total) = (Rao::ZERO, Rao::ZERO, 0.0);
-        for (hotkey, coldkey, value) in positions {
-            let alpha = Rao((value.0 as f64 * fraction.clamp(0.0, 1.0)) as u64);
-            if alpha.0 == 0 {
-                continue;
-            }
-            if let Ok(tao) = chain.remove_stake(coldkey, hotkey, netuid, alpha, None) {
-                unstaked = unstaked.saturating_add(tao);
-                let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(tao));
-                sold_total = sold_total.saturating_add(sold);
-                usd_total += usd;
-            }
-        }
-        for m in &mut self.miners {
-            for p in &mut m.positions {
-                if p.netuid == netuid {
-                    p.last_stake = chain.stake_of(m.coldkey, p.hotkey, netuid);
-                }
-            }
-        }
-        self.push(
-            block,
-            "shock",
-            format!("subnet {netuid}"),
-            network_tao(unstaked),
-            format!(
-                "mass unstake of {fraction} of every stake: {} TAO out of the pool, {} TAO sold for {usd_total} USD",
-                tao_of(unstaked),
-                tao_of(sold_total)
-            ),
-        );
-    }
-
-    /// Weighted stake (`alpha + tao_weight * root`, in rao as f64) of a hotkey on a subnet.
-    fn weighted_stake(chain: &ChainState, netuid: u16, hotkey: HotkeyId) -> f64 {
-        let tw = chain.params.tao_weight as f64 / u64::MAX as f64;
-        let alpha = chain.subnet(netuid).map_or(0, |s| s.stake_of(hotkey).0) as f64;
-        alpha + tw * chain.root_stake_of(hotkey).0 as f64
-    }
-
-    fn start_attack(&mut self, index: usize, e: &EventSpec, chain: &mut ChainState, block: u64) {
-        let netuid = e.netuid.unwrap_or(0);
-        let Some(subnet) = chain.subnet(netuid) else { return };
-        let owner_coldkey = subnet.owner_coldkey;
-        let owner_hotkey = subnet.owner_hotkey;
-        let start_price = subnet.pool.price().to_num::<f64>();
-        let a = self.attacks.len();
-        let kind = serde_json::to_value(e.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        self.attacks.push(Attack { event: index, kind: kind.clone(), netuid, block, ..Attack::default() });
-        let subject = format!("attack {a}");
-        // The attacker's validator: a fresh key (cabal, takeover) or the owner's (self-mining).
-        let validator = match e.kind {
-            EventKind::Cabal | EventKind::Takeover => {
-                let Ok(coldkey) = chain.create_coldkey(Rao::ZERO) else { return };
-                let id = self.new_miner(coldkey, MinerState::Waiting, Some(a));
-                // Registered like a miner (same burn), then acts as a validator.
-                let Some(uid) = self.register(id, chain, netuid, block) else {
-                    self.push(block, "attack_step", subject, "0".into(), format!("{kind}: registration failed"));
-                    return;
-                };
-                let hotkey = self.miners[id].positions.first().map(|p| p.hotkey);
-                self.miners[id].positions.clear();
-                self.miners[id].state = MinerState::Exited(u64::MAX);
-                let Some(hotkey) = hotkey else { return };
-                self.quality.remove(&hotkey);
-                let policy = if e.kind == EventKind::Cabal {
-                    ValidatorPolicy::Cabal
-                } else {
-                    ValidatorPolicy::Honest { noise_sd: self.cfg.validators.honest_noise_sd }
-                };
-                self.add_validator(coldkey, hotkey, policy, Some(a));
-                self.push(
-                    block,
-                    "attack_step",
-                    subject.clone(),
-                    uid.to_string(),
-                    format!("{kind}: validator hotkey {} registered on subnet {netuid} as uid {uid}", hotkey.0),
-                );
-                Some((coldkey, hotkey))
-            }
-            EventKind::OwnerSelfMining => {
-                self.add_validator(owner_coldkey, owner_hotkey, ValidatorPolicy::Cabal, Some(a));
-                self.attacks[a].hotkeys.push(owner_hotkey);
-                Some((owner_coldkey, owner_hotkey))
-            }
-            _ => None,
-        };
-        // Stake purchases.
-        if let Some((coldkey, hotkey)) = validator {
-            let goal: Box<dyn Fn(&ChainState) -> bool> = match e.kind {
-                EventKind::Cabal => {
-                    let share = e.stake_share.unwrap_or(0.0);
-                    Box::new(move |c: &ChainState| {
-                        let Some(s) = c.subnet(netuid) else { return true };
-                        let total: f64 = s.neurons.iter().map(|n| Self::weighted_stake(c, netuid, n.hotkey)).sum();
-                        let own = Self::weighted_stake(c, netuid, hotkey);
-                        total > 0.0 && own / total >= share
-                    })
-                }
-                EventKind::Takeover => Box::new(move |c: &ChainState| {
-                    let Some(s) = c.subnet(netuid) else { return true };
-                    let own = Self::weighted_stake(c, netuid, hotkey);
-                    s.neurons
-                        .iter()
-                        .filter(|n| n.hotkey != hotkey)
-                        .all(|n| Self::weighted_stake(c, netuid, n.hotkey) < own)
-                }),
-                _ => Box::new(|_: &ChainState| true),
-            };
-            let step = e
-                .step_tao
-                .unwrap_or_else(|| chain.subnet(netuid).map_or(1.0, |s| (tao_of(s.pool.tao) * 0.02).max(1.0)));
-            let max_tao = e.max_tao.unwrap_or(1e7);
-            let (mut spent, mut alpha_got, mut steps) = (0.0, 0.0, 0u32);
-            while !goal(chain) && spent < max_tao && steps < 1_000 {
-                steps += 1;
-                let amount = Rao::from_tao_f64(step.min(max_tao - spent)).unwrap_or(Rao::ZERO);
-                // The attacker's TAO comes from the rest of the world (held or bought over
-                // the counter beforehand), costed at the market price without book impact:
-                // the attack's slippage is in the subnet's pool.
-                if chain.transfer(WORLD, coldkey, amount).is_err() {
-                    break;
-                }
-                self.attacks[a].cost_usd += tao_of(amount) * self.market.price_usd();
-                let rao = amount;
-                let Ok(alpha) = chain.add_stake(coldkey, hotkey, netuid, rao, None) else { break };
-                spent += tao_of(rao);
-                alpha_got += tao_of(alpha);
-                if e.kind == EventKind::Takeover {
-                    let own = Self::weighted_stake(chain, netuid, hotkey);
-                    let top_other = chain.subnet(netuid).map_or(0.0, |s| {
-                        s.neurons
-                            .iter()
-                            .filter(|n| n.hotkey != hotkey)
-                            .map(|n| Self::weighted_stake(chain, netuid, n.hotkey))
-                            .fold(0.0, f64::max)
-                    });
-                    self.push(
-                        block,
-                        "attack_step",
-                        subject.clone(),
-                        spent.to_string(),
-                        format!(
-                            "takeover step {steps}: {} TAO bought {} alpha; stake {} vs top other {} alpha-equivalent",
-                            tao_of(rao),
-                            tao_of(alpha),
-                            own / 1e9,
-                            top_other / 1e9
-                        ),
-                    );
-                }
-            }
-            let reached = goal(chain);
-            let at = &mut self.attacks[a];
-            at.cost_tao += spent;
-            at.slippage_tao = spent - alpha_got * start_price;
-            at.reached = reached;
-            if !at.hotkeys.contains(&hotkey) {
-                at.hotkeys.push(hotkey);
-            }
-            let (cost_usd, slip) = (at.cost_usd, at.slippage_tao);
-            self.push(
-                block,
-                "attack_step",
-                subject.clone(),
-                spent.to_string(),
-                format!(
-                    "{kind}: bought {alpha_got} alpha for {spent} TAO ({cost_usd} USD), slippage {slip} TAO; goal reached: {reached}"
-                ),
-            );
-        }
-        // GPU-less miners (cabal, sybil, owner self-mining).
-        let miners = match e.kind {
-            EventKind::Cabal | EventKind::Sybil | EventKind::OwnerSelfMining => e.count.unwrap_or(0),
-            _ => 0,
-        };
-        let mut registered = 0;
-        for _ in 0..miners {
-            let Ok(coldkey) = chain.create_coldkey(Rao::ZERO) else { break };
-            let id = self.new_miner(coldkey, MinerState::Active, Some(a));
-            if self.register(id, chain, netuid, block).is_some() {
-                registered += 1;
-            } else {
-                self.miners[id].state = MinerState::Exited(u64::MAX);
-            }
-        }
-        if miners > 0 {
-            let (usd, tao) = (self.attacks[a].cost_usd, self.attacks[a].cost_tao);
-            self.push(
-                block,
-                "attack_step",
-                subject,
-                registered.to_string(),
-                format!("{kind}: {registered} GPU-less miners registered on subnet {netuid}; cost so far {tao} TAO, {usd} USD"),
-            );
-        }
-    }
-
-    /// Rows for the end of the run: each attack's emission share against its stake share
-    /// and cost.
-    pub fn finish(&mut self, chain: &ChainState) {
-        let block = chain.block.0;
-        self.update_attack_shares(chain);
-        let rows: Vec<(String, String, String)> = self
-            .attacks
-            .iter()
-            .enumerate()
-            .map(|(i, a)| {
-                let share = if a.subnet_emission_tao > 0.0 { a.emission_tao / a.subnet_emission_tao } else { 0.0 };
-                (
-                    format!("attack {i}"),
-                    share.to_string(),
-                    format!(
-                        "{} on subnet {}: emission share {share} ({} of {} TAO) vs stake share {}; cost {} USD, {} TAO, slippage {} TAO",
-                        a.kind,
-                        a.netuid,
-                        a.emission_tao,
-                        a.subnet_emission_tao,
-                        a.stake_share,
-                        a.cost_usd,
-                        a.cost_tao,
-                        a.slippage_tao
-                    ),
-                )
-            })
-            .collect();
-        for (subject, value, detail) in rows {
-            self.push(block, "attack_report", subject, value, detail);
-        }
-    }
-
-    fn update_attack_shares(&mut self, chain: &ChainState) {
-        for a in &mut self.attacks {
-            let Some(s) = chain.subnet(a.netuid) else { continue };
-            let total = s.staked_alpha() as f64;
-            let own: f64 = a.hotkeys.iter().map(|h| s.stake_of(*h).0 as f64).sum();
-            a.stake_share = if total > 0.0 { own / total } else { 0.0 };
-        }
-    }
-
-    /// Names of the columns [`Participants::sample`] fills, units last.
-    pub fn columns(&self) -> Vec<String> {
-        let mut c: Vec<String> = [
-            "tao_price_usd",
-            "fair_price_usd",
-            "market_depth_usd",
-            "off_ramp_frozen",
-            "sell_pressure_tao_per_day",
-            "sell_pressure_usd_per_day",
-            "active_miners",
-            "waiting_miners",
-            "exited_miners",
-            "entries",
-            "exits",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-        c.extend(self.gpus.iter().map(|g| g.column.clone()));
-        c.extend(
-            [
-                "miner_profit_p10_usd_per_day",
-                "miner_profit_p50_usd_per_day",
-                "miner_profit_p90_usd_per_day",
-                "validator_dividends_honest_tao_per_day",
-                "validator_dividends_lazy_tao_per_day",
-                "validator_dividends_copier_tao_per_day",
-                "validator_dividends_cabal_tao_per_day",
-                "holders_staked",
-                "attackers_emission_share",
-                "attackers_stake_share",
-                "attack_cost_usd",
-                "nakamoto_stake",
-                "gini_stake",
-                "nakamoto_emission",
-                "gini_emission",
-            ]
-            .iter()
-            .map(|s| s.to_string()),
-        );
-        c
-    }
-
-    /// The participants' columns of one timeseries row (see [`Participants::columns`]).
-    pub fn sample(&mut self, chain: &ChainState) -> Vec<String> {
-        self.update_attack_shares(chain);
-        let honest_miners = || self.miners.iter().filter(|m| m.attack.is_none());
-        let active = honest_miners().filter(|m| m.state == MinerState::Active).count();
-        let waiting = honest_miners().filter(|m| m.state == MinerState::Waiting).count();
-        let exited = honest_miners().filter(|m| matches!(m.state, MinerState::Exited(_))).count();
-        let mut out = vec![
-            self.market.price_usd().to_string(),
-            self.market.fair_price_usd().to_string(),
-            self.market.depth_usd().to_string(),
-            u8::from(self.market.frozen).to_string(),
-            self.sell_pressure_tao_per_day.to_string(),
-            self.sell_pressure_usd_per_day.to_string(),
-            active.to_string(),
-            waiting.to_string(),
-            exited.to_string(),
-            self.entries.to_string(),
-            self.exits.to_string(),
-        ];
-        for (k, _) in self.gpus.iter().enumerate() {
-            let online: u64 = honest_miners()
-                .filter(|m| m.state == MinerState::Active && m.gpu == k)
-                .map(|m| u64::from(m.gpus))
-                .sum();
-            out.push(online.to_string());
-        }
-        let mut profits: Vec<f64> =
-            honest_miners().filter(|m| m.state == MinerState::Active).map(|m| m.profit_usd_per_day).collect();
-        profits.sort_by(f64::total_cmp);
-        for q in [0.1, 0.5, 0.9] {
-            out.push(quantile_sorted(&profits, q).to_string());
-        }
-        let mut by_policy = [0.0f64; 4];
-        for v in &self.validators {
-            let k = match v.policy {
-                ValidatorPolicy::Honest { .. } => 0,
-                ValidatorPolicy::Lazy { .. } => 1,
-                ValidatorPolicy::Copier => 2,
-                ValidatorPolicy::Cabal => 3,
-            };
-            by_policy[k] += v.dividends_tao_per_day;
-        }
-        out.extend(by_policy.iter().map(|d| d.to_string()));
-        out.push(self.holders.iter().filter(|h| h.target.is_some()).count().to_string());
-        let (em, sub): (f64, f64) =
-            self.attacks.iter().fold((0.0, 0.0), |(a, b), x| (a + x.emission_tao, b + x.subnet_emission_tao));
-        out.push(if sub > 0.0 { (em / sub).to_string() } else { String::new() });
-        let stake_share = if self.attacks.is_empty() {
-            String::new()
-        } else {
-            (self.attacks.iter().fold(0.0, |acc, a| acc + a.stake_share) / self.attacks.len() as f64).to_string()
-        };
-        out.push(stake_share);
-        out.push(self.attacks.iter().fold(0.0, |acc, a| acc + a.cost_usd).to_string());
-        let c = graph::concentration(chain);
-        out.push(c.nakamoto_stake.to_string());
-        out.push(c.gini_stake.to_string());
-        out.push(c.nakamoto_emission.to_string());
-        out.push(c.gini_emission.to_string());
-        out
-    }
-
-    /// The summary of the run's participants.
-    pub fn summary(&self) -> ParticipantsSummary {
-        ParticipantsSummary {
-            active_miners: self.miners.iter().filter(|m| m.attack.is_none() && m.state == MinerState::Active).count(),
-            entries: self.entries,
-            exits: self.exits,
-            final_price_usd: self.market.price_usd(),
-            attacks: self.attacks.clone(),
-        }
-    }
 }
 
 fn chain_has_weights(chain: &ChainState, netuid: u16, uid: u16) -> bool {
@@ -1469,7 +999,7 @@ fn chain_has_weights(chain: &ChainState, netuid: u16, uid: u16) -> bool {
 }
 
 fn network_tao(amount: Rao) -> String {
-    crate::network::tao_decimal(amount)
+    amount.decimal_tao()
 }
 
 #[cfg(test)]

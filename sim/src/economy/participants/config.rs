@@ -2,8 +2,8 @@
 //! them when. Plain data with defaults; [`ParticipantsSection::problems`] and
 //! [`EventSpec::problems`] check every range and name the field.
 
-use crate::agents::holder::HolderPolicy;
-use crate::agents::miner::SellPolicy;
+use crate::economy::agents::holder::HolderPolicy;
+use crate::economy::agents::miner::SellPolicy;
 use crate::engine::time::BLOCKS_PER_DAY;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
