@@ -30,9 +30,13 @@ use crate::chain::emission::EmissionSchedule;
 use crate::chain::state::WORLD;
 use crate::chain::subnet::{ColdkeyId, HotkeyId};
 use crate::chain::{ChainState, Rao};
-use crate::economy::agents::holder::{choose_target, panics};
-use crate::economy::agents::miner::{LossStreak, SellPolicy, quality, registration_pays, tao_to_sell};
-use crate::economy::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, honest_weights};
+use crate::economy::agents::holder::{
+    HolderTraits, choose_target, choose_validator, draw_traits, panics, remembered_peak, score, taste,
+};
+use crate::economy::agents::miner::{
+    LossStreak, SellPolicy, pick_by_expected, quality, registration_pays, tao_to_sell, task_affinity,
+};
+use crate::economy::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, draw_take, honest_weights};
 use crate::economy::market::{Market, MarketParams};
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
@@ -139,6 +143,12 @@ pub struct Validator {
     pub rounds_since_eval: u32,
     /// Dividends of the last epochs, TAO per day.
     pub dividends_tao_per_day: f64,
+    /// Its delegate take (fraction), set on its hotkey at the start.
+    pub take: f64,
+    /// Its own alpha stake per subnet after its last sale (dividends are what came since).
+    pub own_stake: BTreeMap<u16, Rao>,
+    /// USD from its sales.
+    pub usd: f64,
     rng: Stream,
 }
 
@@ -159,6 +169,10 @@ pub struct Holder {
     pub usd: f64,
     /// Block it panicked and sold, if out.
     pub out_since: Option<u64>,
+    /// Its own traits (threshold, horizon, exit and re-entry days).
+    pub traits: HolderTraits,
+    /// Days of its exit still to sell (0: not exiting).
+    pub exit_days_left: u32,
     rng: Stream,
 }
 
@@ -249,6 +263,9 @@ pub struct Participants {
     /// Expected TAO per day of one more miner, by subnet, at this decision (a snapshot taken
     /// once per decision, so entry costs O(subnets) per candidate, not O(UIDs)).
     expected: Vec<(u16, f64)>,
+    /// Each subnet's (netuid, annual yield to stakers, price momentum) at this decision, for
+    /// holders' choices (taken once per decision).
+    subnet_scores: Vec<(u16, f64, f64)>,
 }
 
 /// Output column of a GPU type: `gpus_online_` + lowercase name, non-alphanumerics as `_`.
@@ -318,6 +335,11 @@ fn unstake_all(chain: &mut ChainState, coldkey: ColdkeyId, hotkey: HotkeyId, net
     chain.remove_stake(coldkey, hotkey, netuid, stake, None).unwrap_or(Rao::ZERO)
 }
 
+/// A coldkey's own alpha stake through `hotkey` on every subnet where it has some.
+fn own_stakes(chain: &ChainState, coldkey: ColdkeyId, hotkey: HotkeyId) -> BTreeMap<u16, Rao> {
+    chain.netuids().into_iter().map(|n| (n, chain.stake_of(coldkey, hotkey, n))).filter(|(_, s)| s.0 > 0).collect()
+}
+
 /// Miners' share of a subnet's alpha per block: (1 - owner cut) / 2.
 fn miner_alpha_share(chain: &ChainState) -> f64 {
     (1.0 - f64::from(chain.params.subnet_owner_cut) / 65_535.0) * 0.5
@@ -371,6 +393,7 @@ impl Participants {
             exits: 0,
             decisions: 0,
             expected: Vec::new(),
+            subnet_scores: Vec::new(),
         };
         // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
         let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
@@ -393,6 +416,15 @@ impl Participants {
             };
             let coldkey = chain.hotkeys.get(hotkey.0 as usize).map_or(WORLD, |h| h.owner);
             p.add_validator(coldkey, *hotkey, policy, None);
+            // Each validator's own take (a property of the starting network, as the
+            // validators chose it before the run), within the chain's cap.
+            let take = p.validators.last().map_or(0.0, |v| v.take);
+            if let Some(h) = chain.hotkeys.get_mut(hotkey.0 as usize) {
+                h.take = libm::round(take * 65_535.0).clamp(0.0, 11_796.0) as u16;
+            }
+        }
+        for v in &mut p.validators {
+            v.own_stake = own_stakes(chain, v.coldkey, v.hotkey);
         }
         // Miners of the starting network: every other neuron except the owners.
         let vset: BTreeSet<HotkeyId> = validator_keys.iter().copied().collect();
@@ -425,6 +457,7 @@ impl Participants {
             let coldkey = chain.create_coldkey(each).map_err(|e| {
                 ScenarioError::new("scenario", "participants.holders", format!("cannot fund the holders: {e}"))
             })?;
+            let traits = draw_traits(&h.policy, h.reentry_days, &mut stream(seed, &label!["holder", id, "traits"]));
             p.holders.push(Holder {
                 id,
                 coldkey,
@@ -433,6 +466,8 @@ impl Participants {
                 peak_usd: 0.0,
                 usd: 0.0,
                 out_since: None,
+                traits,
+                exit_days_left: 0,
                 rng: stream(seed, &label!["holder", id, "decide"]),
             });
         }
@@ -441,6 +476,8 @@ impl Participants {
 
     fn add_validator(&mut self, coldkey: ColdkeyId, hotkey: HotkeyId, policy: ValidatorPolicy, attack: Option<usize>) {
         let id = self.validators.len() as u32;
+        let v = &self.cfg.validators;
+        let take = draw_take(v.take_min, v.take_max, &mut stream(self.seed, &label!["validator", id, "take"]));
         self.validators.push(Validator {
             id,
             coldkey,
@@ -449,6 +486,9 @@ impl Participants {
             attack,
             rounds_since_eval: 0,
             dividends_tao_per_day: 0.0,
+            take,
+            own_stake: BTreeMap::new(),
+            usd: 0.0,
             rng: stream(self.seed, &label!["validator", id, "eval"]),
         });
     }
@@ -494,7 +534,8 @@ impl Participants {
         let tflops = self.gpus.get(m.gpu).map_or(0.0, |g| g.tflops);
         let compute = f64::from(m.gpus) * tflops / m.positions.len().max(1) as f64;
         for pos in &m.positions {
-            let q = quality(compute, cfg.quality_elasticity, cfg.quality_noise_sd, &mut m.rng);
+            let affinity = task_affinity(self.seed, pos.netuid, m.gpu, cfg.task_affinity_sd);
+            let q = quality(compute * affinity, cfg.quality_elasticity, cfg.quality_noise_sd, &mut m.rng);
             self.quality.insert(pos.hotkey, q);
         }
     }
@@ -621,8 +662,11 @@ impl Participants {
     /// holders, then the day's figures.
     pub fn decide(&mut self, chain: &mut ChainState) {
         let block = chain.block.0;
-        let dt_days = (block.saturating_sub(self.last_decision_block) as f64 / BLOCKS_PER_DAY as f64)
-            .max(self.cfg.decision_every_blocks as f64 / BLOCKS_PER_DAY as f64 * 1e-3);
+        // The first decision comes one block after the start; it stands for a whole interval
+        // (its flows are divided by the interval, not by one block).
+        let interval_days = self.cfg.decision_every_blocks as f64 / BLOCKS_PER_DAY as f64;
+        let since = block.saturating_sub(self.last_decision_block) as f64 / BLOCKS_PER_DAY as f64;
+        let dt_days = if self.decisions == 0 { interval_days } else { since.max(interval_days * 1e-3) };
         self.last_decision_block = block;
         self.decisions += 1;
         self.market.advance(dt_days);
@@ -639,6 +683,21 @@ impl Participants {
             .into_iter()
             .filter(|n| chain.subnet(*n).is_some_and(|s| s.registration_allowed))
             .map(|n| (n, Self::expected_tao_per_day(chain, n)))
+            .collect();
+        self.subnet_scores = chain
+            .netuids()
+            .into_iter()
+            .map(|n| {
+                let annual_yield = chain.subnet(n).map_or(0.0, |s| {
+                    let staked = s.staked_alpha() as f64 / 1e9;
+                    tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
+                });
+                let momentum = self.price_history.get(&n).map_or(0.0, |h| match (h.front(), h.back()) {
+                    (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 => libm::log(b / a),
+                    _ => 0.0,
+                });
+                (n, annual_yield, momentum)
+            })
             .collect();
         for i in 0..self.miners.len() {
             match self.miners[i].state {
@@ -658,8 +717,9 @@ impl Participants {
             }
         }
         for i in 0..self.holders.len() {
-            self.holder_step(i, chain, block);
+            self.holder_step(i, chain, block, dt_days);
         }
+        self.validators_sell(chain);
         let flows = self.market.take_flows();
         self.sell_pressure_tao_per_day = flows.net_sold_tao / dt_days;
         self.sell_pressure_usd_per_day = flows.net_usd_out / dt_days;
@@ -674,32 +734,21 @@ impl Participants {
         let attack = self.miners[i].attack;
         let coldkey = self.miners[i].coldkey;
         let mut reward_tao = 0.0;
+        let mut stake_tao = 0.0;
         let mut kept = Vec::new();
         let positions = std::mem::take(&mut self.miners[i].positions);
-        for mut pos in positions {
+        for pos in positions {
             let registered = chain.subnet(pos.netuid).is_some_and(|s| s.uid_of(pos.hotkey).is_some());
             let stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
             let reward = stake.saturating_sub(pos.last_stake);
             let alpha_price = price_of(chain, pos.netuid);
             reward_tao += tao_of(reward) * alpha_price;
-            let unstake = if !registered {
-                stake
-            } else if attack.is_some() {
-                Rao::ZERO
-            } else {
-                match sell {
-                    SellPolicy::CoverCosts => stake,
-                    SellPolicy::Fraction { fraction } => Rao((reward.0 as f64 * fraction.clamp(0.0, 1.0)) as u64),
-                    SellPolicy::Hold => Rao::ZERO,
-                }
-            };
-            if unstake.0 > 0 {
-                let _ = chain.remove_stake(coldkey, pos.hotkey, pos.netuid, unstake, None);
-            }
-            pos.last_stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
             if registered {
+                stake_tao += tao_of(stake) * alpha_price;
                 kept.push(pos);
             } else {
+                // Pruned: the stake is of no use on that subnet any more.
+                unstake_all(chain, coldkey, pos.hotkey, pos.netuid);
                 self.quality.remove(&pos.hotkey);
                 self.push(
                     block,
@@ -710,26 +759,46 @@ impl Participants {
                 );
             }
         }
-        self.miners[i].positions = kept;
         if attack.is_some() {
+            for pos in &mut kept {
+                pos.last_stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
+            }
+            self.miners[i].positions = kept;
             self.miners[i].profit_usd_per_day = reward_tao * price_usd / dt_days;
             return;
         }
-        let balance = tao_of(chain.balance(coldkey));
+        let free = tao_of(chain.balance(coldkey));
         let m = &mut self.miners[i];
         let wanted = match sell {
-            SellPolicy::CoverCosts => {
+            SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. } => {
                 m.costs_due_usd += cost_today;
-                tao_to_sell(sell, reward_tao, m.costs_due_usd, balance, price_usd)
+                tao_to_sell(sell, reward_tao, m.costs_due_usd, cost_today, free + stake_tao, price_usd)
             }
             _ => {
                 m.usd -= cost_today;
-                tao_to_sell(sell, reward_tao, 0.0, balance, price_usd)
+                tao_to_sell(sell, reward_tao, 0.0, 0.0, free + stake_tao, price_usd)
             }
         };
+        // Raise what free TAO does not cover by unstaking from each position in proportion to
+        // its value; the rest stays staked.
+        let raise = wanted - free;
+        if raise > 0.0 && stake_tao > 0.0 {
+            let part = (raise / stake_tao).min(1.0);
+            for pos in &kept {
+                let stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
+                let alpha = if part >= 1.0 { stake } else { Rao((stake.0 as f64 * part) as u64).min(stake) };
+                if alpha.0 > 0 {
+                    let _ = chain.remove_stake(coldkey, pos.hotkey, pos.netuid, alpha, None);
+                }
+            }
+        }
+        for pos in &mut kept {
+            pos.last_stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
+        }
+        self.miners[i].positions = kept;
         let (usd, _) = sell_tao_from(chain, &mut self.market, coldkey, wanted);
         let m = &mut self.miners[i];
-        if matches!(sell, SellPolicy::CoverCosts) {
+        if matches!(sell, SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. }) {
             m.costs_due_usd -= usd;
             if m.costs_due_usd < 0.0 {
                 m.usd -= m.costs_due_usd;
@@ -788,16 +857,14 @@ impl Participants {
             return;
         }
         let have: BTreeSet<u16> = self.miners[i].positions.iter().map(|x| x.netuid).collect();
-        let mut best: Option<(u16, f64)> = None;
-        for &(netuid, e) in &self.expected {
-            if have.contains(&netuid) || chain.subnet(netuid).is_none() {
-                continue;
-            }
-            if best.is_none_or(|(_, b)| e > b) {
-                best = Some((netuid, e));
-            }
-        }
-        let Some((netuid, expected)) = best else { return };
+        let open: Vec<(u16, f64)> = self
+            .expected
+            .iter()
+            .copied()
+            .filter(|(netuid, _)| !have.contains(netuid) && chain.subnet(*netuid).is_some())
+            .collect();
+        let u = unit_f64(&mut self.miners[i].rng);
+        let Some((netuid, expected)) = pick_by_expected(&open, u) else { return };
         let price_usd = self.market.price_usd();
         let burn = chain.subnet(netuid).map_or(Rao::ZERO, |s| s.burn);
         // An active miner spreading to another subnet pays no extra cost for it.
@@ -883,35 +950,38 @@ impl Participants {
         Some(uid)
     }
 
-    fn holder_step(&mut self, i: usize, chain: &mut ChainState, block: u64) {
+    fn holder_step(&mut self, i: usize, chain: &mut ChainState, block: u64, dt_days: f64) {
         let price_usd = self.market.price_usd();
         let policy = self.cfg.holders.policy;
         let coldkey = self.holders[i].coldkey;
         if let Some((netuid, hotkey)) = self.holders[i].target {
+            if self.holders[i].exit_days_left > 0 {
+                self.holder_exit_slice(i, chain, block);
+                return;
+            }
             let stake = chain.stake_of(coldkey, hotkey, netuid);
             let value = tao_of(stake) * price_of(chain, netuid) * price_usd;
             let h = &mut self.holders[i];
-            h.peak_usd = h.peak_usd.max(value);
-            if !h.long_term && panics(&policy, h.peak_usd, value) {
-                let tao = unstake_all(chain, coldkey, hotkey, netuid);
-                let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(chain.balance(coldkey)));
-                let h = &mut self.holders[i];
-                h.usd += usd;
-                h.target = None;
-                h.out_since = Some(block);
-                h.peak_usd = 0.0;
-                let id = h.id;
+            h.peak_usd = remembered_peak(h.peak_usd, value, dt_days, h.traits.horizon_days);
+            if !h.long_term && panics(h.traits.panic_drawdown, h.peak_usd, value) {
+                h.exit_days_left = h.traits.exit_days;
+                let (id, peak, days) = (h.id, h.peak_usd, h.traits.exit_days);
                 let detail = format!(
-                    "panic on subnet {netuid}: unstaked {} TAO, sold {} TAO for {usd} USD",
-                    tao_of(tao),
-                    tao_of(sold)
+                    "position on subnet {netuid} at {value} USD, {} below its remembered peak {peak} USD: selling over {days} days",
+                    1.0 - value / peak.max(1e-12)
                 );
-                self.push(block, "exit", format!("holder {id}"), tao_of(sold).to_string(), detail);
+                self.push(block, "panic", format!("holder {id}"), value.to_string(), detail);
+                self.holder_exit_slice(i, chain, block);
+                return;
+            }
+            if unit_f64(&mut self.holders[i].rng) < dt_days / policy.review_days {
+                self.holder_review(i, chain, block, netuid, hotkey);
             }
             return;
         }
         if let Some(since) = self.holders[i].out_since {
-            if (block.saturating_sub(since) as f64) < self.cfg.holders.reentry_days * BLOCKS_PER_DAY as f64 {
+            let waited = block.saturating_sub(since) as f64 / BLOCKS_PER_DAY as f64;
+            if waited < self.holders[i].traits.reentry_days {
                 return;
             }
             let usd = self.holders[i].usd;
@@ -921,43 +991,7 @@ impl Participants {
                 self.holders[i].usd -= paid;
             }
         }
-        // Choose a subnet by yield and momentum, and a validator there by chance.
-        let netuids = chain.netuids();
-        if netuids.is_empty() {
-            return;
-        }
-        let yields: Vec<f64> = netuids
-            .iter()
-            .map(|n| {
-                let s = chain.subnet(*n);
-                s.map_or(0.0, |s| {
-                    let staked = s.staked_alpha() as f64 / 1e9;
-                    tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
-                })
-            })
-            .collect();
-        let momentum: Vec<f64> = netuids
-            .iter()
-            .map(|n| {
-                self.price_history.get(n).map_or(0.0, |h| match (h.front(), h.back()) {
-                    (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 => libm::log(b / a),
-                    _ => 0.0,
-                })
-            })
-            .collect();
-        let Some(k) = choose_target(&policy, &yields, &momentum) else { return };
-        let netuid = netuids[k];
-        let candidates: Vec<HotkeyId> = self
-            .validators
-            .iter()
-            .filter(|v| v.attack.is_none())
-            .map(|v| v.hotkey)
-            .filter(|h| chain.subnet(netuid).is_some_and(|s| s.uid_of(*h).is_some()))
-            .collect();
-        if candidates.is_empty() {
-            return;
-        }
-        let hotkey = candidates[below(&mut self.holders[i].rng, candidates.len() as u64) as usize];
+        let Some((netuid, hotkey)) = self.holder_choice(i, chain) else { return };
         let amount = chain.balance(coldkey);
         if chain.add_stake(coldkey, hotkey, netuid, amount, None).is_ok() {
             let h = &mut self.holders[i];
@@ -973,6 +1007,120 @@ impl Participants {
                 network_tao(amount),
                 format!("staked {} TAO on subnet {netuid} through hotkey {}", tao_of(amount), hotkey.0),
             );
+        }
+    }
+
+    /// Where holder `i` would stake now: the subnet with the best score plus its taste, and a
+    /// validator there chosen by stake and take. Also returns nothing without candidates.
+    fn holder_choice(&mut self, i: usize, chain: &ChainState) -> Option<(u16, HotkeyId)> {
+        let k = self.holder_pick_subnet(i, None)?;
+        let netuid = self.subnet_scores[k].0;
+        let subnet = chain.subnet(netuid)?;
+        let (mut stakes, mut takes, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for v in self.validators.iter().filter(|v| v.attack.is_none()) {
+            if subnet.uid_of(v.hotkey).is_some() {
+                stakes.push(subnet.stake_of(v.hotkey).as_tao_f64() + 1.0);
+                takes.push(v.take);
+                keys.push(v.hotkey);
+            }
+        }
+        let u = unit_f64(&mut self.holders[i].rng);
+        choose_validator(&stakes, &takes, u).map(|j| (netuid, keys[j]))
+    }
+
+    /// Index into `subnet_scores` of the subnet holder `i` likes best now (its taste drawn
+    /// afresh), and with `current` the score of that subnet too.
+    fn holder_pick_subnet(&mut self, i: usize, current: Option<u16>) -> Option<usize> {
+        let policy = self.cfg.holders.policy;
+        let rng = &mut self.holders[i].rng;
+        let tastes: Vec<f64> = self.subnet_scores.iter().map(|_| taste(policy.taste_sd, rng)).collect();
+        let yields: Vec<f64> = self.subnet_scores.iter().map(|s| s.1).collect();
+        let momentum: Vec<f64> = self.subnet_scores.iter().map(|s| s.2).collect();
+        let best = choose_target(&policy, &yields, &momentum, &tastes)?;
+        let Some(netuid) = current else { return Some(best) };
+        let here = self.subnet_scores.iter().position(|s| s.0 == netuid)?;
+        let value = |k: usize| score(&policy, yields[k], momentum[k]) + tastes[k];
+        (value(best) > value(here) + policy.inertia).then_some(best)
+    }
+
+    /// A review: holder `i` moves its stake when another subnet beats its own by the inertia.
+    fn holder_review(&mut self, i: usize, chain: &mut ChainState, block: u64, netuid: u16, hotkey: HotkeyId) {
+        if self.holder_pick_subnet(i, Some(netuid)).is_none() {
+            return;
+        }
+        let Some((to, to_hotkey)) = self.holder_choice(i, chain) else { return };
+        if to == netuid {
+            return;
+        }
+        let coldkey = self.holders[i].coldkey;
+        let tao = unstake_all(chain, coldkey, hotkey, netuid);
+        let amount = chain.balance(coldkey);
+        if chain.add_stake(coldkey, to_hotkey, to, amount, None).is_ok() {
+            let h = &mut self.holders[i];
+            h.target = Some((to, to_hotkey));
+            h.peak_usd = 0.0;
+            let id = h.id;
+            let detail = format!("moved {} TAO of stake from subnet {netuid} to subnet {to}", tao_of(tao));
+            self.push(block, "restake", format!("holder {id}"), network_tao(amount), detail);
+        } else {
+            self.holders[i].target = None;
+        }
+    }
+
+    /// One day of holder `i`'s exit: unstake an equal part of what is left and sell it.
+    fn holder_exit_slice(&mut self, i: usize, chain: &mut ChainState, block: u64) {
+        let Some((netuid, hotkey)) = self.holders[i].target else { return };
+        let coldkey = self.holders[i].coldkey;
+        let left = self.holders[i].exit_days_left.max(1);
+        let stake = chain.stake_of(coldkey, hotkey, netuid);
+        let alpha = if left <= 1 { stake } else { Rao(stake.0 / u64::from(left)) };
+        if alpha.0 > 0 {
+            let _ = chain.remove_stake(coldkey, hotkey, netuid, alpha, None);
+        }
+        let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(chain.balance(coldkey)));
+        let h = &mut self.holders[i];
+        h.usd += usd;
+        h.exit_days_left = left - 1;
+        if h.exit_days_left == 0 {
+            h.target = None;
+            h.out_since = Some(block);
+            h.peak_usd = 0.0;
+            let id = h.id;
+            let detail = format!("exit from subnet {netuid} done: last {} TAO sold for {usd} USD", tao_of(sold));
+            self.push(block, "exit", format!("holder {id}"), tao_of(sold).to_string(), detail);
+        }
+    }
+
+    /// Validators sell `sell_fraction` of their own dividends (the growth of their own stake
+    /// since their last sale) on every subnet.
+    fn validators_sell(&mut self, chain: &mut ChainState) {
+        let fraction = self.cfg.validators.sell_fraction.clamp(0.0, 1.0);
+        let netuids = chain.netuids();
+        for i in 0..self.validators.len() {
+            let (coldkey, hotkey) = (self.validators[i].coldkey, self.validators[i].hotkey);
+            if self.validators[i].attack.is_some() {
+                continue;
+            }
+            for &netuid in &netuids {
+                let now = chain.stake_of(coldkey, hotkey, netuid);
+                let last = self.validators[i].own_stake.get(&netuid).copied().unwrap_or(now);
+                let gain = now.saturating_sub(last);
+                let alpha = Rao((gain.0 as f64 * fraction) as u64);
+                if alpha.0 > 0 {
+                    let _ = chain.remove_stake(coldkey, hotkey, netuid, alpha, None);
+                }
+                let after = chain.stake_of(coldkey, hotkey, netuid);
+                if after.0 > 0 {
+                    self.validators[i].own_stake.insert(netuid, after);
+                } else {
+                    self.validators[i].own_stake.remove(&netuid);
+                }
+            }
+            let free = tao_of(chain.balance(coldkey));
+            if free > 0.0 {
+                let (usd, _) = sell_tao_from(chain, &mut self.market, coldkey, free);
+                self.validators[i].usd += usd;
+            }
         }
     }
 

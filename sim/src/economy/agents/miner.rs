@@ -7,8 +7,16 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "policy", rename_all = "snake_case", deny_unknown_fields)]
 pub enum SellPolicy {
-    /// Sell just enough TAO to pay the costs due (and keep the rest).
+    /// Sell just enough to pay the costs due; keep the rest staked.
     CoverCosts,
+    /// Sell what pays the costs due plus `fraction` of the day's surplus (reward beyond the
+    /// costs); keep the rest staked. The default, with `fraction = 0.3`: the reference has no
+    /// measured share of miner emission sold ("structural selling, mainly from miners",
+    /// economy-calibration.md §2), so it is a parameter to sweep.
+    CoverCostsPlus {
+        /// Fraction of the surplus sold, 0 ..= 1.
+        fraction: f64,
+    },
     /// Sell this fraction of every reward.
     Fraction {
         /// Fraction of each reward sold, 0 ..= 1.
@@ -18,13 +26,26 @@ pub enum SellPolicy {
     Hold,
 }
 
-/// TAO to sell now under `policy`: `reward_tao` just received, `costs_due_usd` unpaid costs,
-/// `tao_balance` what the miner holds (including the reward), at `price_usd`.
-pub fn tao_to_sell(policy: SellPolicy, reward_tao: f64, costs_due_usd: f64, tao_balance: f64, price_usd: f64) -> f64 {
+/// TAO to sell now under `policy`: `reward_tao` just received, `costs_due_usd` unpaid costs
+/// (today's included), `cost_today_usd` today's costs, `tao_balance` what the miner can raise
+/// (free TAO plus the TAO value of its stake), at `price_usd`.
+pub fn tao_to_sell(
+    policy: SellPolicy,
+    reward_tao: f64,
+    costs_due_usd: f64,
+    cost_today_usd: f64,
+    tao_balance: f64,
+    price_usd: f64,
+) -> f64 {
     let wanted = match policy {
-        SellPolicy::CoverCosts => {
+        SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. } => {
             if price_usd > 0.0 {
-                costs_due_usd.max(0.0) / price_usd
+                let surplus = (reward_tao - cost_today_usd.max(0.0) / price_usd).max(0.0);
+                let fraction = match policy {
+                    SellPolicy::CoverCostsPlus { fraction } => fraction.clamp(0.0, 1.0),
+                    _ => 0.0,
+                };
+                costs_due_usd.max(0.0) / price_usd + fraction * surplus
             } else {
                 0.0
             }
@@ -42,6 +63,38 @@ pub fn quality(compute_tflops: f64, elasticity: f64, noise_sd: f64, rng: &mut St
         return 0.0;
     }
     libm::pow(compute_tflops, elasticity) * libm::exp(noise_sd * standard_normal(rng))
+}
+
+/// How well a GPU kind suits a subnet's task: a log-normal factor of standard deviation `sd`,
+/// the same for every miner with that GPU on that subnet (subnets run different tasks, so
+/// the same card does not rank the same everywhere), drawn from its own labelled stream.
+pub fn task_affinity(seed: u64, netuid: u16, gpu: usize, sd: f64) -> f64 {
+    if sd <= 0.0 {
+        return 1.0;
+    }
+    let mut rng = crate::rng::stream(seed, &crate::label!["subnet", netuid, "task", gpu as u64]);
+    libm::exp(sd * standard_normal(&mut rng))
+}
+
+/// Picks a subnet with probability proportional to its expected TAO per day (`u` uniform in
+/// [0, 1)); entrants spread over subnets by expected profit instead of all joining the best.
+/// Entries with a non-positive or non-finite estimate are never picked; `None` if none is left.
+pub fn pick_by_expected(expected: &[(u16, f64)], u: f64) -> Option<(u16, f64)> {
+    let ok = |e: f64| e.is_finite() && e > 0.0;
+    let total: f64 = expected.iter().filter(|(_, e)| ok(*e)).map(|(_, e)| e).sum();
+    if total <= 0.0 {
+        return None;
+    }
+    let mut left = u.clamp(0.0, 1.0) * total;
+    let mut last = None;
+    for &(netuid, e) in expected.iter().filter(|(_, e)| ok(*e)) {
+        last = Some((netuid, e));
+        if left < e {
+            return last;
+        }
+        left -= e;
+    }
+    last
 }
 
 /// Whether registering pays: the expected profit over `payback_days` beats the burn.
@@ -83,16 +136,43 @@ mod tests {
 
     #[test]
     fn sell_policies() {
-        assert_eq!(tao_to_sell(SellPolicy::Hold, 10.0, 500.0, 10.0, 100.0), 0.0);
-        assert_eq!(tao_to_sell(SellPolicy::Fraction { fraction: 0.25 }, 8.0, 0.0, 100.0, 100.0), 2.0);
-        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0), 5.0);
+        assert_eq!(tao_to_sell(SellPolicy::Hold, 10.0, 500.0, 500.0, 10.0, 100.0), 0.0);
+        assert_eq!(tao_to_sell(SellPolicy::Fraction { fraction: 0.25 }, 8.0, 0.0, 0.0, 100.0, 100.0), 2.0);
+        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0, 100.0), 5.0);
         // Cannot sell more than held; a lower price means more TAO sold to cover the same costs.
-        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 3.0, 100.0), 3.0);
+        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 3.0, 100.0), 3.0);
         assert!(
-            tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 50.0)
-                > tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0)
+            tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0, 50.0)
+                > tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0, 100.0)
         );
-        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 0.0), 0.0);
+        assert_eq!(tao_to_sell(SellPolicy::CoverCosts, 1.0, 500.0, 100.0, 100.0, 0.0), 0.0);
+        // Costs plus a fraction of the surplus: reward 10 TAO, costs 2 TAO, so 2 + 0.5 * 8.
+        let plus = SellPolicy::CoverCostsPlus { fraction: 0.5 };
+        assert!((tao_to_sell(plus, 10.0, 200.0, 200.0, 100.0, 100.0) - 6.0).abs() < 1e-12);
+        // A loss-making day sells only the costs; a larger fraction sells more.
+        assert!((tao_to_sell(plus, 1.0, 200.0, 200.0, 100.0, 100.0) - 2.0).abs() < 1e-12);
+        assert!(
+            tao_to_sell(SellPolicy::CoverCostsPlus { fraction: 0.9 }, 10.0, 200.0, 200.0, 100.0, 100.0)
+                > tao_to_sell(plus, 10.0, 200.0, 200.0, 100.0, 100.0)
+        );
+    }
+
+    #[test]
+    fn entrants_spread_by_expected_income_and_affinity_differs_by_subnet() {
+        let e = [(1, 1.0), (2, 3.0), (3, 0.0), (4, f64::NAN)];
+        assert_eq!(pick_by_expected(&e, 0.0).map(|x| x.0), Some(1));
+        assert_eq!(pick_by_expected(&e, 0.2).map(|x| x.0), Some(1));
+        assert_eq!(pick_by_expected(&e, 0.3).map(|x| x.0), Some(2));
+        assert_eq!(pick_by_expected(&e, 0.999).map(|x| x.0), Some(2));
+        assert_eq!(pick_by_expected(&[(1, 0.0)], 0.5), None);
+        // About a quarter of uniform draws land on subnet 1.
+        let ones =
+            (0..1000).filter(|k| pick_by_expected(&e, (*k as f64 + 0.5) / 1000.0).map(|x| x.0) == Some(1)).count();
+        assert_eq!(ones, 250);
+        assert_eq!(task_affinity(1, 3, 0, 0.0), 1.0);
+        let a: Vec<f64> = (1..=8).map(|n| task_affinity(1, n, 0, 0.3)).collect();
+        assert!(a.iter().any(|x| (x - a[0]).abs() > 1e-3), "differs by subnet: {a:?}");
+        assert_eq!(task_affinity(1, 3, 2, 0.3), task_affinity(1, 3, 2, 0.3));
     }
 
     #[test]

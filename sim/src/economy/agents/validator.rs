@@ -65,6 +65,13 @@ pub fn cabal_weights(n_uids: usize, cabal_miners: &[usize]) -> Vec<u16> {
     w
 }
 
+/// A validator's take, drawn uniformly in `[lo, hi]` (fractions; the chain caps takes at 18 %).
+/// Validators compete for delegation with it (see `holder::choose_validator`).
+pub fn draw_take(lo: f64, hi: f64, rng: &mut Stream) -> f64 {
+    let (lo, hi) = (lo.min(hi).max(0.0), hi.max(lo).min(1.0));
+    lo + (hi - lo) * crate::rng::unit_f64(rng)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -82,6 +89,15 @@ mod tests {
         let mut rng = stream(1, &crate::label!["validator", 0u64, "eval"]);
         let w = honest_weights(&[0.0, 1.0, 3.0, 2.0], 0.0, &mut rng);
         assert_eq!(w, [0, 21845, 65535, 43690]);
+    }
+
+    #[test]
+    fn takes_stay_in_their_range() {
+        let mut rng = stream(2, &crate::label!["validator", 0u64, "take"]);
+        let takes: Vec<f64> = (0..200).map(|_| draw_take(0.09, 0.18, &mut rng)).collect();
+        assert!(takes.iter().all(|t| (0.09..=0.18).contains(t)));
+        assert!(takes.iter().any(|t| *t < 0.1) && takes.iter().any(|t| *t > 0.17));
+        assert_eq!(draw_take(0.18, 0.18, &mut rng), 0.18);
     }
 
     #[test]

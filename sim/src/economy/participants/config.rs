@@ -62,6 +62,9 @@ pub struct MinersSection {
     pub entry_probability: f64,
     /// Days an exited miner waits before it may come back. 0 ..= 10,000.
     pub reentry_days: f64,
+    /// Standard deviation of the log of a GPU kind's affinity for a subnet's task (each
+    /// subnet runs its own task, so a card does not rank the same everywhere). 0 ..= 3.
+    pub task_affinity_sd: f64,
     /// Subnets one miner may mine at once (its compute splits over them). 1 ..= 128.
     pub max_subnets: u16,
     /// GPUs per miner, drawn uniformly between these. 1 ..= 100,000.
@@ -88,6 +91,14 @@ pub struct ValidatorsSection {
     /// Commit-reveal delay in epochs: a copier sees the consensus of this many epochs ago
     /// (0: off, it sees the last one). 0 ..= 64.
     pub commit_reveal_epochs: u32,
+    /// Each validator's delegate take is drawn uniformly between `take_min` and `take_max`
+    /// (fractions, 0 ..= 0.18, the chain's cap); delegators prefer lower takes.
+    pub take_min: f64,
+    /// See `take_min`.
+    pub take_max: f64,
+    /// Fraction of a validator's own dividends (its stake's growth) it unstakes and sells at
+    /// each decision. 0 ..= 1.
+    pub sell_fraction: f64,
 }
 
 /// Holders and stakers.
@@ -139,7 +150,7 @@ pub fn default_gpu_types() -> Vec<GpuOffer> {
 impl Default for MinersSection {
     fn default() -> Self {
         Self {
-            sell: SellPolicy::CoverCosts,
+            sell: SellPolicy::CoverCostsPlus { fraction: 0.3 },
             patience_days: 5,
             payback_days: 30.0,
             quality_elasticity: 0.5,
@@ -147,6 +158,7 @@ impl Default for MinersSection {
             candidates: 8,
             entry_probability: 0.3,
             reentry_days: 10.0,
+            task_affinity_sd: 0.3,
             max_subnets: 1,
             gpus_min: 1,
             gpus_max: 8,
@@ -163,6 +175,9 @@ impl Default for ValidatorsSection {
             lazy_refresh: 5,
             copier_fraction: 0.0,
             commit_reveal_epochs: 0,
+            take_min: 0.09,
+            take_max: 0.18,
+            sell_fraction: 0.3,
         }
     }
 }
@@ -195,7 +210,9 @@ impl ParticipantsSection {
         check(c, "weights_every_blocks", self.weights_every_blocks as f64, 100.0, 1e6);
         let m = &self.miners;
         match m.sell {
-            SellPolicy::Fraction { fraction } => check(c, "miners.sell.fraction", fraction, 0.0, 1.0),
+            SellPolicy::Fraction { fraction } | SellPolicy::CoverCostsPlus { fraction } => {
+                check(c, "miners.sell.fraction", fraction, 0.0, 1.0)
+            }
             SellPolicy::CoverCosts | SellPolicy::Hold => {}
         }
         check(c, "miners.patience_days", f64::from(m.patience_days), 1.0, 1e4);
@@ -205,6 +222,7 @@ impl ParticipantsSection {
         check(c, "miners.candidates", f64::from(m.candidates), 0.0, 1e6);
         check(c, "miners.entry_probability", m.entry_probability, 0.0, 1.0);
         check(c, "miners.reentry_days", m.reentry_days, 0.0, 1e4);
+        check(c, "miners.task_affinity_sd", m.task_affinity_sd, 0.0, 3.0);
         check(c, "miners.max_subnets", f64::from(m.max_subnets), 1.0, 128.0);
         check(c, "miners.gpus_min", f64::from(m.gpus_min), 1.0, 1e5);
         check(c, "miners.gpus_max", f64::from(m.gpus_max), f64::from(m.gpus_min.max(1)), 1e5);
@@ -224,6 +242,9 @@ impl ParticipantsSection {
         check(c, "validators.lazy_refresh", f64::from(v.lazy_refresh), 1.0, 1e4);
         check(c, "validators.copier_fraction", v.copier_fraction, 0.0, 1.0 - v.lazy_fraction.clamp(0.0, 1.0));
         check(c, "validators.commit_reveal_epochs", f64::from(v.commit_reveal_epochs), 0.0, 64.0);
+        check(c, "validators.take_min", v.take_min, 0.0, 0.18);
+        check(c, "validators.take_max", v.take_max, v.take_min.clamp(0.0, 0.18), 0.18);
+        check(c, "validators.sell_fraction", v.sell_fraction, 0.0, 1.0);
         let h = &self.holders;
         check(c, "holders.count", f64::from(h.count), 0.0, 1e6);
         check(c, "holders.tao_each", h.tao_each, 0.0, 1e7);
@@ -231,6 +252,12 @@ impl ParticipantsSection {
         check(c, "holders.policy.yield_weight", h.policy.yield_weight, -1e6, 1e6);
         check(c, "holders.policy.momentum_weight", h.policy.momentum_weight, -1e6, 1e6);
         check(c, "holders.policy.panic_drawdown", h.policy.panic_drawdown, 0.0, 1.0);
+        check(c, "holders.policy.panic_spread", h.policy.panic_spread, 0.0, 3.0);
+        check(c, "holders.policy.horizon_days", h.policy.horizon_days, 1.0, 1e4);
+        check(c, "holders.policy.exit_days_max", f64::from(h.policy.exit_days_max), 1.0, 365.0);
+        check(c, "holders.policy.taste_sd", h.policy.taste_sd, 0.0, 100.0);
+        check(c, "holders.policy.review_days", h.policy.review_days, 1.0, 1e4);
+        check(c, "holders.policy.inertia", h.policy.inertia, 0.0, 100.0);
         check(c, "holders.momentum_days", f64::from(h.momentum_days), 1.0, 1000.0);
         check(c, "holders.reentry_days", h.reentry_days, 0.0, 1e4);
         out
