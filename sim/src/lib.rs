@@ -17,6 +17,7 @@ pub mod agents;
 pub mod calibration;
 pub mod chain;
 pub mod concentration;
+pub mod economy;
 pub mod engine;
 pub mod error;
 pub mod market;
