@@ -1,6 +1,9 @@
 //! The economy around the chain: everything that is not chain state.
 //!
-//! - [`market`]: the external TAO/USD market participants trade on;
+//! - [`fair_value`]: the exogenous crypto-market factor (GARCH(1,1) with Student-t shocks);
+//! - [`venue`]: the TAO/USD venue participants trade on: a liquidity profile that refills,
+//!   market makers with finite inventory, and orders executed over time;
+//! - [`market`]: the older constant-product market (being replaced by the venue);
 //! - [`agents`]: participants' policies as pure functions (miners, validators, holders);
 //! - [`participants`]: the participants' state, their decisions and the scenario's events
 //!   (shocks and attacks), acting on the chain only through its operations.
@@ -11,5 +14,7 @@
 //! stays in the chain's integer and fixed-point arithmetic.
 
 pub mod agents;
+pub mod fair_value;
 pub mod market;
 pub mod participants;
+pub mod venue;
