@@ -43,9 +43,13 @@ pub enum Event {
     /// Validators set weights on every subnet. Emitted by the previous one, every
     /// `weights_every_blocks`. Touches weights.
     Weights,
-    /// Participants decide (market step, miners, holders). Emitted by the previous one, every
-    /// `decision_every_blocks`. Touches balances, stakes, registrations and the market.
+    /// Participants decide (miners, holders, validators' sales). Emitted by the previous one,
+    /// every `decision_every_blocks`. Touches balances, stakes, registrations and the market.
     Decide,
+    /// The market steps (fair value, venue refill, queued orders' fills). Emitted by the
+    /// previous one, every `market.step_blocks`. Touches the market and the balances of those
+    /// whose purchases fill.
+    Market,
 }
 
 /// Tie rank of [`Event::Block`] (first at its instant).
@@ -58,8 +62,10 @@ pub const TIE_RANK_SCENARIO_END: u64 = 2;
 pub const TIE_RANK_SCENARIO: u64 = 3;
 /// Tie rank of [`Event::Weights`].
 pub const TIE_RANK_WEIGHTS: u64 = 4;
-/// Tie rank of [`Event::Decide`] (last at its instant).
+/// Tie rank of [`Event::Decide`].
 pub const TIE_RANK_DECIDE: u64 = 5;
+/// Tie rank of [`Event::Market`] (last at its instant).
+pub const TIE_RANK_MARKET: u64 = 6;
 
 impl Event {
     /// The stable tie key of this event: kind rank in the high bits, entity in the low bits.
@@ -71,6 +77,7 @@ impl Event {
             Event::Scenario(i) => (TIE_RANK_SCENARIO << 32) | u64::from(*i),
             Event::Weights => TIE_RANK_WEIGHTS << 32,
             Event::Decide => TIE_RANK_DECIDE << 32,
+            Event::Market => TIE_RANK_MARKET << 32,
         }
     }
 }
@@ -386,6 +393,7 @@ impl<W: Write> Network<W> {
         if let Some(p) = &self.participants {
             scheduler.schedule_at(first.start(), Event::Weights.tie(), Event::Weights);
             scheduler.schedule_at(first.start(), Event::Decide.tie(), Event::Decide);
+            scheduler.schedule_at(first.start(), Event::Market.tie(), Event::Market);
             for (i, e) in p.events.iter().enumerate() {
                 let Ok(b) = e.at.block(p.start_date.as_deref()) else { continue };
                 let at = Block(b.max(first.0));
@@ -542,6 +550,13 @@ impl<W: Write> Model for Network<W> {
                 let every = p.cfg.decision_every_blocks;
                 self.flush_log();
                 self.schedule_next(scheduler, Event::Decide, every);
+            }
+            Event::Market => {
+                let Some(p) = self.participants.as_mut() else { return };
+                p.market_step(&mut self.chain);
+                let every = p.market.params().step_blocks;
+                self.flush_log();
+                self.schedule_next(scheduler, Event::Market, every);
             }
         }
     }

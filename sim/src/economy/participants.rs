@@ -38,6 +38,7 @@ use crate::economy::agents::miner::{
 };
 use crate::economy::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, draw_take, honest_weights};
 use crate::economy::market::{Market, MarketParams};
+use crate::economy::venue::{OrderId, Side};
 use crate::engine::time::BLOCKS_PER_DAY;
 use crate::error::ScenarioError;
 use crate::label;
@@ -266,6 +267,31 @@ pub struct Participants {
     /// Each subnet's (netuid, annual yield to stakers, price momentum) at this decision, for
     /// holders' choices (taken once per decision).
     subnet_scores: Vec<(u16, f64, f64)>,
+    /// Books of the scenario's sell_tao and buy_tao orders, by venue order.
+    pub event_orders: BTreeMap<OrderId, EventOrder>,
+    /// USD each scenario event received (negative: paid) through the venue.
+    pub event_usd: Vec<f64>,
+}
+
+/// A scenario trade (sell_tao, buy_tao) and how it went.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventOrder {
+    /// The scenario event.
+    pub event: usize,
+    /// The trader's label.
+    pub label: String,
+    /// Its coldkey.
+    pub coldkey: ColdkeyId,
+    /// Sale or purchase.
+    pub side: Side,
+    /// TAO/USD when it started.
+    pub start_price: f64,
+    /// The lowest (sale) or highest (purchase) price while it ran.
+    pub worst_price: f64,
+    /// TAO filled so far.
+    pub filled_tao: f64,
+    /// USD received (sale) or paid (purchase) so far.
+    pub usd: f64,
 }
 
 /// Output column of a GPU type: `gpus_online_` + lowercase name, non-alphanumerics as `_`.
@@ -292,38 +318,79 @@ fn price_of(chain: &ChainState, netuid: u16) -> f64 {
     chain.subnet(netuid).map_or(0.0, |s| s.pool.price().to_num::<f64>())
 }
 
-/// Buys `tao` TAO on the market for `coldkey` (USD out of the buyer's pocket), moving it
-/// from the world account. Returns (USD paid, TAO received).
-fn buy_tao_for(chain: &mut ChainState, market: &mut Market, coldkey: ColdkeyId, tao: f64) -> (f64, Rao) {
+/// Who a venue order belongs to: the kind in the high bits, the index in the low bits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// A miner (index into `miners`).
+    Miner(u32),
+    /// A holder (index into `holders`).
+    Holder(u32),
+    /// A validator (index into `validators`).
+    Validator(u32),
+    /// A scenario event (index into `events`): sell_tao, buy_tao, mass_unstake.
+    Event(u32),
+}
+
+impl Owner {
+    /// The venue's owner tag.
+    pub fn tag(self) -> u64 {
+        match self {
+            Owner::Miner(i) => (1 << 32) | u64::from(i),
+            Owner::Holder(i) => (2 << 32) | u64::from(i),
+            Owner::Validator(i) => (3 << 32) | u64::from(i),
+            Owner::Event(i) => (4 << 32) | u64::from(i),
+        }
+    }
+
+    /// The owner of a venue tag.
+    pub fn from_tag(tag: u64) -> Option<Owner> {
+        let i = (tag & 0xffff_ffff) as u32;
+        match tag >> 32 {
+            1 => Some(Owner::Miner(i)),
+            2 => Some(Owner::Holder(i)),
+            3 => Some(Owner::Validator(i)),
+            4 => Some(Owner::Event(i)),
+            _ => None,
+        }
+    }
+}
+
+/// Buys `tao` TAO on the market for `coldkey` (USD out of the buyer's pocket), moving what
+/// fills at once from the world account (the exchange's side); a part that cannot fill now
+/// stays queued and reaches the coldkey as the venue fills it. Returns (USD paid now, TAO
+/// received now).
+fn buy_tao_for(chain: &mut ChainState, market: &mut Market, owner: Owner, coldkey: ColdkeyId, tao: f64) -> (f64, Rao) {
     if !(tao.is_finite() && tao > 0.0) {
         return (0.0, Rao::ZERO);
     }
-    // The USD that buys `tao` from the book: u = y q / (x - q) for a book of x TAO, y USD;
-    // capped at half the book so a huge order cannot drain it.
-    let price = market.price_usd();
-    let depth = market.depth_usd();
-    let book_tao = depth / price;
-    let q = tao.min(book_tao * 0.5);
-    let usd = depth * q / (book_tao - q);
-    let got = market.buy_tao(usd);
-    let rao = Rao::from_tao_f64(got).unwrap_or(Rao::ZERO).min(chain.balance(WORLD));
+    let usd = tao * market.price_usd() * 1.02;
+    let placed = market.place(owner.tag(), Side::Buy, usd);
+    let rao = Rao::from_tao_f64(placed.filled.tao).unwrap_or(Rao::ZERO).min(chain.balance(WORLD));
     if chain.transfer(WORLD, coldkey, rao).is_err() {
-        return (usd, Rao::ZERO);
+        return (placed.filled.usd, Rao::ZERO);
     }
-    (usd, rao)
+    (placed.filled.usd, rao)
 }
 
-/// Sells up to `tao` of `coldkey`'s free TAO on the market; returns the USD received and the
-/// TAO sold (nothing while the off-ramp is frozen).
-fn sell_tao_from(chain: &mut ChainState, market: &mut Market, coldkey: ColdkeyId, tao: f64) -> (f64, Rao) {
-    if market.frozen || !(tao.is_finite() && tao > 0.0) {
+/// Sells up to `tao` of `coldkey`'s free TAO on the market: the TAO goes to the exchange's
+/// custody (the world account) at once; returns the USD received now and the TAO handed
+/// over. What does not fill now (a large order, or while the venue is frozen) stays queued
+/// and its USD reaches the owner as the venue fills it.
+fn sell_tao_from(
+    chain: &mut ChainState,
+    market: &mut Market,
+    owner: Owner,
+    coldkey: ColdkeyId,
+    tao: f64,
+) -> (f64, Rao) {
+    if !(tao.is_finite() && tao > 0.0) {
         return (0.0, Rao::ZERO);
     }
     let rao = Rao::from_tao_f64(tao).unwrap_or(Rao::ZERO).min(chain.balance(coldkey));
     if rao.0 == 0 || chain.transfer(coldkey, WORLD, rao).is_err() {
         return (0.0, Rao::ZERO);
     }
-    (market.sell_tao(tao_of(rao)), rao)
+    (market.place(owner.tag(), Side::Sell, tao_of(rao)).filled.usd, rao)
 }
 
 /// Unstakes everything `coldkey` holds through `hotkey` on `netuid`.
@@ -394,6 +461,8 @@ impl Participants {
             decisions: 0,
             expected: Vec::new(),
             subnet_scores: Vec::new(),
+            event_orders: BTreeMap::new(),
+            event_usd: vec![0.0; events.len()],
         };
         // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
         let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
@@ -669,7 +738,6 @@ impl Participants {
         let dt_days = if self.decisions == 0 { interval_days } else { since.max(interval_days * 1e-3) };
         self.last_decision_block = block;
         self.decisions += 1;
-        self.market.advance(dt_days);
         for netuid in chain.netuids() {
             let p = price_of(chain, netuid);
             let h = self.price_history.entry(netuid).or_default();
@@ -724,6 +792,79 @@ impl Participants {
         self.sell_pressure_tao_per_day = flows.net_sold_tao / dt_days;
         self.sell_pressure_usd_per_day = flows.net_usd_out / dt_days;
         self.update_dividends(chain);
+    }
+
+    /// One step of the market (fair value, venue refill, queued orders); fills reach their
+    /// owners: USD for a sale, TAO (from the exchange's custody) for a purchase.
+    pub fn market_step(&mut self, chain: &mut ChainState) {
+        let dt_days = self.market.params().step_blocks as f64 / BLOCKS_PER_DAY as f64;
+        for (id, tag, side, fill) in self.market.step(dt_days) {
+            let Some(owner) = Owner::from_tag(tag) else { continue };
+            match side {
+                Side::Sell => self.credit_usd(owner, fill.usd),
+                Side::Buy => {
+                    let coldkey = self.owner_coldkey(owner, id);
+                    let rao = Rao::from_tao_f64(fill.tao).unwrap_or(Rao::ZERO).min(chain.balance(WORLD));
+                    if let Some(coldkey) = coldkey {
+                        let _ = chain.transfer(WORLD, coldkey, rao);
+                    }
+                    self.credit_usd(owner, -fill.usd);
+                }
+            }
+            if let Some(book) = self.event_orders.get_mut(&id) {
+                book.filled_tao += fill.tao;
+                book.usd += fill.usd;
+                book.worst_price = match side {
+                    Side::Sell => book.worst_price.min(self.market.price_usd()),
+                    Side::Buy => book.worst_price.max(self.market.price_usd()),
+                };
+            }
+        }
+        self.finish_event_orders(chain.block.0);
+    }
+
+    fn owner_coldkey(&self, owner: Owner, id: OrderId) -> Option<ColdkeyId> {
+        match owner {
+            Owner::Miner(i) => self.miners.get(i as usize).map(|m| m.coldkey),
+            Owner::Holder(i) => self.holders.get(i as usize).map(|h| h.coldkey),
+            Owner::Validator(i) => self.validators.get(i as usize).map(|v| v.coldkey),
+            Owner::Event(_) => self.event_orders.get(&id).map(|b| b.coldkey),
+        }
+    }
+
+    /// USD received (negative: paid) by an owner for a queued order's fill.
+    fn credit_usd(&mut self, owner: Owner, usd: f64) {
+        let covers = matches!(self.cfg.miners.sell, SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. });
+        match owner {
+            Owner::Miner(i) => {
+                if let Some(m) = self.miners.get_mut(i as usize) {
+                    if covers && usd > 0.0 {
+                        m.costs_due_usd -= usd;
+                        if m.costs_due_usd < 0.0 {
+                            m.usd -= m.costs_due_usd;
+                            m.costs_due_usd = 0.0;
+                        }
+                    } else {
+                        m.usd += usd;
+                    }
+                }
+            }
+            Owner::Holder(i) => {
+                if let Some(h) = self.holders.get_mut(i as usize) {
+                    h.usd += usd;
+                }
+            }
+            Owner::Validator(i) => {
+                if let Some(v) = self.validators.get_mut(i as usize) {
+                    v.usd += usd;
+                }
+            }
+            Owner::Event(i) => {
+                if let Some(e) = self.event_usd.get_mut(i as usize) {
+                    *e += usd;
+                }
+            }
+        }
     }
 
     fn miner_step(&mut self, i: usize, chain: &mut ChainState, block: u64, dt_days: f64) {
@@ -796,7 +937,7 @@ impl Participants {
             pos.last_stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
         }
         self.miners[i].positions = kept;
-        let (usd, _) = sell_tao_from(chain, &mut self.market, coldkey, wanted);
+        let (usd, _) = sell_tao_from(chain, &mut self.market, Owner::Miner(i as u32), coldkey, wanted);
         let m = &mut self.miners[i];
         if matches!(sell, SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. }) {
             m.costs_due_usd -= usd;
@@ -823,7 +964,7 @@ impl Participants {
             self.quality.insert(pos.hotkey, 0.0);
         }
         let free = tao_of(chain.balance(coldkey));
-        let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, free);
+        let (usd, sold) = sell_tao_from(chain, &mut self.market, Owner::Miner(i as u32), coldkey, free);
         let m = &mut self.miners[i];
         m.usd += usd;
         m.costs_due_usd = 0.0;
@@ -893,7 +1034,13 @@ impl Participants {
         let burn = chain.subnet(netuid)?.burn;
         let balance = chain.balance(coldkey);
         if balance < burn {
-            let (usd, _) = buy_tao_for(chain, &mut self.market, coldkey, tao_of(burn.saturating_sub(balance)) * 1.001);
+            let (usd, _) = buy_tao_for(
+                chain,
+                &mut self.market,
+                Owner::Miner(i as u32),
+                coldkey,
+                tao_of(burn.saturating_sub(balance)) * 1.001,
+            );
             self.miners[i].usd -= usd;
             if let Some(a) = self.miners[i].attack
                 && let Some(attack) = self.attacks.get_mut(a)
@@ -987,7 +1134,7 @@ impl Participants {
             let usd = self.holders[i].usd;
             if usd > 0.0 {
                 let tao = usd / price_usd;
-                let (paid, _) = buy_tao_for(chain, &mut self.market, coldkey, tao);
+                let (paid, _) = buy_tao_for(chain, &mut self.market, Owner::Holder(i as u32), coldkey, tao);
                 self.holders[i].usd -= paid;
             }
         }
@@ -1077,7 +1224,8 @@ impl Participants {
         if alpha.0 > 0 {
             let _ = chain.remove_stake(coldkey, hotkey, netuid, alpha, None);
         }
-        let (usd, sold) = sell_tao_from(chain, &mut self.market, coldkey, tao_of(chain.balance(coldkey)));
+        let (usd, sold) =
+            sell_tao_from(chain, &mut self.market, Owner::Holder(i as u32), coldkey, tao_of(chain.balance(coldkey)));
         let h = &mut self.holders[i];
         h.usd += usd;
         h.exit_days_left = left - 1;
@@ -1118,7 +1266,7 @@ impl Participants {
             }
             let free = tao_of(chain.balance(coldkey));
             if free > 0.0 {
-                let (usd, _) = sell_tao_from(chain, &mut self.market, coldkey, free);
+                let (usd, _) = sell_tao_from(chain, &mut self.market, Owner::Validator(i as u32), coldkey, free);
                 self.validators[i].usd += usd;
             }
         }

@@ -411,6 +411,32 @@ pub enum EventKind {
     /// `netuid`'s owner registers `count` GPU-less miners under other coldkeys and weights
     /// them from its own hotkey.
     OwnerSelfMining,
+    /// A large holder (named `holder`, optional) liquidates `amount_tao` TAO through the venue,
+    /// evenly over `over` (a TWAP, e.g. "1d" or "6h").
+    SellTao,
+    /// A large buyer (named `holder`, optional) buys `amount_tao` TAO worth of USD at the
+    /// price when it starts, evenly over `over`.
+    BuyTao,
+}
+
+/// Days in a duration written `"6h"`, `"1d"` or `"30m"`, or why it is not one.
+pub fn duration_days(text: &str) -> Result<f64, String> {
+    let t = text.trim();
+    let bad = || format!("`{text}` is not a duration: expected e.g. \"1d\", \"6h\" or \"30m\"");
+    let (num, per_day) = if let Some(n) = t.strip_suffix('d') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 24.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 1440.0)
+    } else {
+        return Err(bad());
+    };
+    let v: f64 = num.trim().parse().map_err(|_| bad())?;
+    if !(v.is_finite() && v >= 0.0 && v / per_day <= 36_500.0) {
+        return Err(format!("`{text}` is out of range; allowed 0 ..= 36500 days"));
+    }
+    Ok(v / per_day)
 }
 
 /// One `[[events]]` entry. Which fields an event needs depends on its kind (see
@@ -446,6 +472,15 @@ pub struct EventSpec {
     /// Most TAO the attacker spends (takeover). > 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_tao: Option<f64>,
+    /// TAO to sell or buy (sell_tao, buy_tao). > 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_tao: Option<f64>,
+    /// How long the order is spread over (sell_tao, buy_tao): "1d", "6h", "30m".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over: Option<String>,
+    /// A label for the trader in `events.csv` (sell_tao, buy_tao).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
 }
 
 impl EventSpec {
@@ -462,6 +497,9 @@ impl EventSpec {
             count: None,
             step_tao: None,
             max_tao: None,
+            amount_tao: None,
+            over: None,
+            holder: None,
         }
     }
 
@@ -482,8 +520,9 @@ impl EventSpec {
             EventKind::WeightCopiers => (&["count"], &["count"]),
             EventKind::Takeover => (&["netuid", "step_tao"], &["netuid", "step_tao", "max_tao"]),
             EventKind::Sybil | EventKind::OwnerSelfMining => (&["netuid", "count"], &["netuid", "count"]),
+            EventKind::SellTao | EventKind::BuyTao => (&["amount_tao", "over"], &["amount_tao", "over", "holder"]),
         };
-        let present: [(&str, bool); 8] = [
+        let present: [(&str, bool); 11] = [
             ("factor", self.factor.is_some()),
             ("days", self.days.is_some()),
             ("netuid", self.netuid.is_some()),
@@ -492,6 +531,9 @@ impl EventSpec {
             ("count", self.count.is_some()),
             ("step_tao", self.step_tao.is_some()),
             ("max_tao", self.max_tao.is_some()),
+            ("amount_tao", self.amount_tao.is_some()),
+            ("over", self.over.is_some()),
+            ("holder", self.holder.is_some()),
         ];
         let kind =
             serde_json::to_value(self.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -517,6 +559,12 @@ impl EventSpec {
         }
         if let Some(v) = self.fraction {
             check(c, "fraction", v, 0.0, 1.0);
+        }
+        if let Some(v) = self.amount_tao {
+            check(c, "amount_tao", v, 1e-9, 1e9);
+        }
+        if let Some(Err(e)) = self.over.as_deref().map(duration_days) {
+            c.push(("over".into(), e));
         }
         if let Some(v) = self.stake_share {
             check(c, "stake_share", v, 0.0, 0.99);
