@@ -378,7 +378,7 @@ pub fn table_text(rows: &[Row]) -> String {
         let mut text = String::new();
         for (c, cell) in line.iter().enumerate() {
             let pad = " ".repeat(widths[c] - cell.chars().count());
-            let numeric = (2..7).contains(&c);
+            let numeric = (2..7).contains(&c); // P5 ..= max: right-aligned
             if c > 0 {
                 text.push_str("  ");
             }
