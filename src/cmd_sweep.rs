@@ -106,7 +106,8 @@ fn shape(plan: &Plan) -> String {
     )
 }
 
-fn bar(quiet: bool, label: String) -> ProgressBar {
+/// A progress bar of runs on stderr (hidden when quiet or piped).
+pub(crate) fn bar(quiet: bool, label: String) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -7,6 +7,7 @@ mod cmd_calibrate;
 mod cmd_epoch;
 mod cmd_report;
 mod cmd_sweep;
+mod cmd_validate;
 
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -64,6 +65,9 @@ enum Command {
     Report(cmd_report::ReportArgs),
     /// Compare two runs or sweeps: which metrics moved, with confidence intervals.
     Compare(cmd_report::CompareArgs),
+    /// Run a scenario's no-shock baseline over several seeds; check its figures against the
+    /// real network's (exit 1 when one is outside its band).
+    Validate(cmd_validate::ValidateArgs),
 }
 
 #[derive(Args)]
@@ -102,6 +106,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cmd_sweep::merge(args),
         Command::Report(args) => cmd_report::report(args),
         Command::Compare(args) => cmd_report::compare(args),
+        Command::Validate(args) => cmd_validate::validate(args),
     }
 }
 
@@ -125,6 +130,13 @@ fn progress_bar(quiet: bool, label: &str) -> ProgressBar {
     bar
 }
 
+/// The `--set` override of a `--horizon` flag: blocks as a TOML integer, a duration as a
+/// TOML string.
+fn horizon_override(h: &str) -> String {
+    let value = if h.trim().parse::<i64>().is_ok() { h.trim().to_string() } else { format!("{:?}", h.trim()) };
+    format!("run.horizon={value}")
+}
+
 fn cmd_run(args: RunArgs) -> ExitCode {
     let mut overrides = args.set.clone();
     if let Some(seed) = args.seed {
@@ -135,8 +147,7 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         overrides.push(format!("seed={seed}"));
     }
     if let Some(h) = &args.horizon {
-        let value = if h.trim().parse::<i64>().is_ok() { h.trim().to_string() } else { format!("{:?}", h.trim()) };
-        overrides.push(format!("run.horizon={value}"));
+        overrides.push(horizon_override(h));
     }
     let source = match &args.scenario {
         Some(path) => Source::File(path),

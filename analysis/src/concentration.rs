@@ -1,5 +1,6 @@
-//! Concentration of stake or emission over entities: the Nakamoto coefficient and the Gini
-//! coefficient. Pure functions over one snapshot of non-negative amounts.
+//! Concentration of stake or emission over entities: the Nakamoto coefficient, the Gini
+//! coefficient, the top-k share and the Herfindahl-Hirschman index. Pure functions over one
+//! snapshot of non-negative amounts.
 //!
 //! These read amounts back from CSV (decimal TAO, f64). The simulator computes the same
 //! measures during a run on the chain's integer rao, exactly, in `sim::concentration`; the two
@@ -52,6 +53,31 @@ pub fn gini(amounts: &[f64]) -> Option<f64> {
     Some((2.0 * weighted / (n * total) - (n + 1.0) / n).max(0.0))
 }
 
+/// The share of the total held by the `k` largest amounts (the top-10 share of emission of
+/// the reference tables). `None` when the total is not positive or any amount is negative
+/// or not finite.
+pub fn top_share(amounts: &[f64], k: usize) -> Option<f64> {
+    let total = checked_total(amounts)?;
+    let mut sorted = amounts.to_vec();
+    sorted.sort_by(|a, b| b.total_cmp(a));
+    Some(sorted.iter().take(k).sum::<f64>() / total)
+}
+
+/// The Herfindahl-Hirschman index `sum_i (x_i / sum x)^2` of the shares: 1 / n for n equal
+/// entities, 1 for one entity holding everything. `None` as for [`top_share`].
+pub fn herfindahl(amounts: &[f64]) -> Option<f64> {
+    let total = checked_total(amounts)?;
+    Some(amounts.iter().map(|x| (x / total) * (x / total)).sum())
+}
+
+fn checked_total(amounts: &[f64]) -> Option<f64> {
+    if amounts.iter().any(|x| !x.is_finite() || *x < 0.0) {
+        return None;
+    }
+    let total: f64 = amounts.iter().sum();
+    (total > 0.0).then_some(total)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -85,6 +111,29 @@ mod tests {
         assert!((gini(&[1.0, 1.0, 6.0, 1.0, 1.0]).expect("gini") - 0.4).abs() < 1e-12);
         assert_eq!(gini(&[]), None);
         assert_eq!(gini(&[0.0, 0.0]), None);
+    }
+
+    #[test]
+    fn top_share_and_herfindahl_of_known_distributions() {
+        // Shares 0.5, 0.3, 0.2: the top two hold 0.8; HHI 0.25 + 0.09 + 0.04 = 0.38. The same
+        // as raw amounts 5, 3, 2 (normalised by the total).
+        assert!((top_share(&[0.2, 0.5, 0.3], 2).expect("top") - 0.8).abs() < 1e-12);
+        assert!((top_share(&[2.0, 5.0, 3.0], 2).expect("top") - 0.8).abs() < 1e-12);
+        assert!((herfindahl(&[0.2, 0.5, 0.3]).expect("hhi") - 0.38).abs() < 1e-12);
+        assert!((herfindahl(&[2.0, 5.0, 3.0]).expect("hhi") - 0.38).abs() < 1e-12);
+        // Fewer than k entities: they hold everything.
+        assert_eq!(top_share(&[1.0, 1.0, 2.0], 10), Some(1.0));
+        // 100 equal entities: top 10 hold 10%, HHI 1/100; concentrating raises both.
+        let equal = [1.0; 100];
+        assert!((top_share(&equal, 10).expect("top") - 0.1).abs() < 1e-12);
+        assert!((herfindahl(&equal).expect("hhi") - 0.01).abs() < 1e-12);
+        let mut skewed = equal;
+        skewed[0] = 50.0;
+        assert!(top_share(&skewed, 10).expect("top") > 0.1);
+        assert!(herfindahl(&skewed).expect("hhi") > 0.01);
+        assert_eq!(herfindahl(&[0.0, 7.0]), Some(1.0));
+        assert_eq!(top_share(&[0.0, 0.0], 1), None);
+        assert_eq!(herfindahl(&[1.0, -1.0, 3.0]), None);
     }
 
     #[test]

@@ -12,7 +12,8 @@
 //! - [`stats`]: percentiles (type 7), spreads, the seeded bootstrap;
 //! - [`analyse`]: every run's metrics and every group's bands and statistics;
 //! - [`units`], [`format`]: labels with units and fixed number formatting;
-//! - [`svg`]: charts; [`report`]: `report.html` and its CSV tables; [`compare`]: two studies.
+//! - [`svg`]: charts; [`report`]: `report.html` and its CSV tables; [`compare`]: two studies;
+//! - [`validation`]: `taosim validate`'s figures of a run and their reference bands.
 #![warn(missing_docs)]
 
 pub mod analyse;
@@ -29,5 +30,6 @@ pub mod study;
 pub mod svg;
 pub mod synthetic;
 pub mod units;
+pub mod validation;
 
 pub use error::{Error, Result};

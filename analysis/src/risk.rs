@@ -48,6 +48,36 @@ pub fn max_drawdown(values: &[f64]) -> Option<Drawdown> {
     Some(best)
 }
 
+/// The deepest fall within any `window` samples: the largest `1 - x_j / max(x_i)` over
+/// `j - window <= i <= j` (with daily samples and `window` 30, the worst fall from a peak to a
+/// trough at most 30 days later, the "30-day move" of reference tables). With `window` at
+/// least the series' length it is [`max_drawdown`]'s depth. Values must be positive;
+/// `None` when empty or any value is not a positive finite number.
+pub fn max_drawdown_within(values: &[f64], window: usize) -> Option<f64> {
+    if values.is_empty() || values.iter().any(|x| !x.is_finite() || *x <= 0.0) {
+        return None;
+    }
+    let mut deepest = 0.0f64;
+    for (j, &x) in values.iter().enumerate() {
+        let peak = values[j.saturating_sub(window)..=j].iter().copied().fold(x, f64::max);
+        deepest = deepest.max(1.0 - x / peak);
+    }
+    Some(deepest)
+}
+
+/// Log returns `ln(c_i / c_{i-1})` of consecutive values (`libm::log`, the same bits on every
+/// platform); a pair with a non-positive or non-finite value is skipped, so a gap (NaN)
+/// breaks the series instead of bridging it.
+pub fn log_returns(values: &[f64]) -> Vec<f64> {
+    values.windows(2).filter(|w| w.iter().all(|x| x.is_finite() && *x > 0.0)).map(|w| libm::log(w[1] / w[0])).collect()
+}
+
+/// The largest absolute simple return `|c_i / c_{i-1} - 1|` of consecutive values (the
+/// worst day, up or down, of daily closes); `None` without a pair.
+pub fn largest_move(values: &[f64]) -> Option<f64> {
+    simple_returns(values).into_iter().map(f64::abs).reduce(f64::max)
+}
+
 /// Closing values at day boundaries: the value at the first sample, then for each `d >= 1`
 /// with `first + d * blocks_per_day <= last block` the last sample at or before that block.
 /// `blocks` must ascend and match `values` in length.
@@ -153,6 +183,38 @@ mod tests {
         assert_eq!(flat.depth_fraction, 0.0);
         assert_eq!(max_drawdown(&[1.0, 0.0]), None, "prices must be positive");
         assert_eq!(max_drawdown(&[]), None);
+    }
+
+    #[test]
+    fn drawdown_within_a_window_of_a_known_path() {
+        // 100, 120 (peak), 60, 90, 30. Two samples back at most: at 60 the peak is 120 (50%),
+        // at 90 still 120 (25%), at 30 only 90 is in reach (1 - 30/90 = 66.7%). With the
+        // whole path in reach the fall from 120 to 30 is 75%, the plain maximum drawdown.
+        let path = [100.0, 120.0, 60.0, 90.0, 30.0];
+        let two = max_drawdown_within(&path, 2).expect("dd");
+        assert!((two - (1.0 - 30.0 / 90.0)).abs() < 1e-12, "{two}");
+        assert_eq!(max_drawdown_within(&path, 4), Some(0.75));
+        assert_eq!(max_drawdown_within(&path, 4), max_drawdown(&path).map(|d| d.depth_fraction));
+        assert_eq!(max_drawdown_within(&path[..4], 1), Some(0.5), "one step back: 120 -> 60 is the worst");
+        assert_eq!(max_drawdown_within(&path, 3), Some(0.75), "three back reach the peak of 120 from 30");
+        assert_eq!(max_drawdown_within(&path, 0), Some(0.0), "no look-back, no fall");
+        assert_eq!(max_drawdown_within(&[1.0, 2.0, 3.0], 30), Some(0.0), "rising");
+        assert_eq!(max_drawdown_within(&[1.0, -1.0], 30), None);
+        assert_eq!(max_drawdown_within(&[], 30), None);
+    }
+
+    #[test]
+    fn log_returns_and_the_largest_move() {
+        let r = log_returns(&[100.0, 200.0, 100.0, f64::NAN, 50.0, 25.0]);
+        assert_eq!(r.len(), 3, "the pairs around the gap are skipped: {r:?}");
+        assert!((r[0] - 2f64.ln()).abs() < 1e-15 && (r[1] + 2f64.ln()).abs() < 1e-15, "{r:?}");
+        assert!((r[2] + 2f64.ln()).abs() < 1e-15, "{r:?}");
+        // Simple returns +10%, -30%, +20%: the worst day is the 30% fall.
+        let worst = largest_move(&[100.0, 110.0, 77.0, 92.4]).expect("move");
+        assert!((worst - 0.3).abs() < 1e-12, "{worst}");
+        // A 50% rise beats it: up or down, the largest move counts.
+        assert!((largest_move(&[100.0, 150.0, 105.0]).expect("move") - 0.5).abs() < 1e-12);
+        assert_eq!(largest_move(&[100.0]), None);
     }
 
     #[test]

@@ -57,6 +57,60 @@ pub fn mean(values: &[f64]) -> Option<f64> {
     Some(values.iter().sum::<f64>() / values.len() as f64)
 }
 
+/// Sample standard deviation (`n - 1` in the denominator) of the values, in slice order;
+/// `None` with fewer than two values.
+pub fn sample_sd(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let m = mean(values)?;
+    let squares: f64 = values.iter().map(|x| (x - m) * (x - m)).sum();
+    Some(libm::sqrt(squares / (values.len() - 1) as f64))
+}
+
+/// Excess kurtosis `m4 / m2^2 - 3` with the population central moments
+/// `m_k = (1/n) sum (x - mean)^k` (the plain moment estimator, no small-sample correction):
+/// 0 for a normal distribution, above 0 for heavy tails (Cont 2001's stylized fact of daily
+/// returns). `None` with fewer than two values or no variance.
+pub fn excess_kurtosis(values: &[f64]) -> Option<f64> {
+    if values.len() < 2 {
+        return None;
+    }
+    let m = mean(values)?;
+    let n = values.len() as f64;
+    let m2 = values.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n;
+    let m4 = values.iter().map(|x| (x - m) * (x - m) * (x - m) * (x - m)).sum::<f64>() / n;
+    if m2 <= 0.0 {
+        return None;
+    }
+    Some(m4 / (m2 * m2) - 3.0)
+}
+
+/// Lag-1 autocorrelation as the Pearson correlation of the consecutive pairs
+/// `(x_t, x_{t+1})`, `t = 0 .. n-2`, each side about its own mean: exactly -1 for an
+/// alternating series and +1 for a straight line (the textbook estimator, which divides by
+/// the whole series' variance, gives `-(n-1)/n` for the former). `None` with fewer than three
+/// values or when either side is constant.
+pub fn lag1_autocorrelation(values: &[f64]) -> Option<f64> {
+    if values.len() < 3 {
+        return None;
+    }
+    let (a, b) = (&values[..values.len() - 1], &values[1..]);
+    let (ma, mb) = (mean(a)?, mean(b)?);
+    let mut cov = 0.0;
+    let mut va = 0.0;
+    let mut vb = 0.0;
+    for (x, y) in a.iter().zip(b) {
+        cov += (x - ma) * (y - mb);
+        va += (x - ma) * (x - ma);
+        vb += (y - mb) * (y - mb);
+    }
+    if va <= 0.0 || vb <= 0.0 {
+        return None;
+    }
+    Some(cov / libm::sqrt(va * vb))
+}
+
 /// How a metric spreads over runs.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Spread {
@@ -194,6 +248,47 @@ mod tests {
         assert!((quantile(&[10.0, 20.0, 40.0], 0.9).expect("q") - 36.0).abs() < 1e-12);
         assert_eq!(quantile(&[], 0.5), None);
         assert_eq!(quantile(&[f64::NAN, 7.0], 0.5), Some(7.0), "NaN is dropped, not sorted in");
+    }
+
+    #[test]
+    fn sample_sd_of_a_known_sample() {
+        // Mean 5, squared deviations sum to 32, over n - 1 = 7.
+        let sd = sample_sd(&[2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0]).expect("sd");
+        assert!((sd - (32.0f64 / 7.0).sqrt()).abs() < 1e-12, "{sd}");
+        assert_eq!(sample_sd(&[3.0, 3.0]), Some(0.0));
+        assert_eq!(sample_sd(&[3.0]), None);
+        // Spreading the values out raises it.
+        assert!(sample_sd(&[1.0, 9.0]).expect("sd") > sample_sd(&[4.0, 6.0]).expect("sd"));
+    }
+
+    #[test]
+    fn excess_kurtosis_of_known_samples() {
+        // +-1 alternating: m2 = 1, m4 = 1, kurtosis 1, excess -2 (the flattest distribution).
+        assert_eq!(excess_kurtosis(&[-1.0, 1.0, -1.0, 1.0]), Some(-2.0));
+        // Nine zeros and one 10: mean 1, deviations -1 (x9) and 9; m2 = (9 + 81) / 10 = 9,
+        // m4 = (9 + 6561) / 10 = 657; 657 / 81 - 3 = 5.111...: one spike is a heavy tail.
+        let mut spike = vec![0.0; 9];
+        spike.push(10.0);
+        let k = excess_kurtosis(&spike).expect("k");
+        assert!((k - (657.0 / 81.0 - 3.0)).abs() < 1e-12, "{k}");
+        // Scale and shift do not change it.
+        let moved: Vec<f64> = spike.iter().map(|x| 3.0 * x - 7.0).collect();
+        assert!((excess_kurtosis(&moved).expect("k") - k).abs() < 1e-12);
+        assert_eq!(excess_kurtosis(&[2.0, 2.0, 2.0]), None, "no variance");
+        assert_eq!(excess_kurtosis(&[2.0]), None);
+    }
+
+    #[test]
+    fn lag1_autocorrelation_of_known_series() {
+        assert_eq!(lag1_autocorrelation(&[1.0, -1.0, 1.0, -1.0, 1.0, -1.0]), Some(-1.0), "alternating");
+        let line = lag1_autocorrelation(&[1.0, 2.0, 3.0, 4.0, 5.0]).expect("ac");
+        assert!((line - 1.0).abs() < 1e-12, "a trend: {line}");
+        // [1, 2, 1, 3]: pairs a = [1, 2, 1], b = [2, 1, 3]; means 4/3 and 2; covariance sum
+        // (-1/3)(0) + (2/3)(-1) + (-1/3)(1) = -1; variance sums 2/3 and 2: -1 / sqrt(4/3).
+        let ac = lag1_autocorrelation(&[1.0, 2.0, 1.0, 3.0]).expect("ac");
+        assert!((ac + 1.0 / (4.0f64 / 3.0).sqrt()).abs() < 1e-12, "{ac}");
+        assert_eq!(lag1_autocorrelation(&[1.0, 2.0]), None, "one pair");
+        assert_eq!(lag1_autocorrelation(&[5.0, 5.0, 5.0, 5.0]), None, "constant");
     }
 
     #[test]
