@@ -9,16 +9,17 @@
 //! `omega` follows from the unconditional variance: `omega = sigma^2 (1 - alpha - beta)`.
 //!
 //! **Any step size.** The simulator steps the venue hourly, so the process must run on steps
-//! that are not days. The conditional *daily* variance `h` is kept; a step of `dt` days draws a
-//! unit-variance t value `z` and moves the log price by
-//! `drift dt - reversion + sqrt(h dt) z` (plus Poisson jumps). The innovations of the current
+//! that are not days. The conditional *daily* variance `h` is kept; each day draws one
+//! unit-variance t value `z` at its first step, and a step of `dt` days within it moves the
+//! log price by `drift dt - reversion + sqrt(h) z dt` (plus Poisson jumps), so the day's
+//! diffusion is `sqrt(h) z` whatever the step. The innovations of the current
 //! day are summed, and when cumulative time crosses a whole day `h` is updated with that day's
 //! innovation `e`: `h = omega + alpha e^2 + beta h` (the GARCH recursion on the innovation, the
 //! return net of its deterministic part, as in the textbook form). A step of exactly one day is
 //! therefore a textbook GARCH(1,1)-t step; a step crossing several day boundaries is cut at
-//! them. Within a day `h` is constant, so sub-daily steps keep the daily variance; their sum
-//! over a day is closer to Gaussian than one daily t draw (the aggregation of returns makes
-//! longer horizons more Gaussian, another stylized fact), while the clustering stays.
+//! them. Within a day the path is a straight line (a simplification: the intraday path has no
+//! noise of its own), so hourly steps give the same daily returns, fat tails included, as
+//! daily steps; independent sub-daily t draws would sum to a nearly Gaussian day.
 //!
 //! **Anchor.** An optional weak mean reversion pulls the log price toward an anchor (the
 //! starting level, moved by the drift and by scenario shocks) with a half-life in days; 0 or
@@ -191,6 +192,10 @@ pub struct FairValue {
     day_elapsed: f64,
     /// Sum of the current day's innovations (diffusion and jumps).
     day_innovation: f64,
+    /// The current day's Student-t shock, drawn at its first step and spread evenly over the
+    /// day's steps, so daily returns are GARCH-t whatever the step (many independent sub-daily
+    /// shocks would sum to a nearly Gaussian day and lose the fat tails).
+    day_shock: Option<f64>,
     elapsed_days: f64,
     rng: Stream,
 }
@@ -208,6 +213,7 @@ impl FairValue {
             log_anchor: log_price,
             day_elapsed: 0.0,
             day_innovation: 0.0,
+            day_shock: None,
             elapsed_days: 0.0,
             params,
             rng,
@@ -272,6 +278,7 @@ impl FairValue {
                 self.h = self.omega + self.params.garch_alpha * e * e + self.params.garch_beta * self.h;
                 self.day_elapsed = 0.0;
                 self.day_innovation = 0.0;
+                self.day_shock = None;
             } else {
                 self.day_elapsed += piece;
             }
@@ -285,7 +292,15 @@ impl FairValue {
         let deviation = self.log_price - self.log_anchor;
         self.log_anchor += drift;
         let kept = if self.reversion > 0.0 { deviation * libm::exp(-self.reversion * dt) } else { deviation };
-        let mut innovation = libm::sqrt(self.h * dt) * unit_student_t(&mut self.rng, self.params.t_dof);
+        let z = match self.day_shock {
+            Some(z) => z,
+            None => {
+                let z = unit_student_t(&mut self.rng, self.params.t_dof);
+                self.day_shock = Some(z);
+                z
+            }
+        };
+        let mut innovation = libm::sqrt(self.h) * z * dt;
         if self.params.jumps_per_year > 0.0 {
             let n = poisson(&mut self.rng, self.params.jumps_per_year / DAYS_PER_YEAR * dt);
             for _ in 0..n {
@@ -414,9 +429,11 @@ mod tests {
         assert!((s - 0.059).abs() < 0.1 * 0.059, "daily sigma from hourly steps {s}");
         let c = lag1_autocorr(&abs(&r));
         assert!(c > 0.1, "clustering survives sub-daily steps: {c}");
-        // Sums of 24 t draws are closer to Gaussian, but the clustering still fattens the tails.
+        // One t shock a day, spread over its steps: the daily tails are those of daily steps.
         let k = excess_kurtosis(&r);
-        assert!(k > 0.5, "excess kurtosis from hourly steps {k}");
+        assert!(k > 1.0, "excess kurtosis from hourly steps {k}");
+        let daily = daily_returns(FairValueParams::default(), 12, 20_000, 1);
+        assert!((excess_kurtosis(&daily) - k).abs() < 1e-6 * k.abs().max(1.0), "same days either way");
     }
 
     #[test]
