@@ -4,6 +4,7 @@ use crate::chain::emission::EmissionSchedule;
 use crate::chain::genesis::{Genesis, Shape, build};
 use crate::chain::subnet::HotkeyId;
 use crate::scenario::{Source, load};
+use std::path::Path;
 
 /// A full network of `subnets` subnets: 256 UIDs each, 64 validators, 3M TAO on root.
 fn genesis(subnets: u16, shape: Shape) -> Genesis {
@@ -241,4 +242,25 @@ fn scenario_fields_are_validated_and_the_ladder_writes_nothing_new() {
     let s = text("[chain.subnets]\nshape = \"snapshot\"\n[chain.subnets.snapshot]\nprice_sum = 2.0\n").expect("valid");
     assert_eq!(text(&s.to_toml()).expect("round trip"), s);
     assert!(matches!(s.genesis().shape, Shape::Snapshot(p) if p.price_sum == 2.0));
+}
+
+#[test]
+fn mainnet_like_starts_near_the_2025_network() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/mainnet-like.toml");
+    let scenario = load(Source::File(&path), &[]).expect("valid");
+    let mut chain = build(&scenario.genesis()).expect("genesis");
+    chain.check_conservation().expect("conserved");
+    let prices: f64 = chain.subnets.iter().flatten().map(|s| s.pool.price().to_num::<f64>()).sum();
+    assert!((1.0..=2.4).contains(&prices), "sum of prices {prices}");
+    let holders = &scenario.participants.holders;
+    let staked = staked_tao(&chain) + f64::from(holders.count) * holders.tao_each;
+    let share = staked / chain.total_issuance.as_tao_f64();
+    assert!((0.6..=0.8).contains(&share), "staked share {share}");
+    let root: Vec<f64> = chain.root.stakes.values().map(|p| p.total.as_tao_f64()).collect();
+    assert!((ShareFigures::of(&root).top10 - 0.85).abs() < 0.015);
+    chain.step_block();
+    let shares: Vec<f64> = chain.subnets.iter().flatten().map(|s| s.last.share).collect();
+    let f = ShareFigures::of(&shares);
+    assert!((0.43..=0.49).contains(&f.top10) && (0.028..=0.034).contains(&f.hhi), "{f:?}");
+    assert!((0.08..=0.10).contains(&f.largest) && (f.median - 0.003).abs() < 0.0005, "{f:?}");
 }
