@@ -7,7 +7,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sim::chain::emission::EmissionSchedule;
-use sim::chain::genesis::{Genesis, build};
+use sim::chain::genesis::{Genesis, Shape, build};
 use sim::chain::{ChainParams, ChainState, Rao};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -26,6 +26,7 @@ fn network(subnets: u16) -> ChainState {
         validators: 8,
         root_stake: Rao::from_tao(3_000_000),
         subnet_age_blocks: 300_000,
+        shape: Shape::Ladder,
     };
     let mut chain = match build(&g) {
         Ok(c) => c,

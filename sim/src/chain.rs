@@ -14,7 +14,8 @@
 //! - [`epoch`]: the epoch interface and its stand-in;
 //! - [`coinbase`]: the per-block step and the epoch payout;
 //! - [`state`]: the whole state, parameters, errors and the conservation ledger;
-//! - [`genesis`]: the state a run starts from.
+//! - [`genesis`]: the state a run starts from; [`snapshot`]: its shape calibrated to the 2025
+//!   network.
 
 pub mod clipped_consensus;
 pub mod coinbase;
@@ -27,6 +28,7 @@ pub mod memo;
 pub mod pool;
 pub mod rao;
 pub mod registration;
+pub mod snapshot;
 pub mod stake;
 pub mod state;
 pub mod subnet;

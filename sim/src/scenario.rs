@@ -12,9 +12,10 @@
 use crate::chain::Rao;
 use crate::chain::emission::EmissionSchedule;
 use crate::chain::emission_share::{FlowParams, ShareRule};
-use crate::chain::genesis::Genesis;
+use crate::chain::genesis::{Genesis, Shape};
 use crate::chain::pool::PoolDesign;
 use crate::chain::registration::BurnRule;
+use crate::chain::snapshot::{ShapeKind, SnapshotParams};
 use crate::chain::state::ChainParams;
 use crate::economy::market::MarketParams;
 use crate::economy::participants::config::{EventSpec, ParticipantsSection, civil_days};
@@ -287,11 +288,11 @@ pub enum BurnRuleKind {
 pub struct SubnetsSection {
     /// Number of subnets (root excluded). 0 ..= subnet limit.
     pub count: u16,
-    /// TAO reserve of every subnet's pool, in TAO.
+    /// TAO reserve of every subnet's pool, in TAO (the snapshot shape: of the mean pool).
     pub tao_reserve_tao: f64,
-    /// Price of subnet 1, TAO per alpha; later subnets step down geometrically.
+    /// Price of subnet 1, TAO per alpha; later subnets step down geometrically (the ladder).
     pub price_max_tao: f64,
-    /// Price of the last subnet, TAO per alpha.
+    /// Price of the last subnet, TAO per alpha (the ladder).
     pub price_min_tao: f64,
     /// Staked (outstanding) alpha as a multiple of the alpha reserve. 0 ..= 100.
     pub staked_alpha_ratio: f64,
@@ -299,10 +300,18 @@ pub struct SubnetsSection {
     pub neurons: u16,
     /// Validators, shared by every subnet, holding the alpha and root stake. 0 ..= 256.
     pub validators: u16,
-    /// TAO staked on root, split equally between the validators.
+    /// TAO staked on root, split between the validators (equally on the ladder).
     pub root_stake_tao: f64,
     /// Blocks each subnet had been emitting before the run (sets its price EMA's speed).
     pub age_blocks: u64,
+    /// `"ladder"` (default: equal pools, a geometric price ladder, equal validators) or
+    /// `"snapshot"` (the 2025 network's shape, `[chain.subnets.snapshot]`). Left out of
+    /// written scenarios when it is the ladder.
+    #[serde(skip_serializing_if = "ShapeKind::is_ladder")]
+    pub shape: ShapeKind,
+    /// The snapshot shape's parameters (see `chain::snapshot`); left out when all default.
+    #[serde(skip_serializing_if = "SnapshotParams::is_default")]
+    pub snapshot: SnapshotParams,
 }
 
 /// The block emission schedule as a scenario states it.
@@ -419,6 +428,8 @@ impl Default for SubnetsSection {
             validators: 4,
             root_stake_tao: 1_000_000.0,
             age_blocks: 200_000,
+            shape: ShapeKind::Ladder,
+            snapshot: SnapshotParams::default(),
         }
     }
 }
@@ -623,6 +634,9 @@ impl Scenario {
             c.float("chain.subnets.price_min_tao", n.price_min_tao, 1e-9, n.price_max_tao);
         }
         let root = c.tao("chain.subnets.root_stake_tao", n.root_stake_tao, 0.0, 1e10);
+        for (field, message) in n.snapshot.problems() {
+            c.fail(&format!("chain.subnets.snapshot.{field}"), message);
+        }
         if let (Some(issuance), Some(reserve), Some(root)) = (issuance, reserve, root) {
             let needed = u128::from(reserve.0) * u128::from(n.count) + u128::from(root.0);
             if needed > u128::from(issuance.0) {
@@ -636,7 +650,11 @@ impl Scenario {
             }
             let alpha = reserve.as_tao_f64() / n.price_min_tao.max(1e-9);
             let min_reserve = self.chain.pool.minimum_reserve_rao as f64 / 1e9;
-            if reserve.as_tao_f64() < min_reserve || alpha < min_reserve || alpha > 1.8e10 {
+            if n.shape == ShapeKind::Snapshot {
+                if let Some(problem) = n.snapshot.pool_problem(n.count, reserve.as_tao_f64(), min_reserve) {
+                    c.fail("chain.subnets.tao_reserve_tao", problem);
+                }
+            } else if reserve.as_tao_f64() < min_reserve || alpha < min_reserve || alpha > 1.8e10 {
                 c.fail(
                     "chain.subnets.tao_reserve_tao",
                     format!(
@@ -768,6 +786,10 @@ impl Scenario {
             validators: n.validators,
             root_stake: Rao::from_tao_f64(n.root_stake_tao).unwrap_or(Rao::ZERO),
             subnet_age_blocks: n.age_blocks,
+            shape: match n.shape {
+                ShapeKind::Ladder => Shape::Ladder,
+                ShapeKind::Snapshot => Shape::Snapshot(n.snapshot.clone()),
+            },
         }
     }
 
