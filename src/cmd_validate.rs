@@ -36,7 +36,7 @@ pub struct ValidateArgs {
     /// Replace the --out folder if it exists and is not empty.
     #[arg(long)]
     force: bool,
-    /// Override a scenario field: --set market.depth_usd=1e7 (repeatable; value in TOML syntax).
+    /// Override a scenario field: --set market.venue.depth_2pct_usd=1e7 (repeatable; value in TOML syntax).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
     /// No progress bar or timing line on stderr.
@@ -266,11 +266,12 @@ mod tests {
         let shocked = scenario::load(Source::File(&Path::new(env!("CARGO_MANIFEST_DIR")).join(file)), &[])
             .expect("shipped scenario");
         assert!(!shocked.events.is_empty(), "{file} has events to drop");
-        let base = baseline(&args(Some(file), &["run.sample_every_blocks=50", "market.depth_usd=1e7"])).expect("loads");
+        let base = baseline(&args(Some(file), &["run.sample_every_blocks=50", "market.venue.depth_2pct_usd=1e7"]))
+            .expect("loads");
         assert!(base.events.is_empty());
         assert_eq!(base.run.sample_every_blocks, 7200, "daily rows whatever --set says");
         assert_eq!(base.horizon_blocks(), 36 * 7200, "--horizon");
-        assert_eq!(base.market.depth_usd, 1e7, "other overrides reach the runs");
+        assert_eq!(base.market.venue.depth_2pct_usd, 1e7, "other overrides reach the runs");
         assert_eq!(base.participants, shocked.participants);
     }
 
