@@ -255,3 +255,41 @@ fn every_attack_and_shock_runs_conserved() {
     assert!(takeover.reached && takeover.cost_usd > 0.0 && takeover.slippage_tao > 0.0, "{takeover:?}");
     assert!(column(&ts, "attack_cost_usd").last().is_some_and(|c| *c > 0.0));
 }
+
+#[test]
+fn a_sell_tao_event_moves_the_price_by_the_square_root_law_and_less_when_spread() {
+    // A quiet market (no fair-value noise) and no other sellers, so the trade alone moves it.
+    let base = [
+        "run.horizon=3d",
+        "market.fair_value.daily_vol=0.0",
+        "participants.holders.count=0",
+        "participants.miners.candidates=0",
+        "participants.miners.sell={policy=\"hold\"}",
+        "participants.validators.sell_fraction=0",
+    ];
+    // 1 % of the venue's daily volume (120M USD at 250 USD/TAO).
+    let amount = 0.01 * 120e6 / 250.0;
+    let worst = |over: &str| {
+        let mut s = scenario(&base);
+        s.events = vec![EventSpec {
+            amount_tao: Some(amount),
+            over: Some(over.into()),
+            holder: Some("whale".into()),
+            ..EventSpec::new(At::Day(1.0), EventKind::SellTao)
+        }];
+        let (_, _, events) = run(&s);
+        let done: Vec<f64> = events
+            .lines()
+            .map(|l| l.splitn(5, ',').collect::<Vec<_>>())
+            .filter(|f| f.get(1) == Some(&"trade_done"))
+            .filter_map(|f| f.get(3).and_then(|v| v.parse().ok()))
+            .collect();
+        assert_eq!(done.len(), 1, "the trade finishes once");
+        done[0]
+    };
+    let (fast, slow) = (worst("1h"), worst("1d"));
+    // Square-root law with Y in [0.3, 2], sigma 6 %: 1 % of V moves the price by 0.6 % (Y = 1).
+    let law = 0.06 * libm::sqrt(0.01);
+    assert!(-fast > 0.3 * law && -fast < 2.0 * law, "an hour's sale moves {fast} (law {law})");
+    assert!(slow > fast && slow < 0.0, "spread over a day it moves less at its worst: {slow} vs {fast}");
+}
