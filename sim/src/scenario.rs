@@ -72,7 +72,7 @@ pub struct RunSection {
     pub start_date: Option<String>,
     /// A start-up period (blocks or a duration, "14d") that reported metrics and
     /// `taosim validate` exclude: the network settles from its genesis snapshot first. It
-    /// changes nothing the simulation computes. Shorter than the horizon.
+    /// changes nothing the simulation computes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub burn_in: Option<Horizon>,
 }
@@ -578,14 +578,10 @@ impl Scenario {
         if let Err(e) = self.run.horizon.blocks() {
             c.fail("run.horizon", e);
         }
-        if let Some(burn_in) = &self.run.burn_in {
-            match (burn_in.blocks(), self.run.horizon.blocks()) {
-                (Err(e), _) => c.fail("run.burn_in", e),
-                (Ok(b), Ok(h)) if b >= h => {
-                    c.fail("run.burn_in", format!("{burn_in} is not shorter than the horizon ({})", self.run.horizon))
-                }
-                _ => {}
-            }
+        // A burn-in as long as the horizon is allowed (a short look at a long scenario); what
+        // needs days after it (`taosim validate`) says so itself.
+        if let Some(Err(e)) = self.run.burn_in.as_ref().map(Horizon::blocks) {
+            c.fail("run.burn_in", e);
         }
         c.range_u64("run.sample_every_blocks", self.run.sample_every_blocks, 1, MAX_HORIZON_BLOCKS);
         c.range_u64("chain.tempo", u64::from(self.chain.tempo), 1, 50_400);
@@ -999,12 +995,14 @@ mod tests {
     }
 
     #[test]
-    fn a_burn_in_must_be_shorter_than_the_horizon() {
+    fn a_burn_in_is_a_duration_and_may_outlast_a_short_horizon() {
         let s = load_text("", &["run.horizon=\"10d\"", "run.burn_in=\"2d\""]).expect("valid");
         assert_eq!(s.burn_in_blocks(), 2 * 7200);
         assert_eq!(load_text("", &[]).expect("valid").burn_in_blocks(), 0);
-        let e = first_error("", &["run.horizon=\"10d\"", "run.burn_in=\"10d\""]);
-        assert!(e.contains("run.burn_in: 10d is not shorter than the horizon"), "{e}");
+        let long = load_text("", &["run.horizon=\"10d\"", "run.burn_in=\"14d\""]).expect("valid");
+        assert_eq!(long.burn_in_blocks(), 14 * 7200);
+        let e = first_error("", &["run.burn_in=\"2y\""]);
+        assert!(e.contains("run.burn_in"), "{e}");
     }
 
     #[test]

@@ -162,6 +162,10 @@ pub struct Holder {
     pub coldkey: ColdkeyId,
     /// Never sells.
     pub long_term: bool,
+    /// Stakes on root (netuid 0) rather than a subnet.
+    pub root: bool,
+    /// Day of its first stake.
+    pub enters_day: f64,
     /// Where it is staked.
     pub target: Option<(u16, HotkeyId)>,
     /// Highest USD value of the position since staking.
@@ -402,6 +406,20 @@ fn unstake_all(chain: &mut ChainState, coldkey: ColdkeyId, hotkey: HotkeyId, net
     chain.remove_stake(coldkey, hotkey, netuid, stake, None).unwrap_or(Rao::ZERO)
 }
 
+/// A subnet's annual yield to its stakers, in alpha per staked alpha: the last block's alpha
+/// emission over the staked alpha (a holder's stake lowers it).
+fn annual_yield(chain: &ChainState, netuid: u16) -> f64 {
+    chain.subnet(netuid).map_or(0.0, |s| {
+        let staked = s.staked_alpha() as f64 / 1e9;
+        tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
+    })
+}
+
+/// TAO per unit of stake on `netuid`: 1 on root, the pool's price on a subnet.
+fn stake_price(chain: &ChainState, netuid: u16) -> f64 {
+    if netuid == 0 { 1.0 } else { price_of(chain, netuid) }
+}
+
 /// A coldkey's own alpha stake through `hotkey` on every subnet where it has some.
 fn own_stakes(chain: &ChainState, coldkey: ColdkeyId, hotkey: HotkeyId) -> BTreeMap<u16, Rao> {
     chain.netuids().into_iter().map(|n| (n, chain.stake_of(coldkey, hotkey, n))).filter(|(_, s)| s.0 > 0).collect()
@@ -522,15 +540,22 @@ impl Participants {
         let h = &cfg.holders;
         let each = Rao::from_tao_f64(h.tao_each).unwrap_or(Rao::ZERO);
         let long_term = libm::round(h.long_term_fraction * f64::from(h.count)) as u32;
+        // Root stakers are the last holders by index, so they overlap the long-term ones only
+        // when the two fractions add up to more than one.
+        let root_from = h.count - (libm::round(h.root_fraction * f64::from(h.count)) as u32).min(h.count);
         for id in 0..h.count {
             let coldkey = chain.create_coldkey(each).map_err(|e| {
                 ScenarioError::new("scenario", "participants.holders", format!("cannot fund the holders: {e}"))
             })?;
-            let traits = draw_traits(&h.policy, h.reentry_days, &mut stream(seed, &label!["holder", id, "traits"]));
+            let mut traits_rng = stream(seed, &label!["holder", id, "traits"]);
+            let traits = draw_traits(&h.policy, h.reentry_days, &mut traits_rng);
+            let enters_day = h.entry_days * unit_f64(&mut traits_rng);
             p.holders.push(Holder {
                 id,
                 coldkey,
                 long_term: id < long_term,
+                root: id >= root_from,
+                enters_day,
                 target: None,
                 peak_usd: 0.0,
                 usd: 0.0,
@@ -756,10 +781,7 @@ impl Participants {
             .netuids()
             .into_iter()
             .map(|n| {
-                let annual_yield = chain.subnet(n).map_or(0.0, |s| {
-                    let staked = s.staked_alpha() as f64 / 1e9;
-                    tao_of(s.last.alpha_out) * BLOCKS_PER_DAY as f64 * 365.0 / staked.max(1.0)
-                });
+                let annual_yield = annual_yield(chain, n);
                 let momentum = self.price_history.get(&n).map_or(0.0, |h| match (h.front(), h.back()) {
                     (Some(a), Some(b)) if *a > 0.0 && *b > 0.0 => libm::log(b / a),
                     _ => 0.0,
@@ -1107,7 +1129,7 @@ impl Participants {
                 return;
             }
             let stake = chain.stake_of(coldkey, hotkey, netuid);
-            let value = tao_of(stake) * price_of(chain, netuid) * price_usd;
+            let value = tao_of(stake) * stake_price(chain, netuid) * price_usd;
             let h = &mut self.holders[i];
             h.peak_usd = remembered_peak(h.peak_usd, value, dt_days, h.traits.horizon_days);
             if !h.long_term && panics(h.traits.panic_drawdown, h.peak_usd, value) {
@@ -1121,9 +1143,13 @@ impl Participants {
                 self.holder_exit_slice(i, chain, block);
                 return;
             }
-            if unit_f64(&mut self.holders[i].rng) < dt_days / policy.review_days {
+            if !self.holders[i].root && unit_f64(&mut self.holders[i].rng) < dt_days / policy.review_days {
                 self.holder_review(i, chain, block, netuid, hotkey);
             }
+            return;
+        }
+        let day = block as f64 / BLOCKS_PER_DAY as f64;
+        if self.holders[i].out_since.is_none() && day < self.holders[i].enters_day {
             return;
         }
         if let Some(since) = self.holders[i].out_since {
@@ -1141,6 +1167,7 @@ impl Participants {
         let Some((netuid, hotkey)) = self.holder_choice(i, chain) else { return };
         let amount = chain.balance(coldkey);
         if chain.add_stake(coldkey, hotkey, netuid, amount, None).is_ok() {
+            self.rescore(chain, netuid);
             let h = &mut self.holders[i];
             let reentry = h.out_since.is_some();
             h.target = Some((netuid, hotkey));
@@ -1160,6 +1187,16 @@ impl Participants {
     /// Where holder `i` would stake now: the subnet with the best score plus its taste, and a
     /// validator there chosen by stake and take. Also returns nothing without candidates.
     fn holder_choice(&mut self, i: usize, chain: &ChainState) -> Option<(u16, HotkeyId)> {
+        if self.holders[i].root {
+            let (mut stakes, mut takes, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+            for v in self.validators.iter().filter(|v| v.attack.is_none()) {
+                stakes.push(chain.root_stake_of(v.hotkey).as_tao_f64() + 1.0);
+                takes.push(v.take);
+                keys.push(v.hotkey);
+            }
+            let u = unit_f64(&mut self.holders[i].rng);
+            return choose_validator(&stakes, &takes, u).map(|j| (0, keys[j]));
+        }
         let k = self.holder_pick_subnet(i, None)?;
         let netuid = self.subnet_scores[k].0;
         let subnet = chain.subnet(netuid)?;
@@ -1190,6 +1227,14 @@ impl Participants {
         (value(best) > value(here) + policy.inertia).then_some(best)
     }
 
+    /// Refreshes a subnet's yield in this decision's scores after a holder staked there: the
+    /// next holder sees the yield its stake diluted (no herd into one subnet on one snapshot).
+    fn rescore(&mut self, chain: &ChainState, netuid: u16) {
+        if let Some(s) = self.subnet_scores.iter_mut().find(|s| s.0 == netuid) {
+            s.1 = annual_yield(chain, netuid);
+        }
+    }
+
     /// A review: holder `i` moves its stake when another subnet beats its own by the inertia.
     fn holder_review(&mut self, i: usize, chain: &mut ChainState, block: u64, netuid: u16, hotkey: HotkeyId) {
         if self.holder_pick_subnet(i, Some(netuid)).is_none() {
@@ -1209,6 +1254,7 @@ impl Participants {
             let id = h.id;
             let detail = format!("moved {} TAO of stake from subnet {netuid} to subnet {to}", tao_of(tao));
             self.push(block, "restake", format!("holder {id}"), network_tao(amount), detail);
+            self.rescore(chain, to);
         } else {
             self.holders[i].target = None;
         }

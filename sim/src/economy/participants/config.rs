@@ -111,6 +111,14 @@ pub struct HoldersSection {
     pub tao_each: f64,
     /// Fraction of holders who never sell (long-term holders). 0 ..= 1.
     pub long_term_fraction: f64,
+    /// Fraction of holders who stake on root (netuid 0: TAO, no alpha price risk, root
+    /// dividends) instead of a subnet; they choose a validator by root stake and take, and
+    /// panic on TAO/USD alone. 0 ..= 1.
+    pub root_fraction: f64,
+    /// Holders make their first stake on a day drawn uniformly in 0 ..= entry_days (0: all at
+    /// the first decision), so a network's holders do not all buy alpha on the same day.
+    /// 0 ..= 10,000.
+    pub entry_days: f64,
     /// Where they stake and when they panic.
     pub policy: HolderPolicy,
     /// Look-back of the momentum signal, in decisions. 1 ..= 1000.
@@ -188,6 +196,8 @@ impl Default for HoldersSection {
             count: 16,
             tao_each: 2_000.0,
             long_term_fraction: 0.25,
+            root_fraction: 0.0,
+            entry_days: 0.0,
             policy: HolderPolicy::default(),
             momentum_days: 7,
             reentry_days: 7.0,
@@ -249,6 +259,8 @@ impl ParticipantsSection {
         check(c, "holders.count", f64::from(h.count), 0.0, 1e6);
         check(c, "holders.tao_each", h.tao_each, 0.0, 1e7);
         check(c, "holders.long_term_fraction", h.long_term_fraction, 0.0, 1.0);
+        check(c, "holders.root_fraction", h.root_fraction, 0.0, 1.0);
+        check(c, "holders.entry_days", h.entry_days, 0.0, 1e4);
         check(c, "holders.policy.yield_weight", h.policy.yield_weight, -1e6, 1e6);
         check(c, "holders.policy.momentum_weight", h.policy.momentum_weight, -1e6, 1e6);
         check(c, "holders.policy.panic_drawdown", h.policy.panic_drawdown, 0.0, 1.0);

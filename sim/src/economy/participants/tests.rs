@@ -293,3 +293,53 @@ fn a_sell_tao_event_moves_the_price_by_the_square_root_law_and_less_when_spread(
     assert!(-fast > 0.3 * law && -fast < 2.0 * law, "an hour's sale moves {fast} (law {law})");
     assert!(slow > fast && slow < 0.0, "spread over a day it moves less at its worst: {slow} vs {fast}");
 }
+
+#[test]
+fn a_freeze_halts_both_sides_and_the_queued_sale_executes_after_it_in_full() {
+    let mut s = scenario(&[
+        "run.horizon=4d",
+        "run.sample_every_blocks=300",
+        "market.fair_value.daily_vol=0.0",
+        "participants.holders.count=0",
+        "participants.miners.candidates=0",
+    ]);
+    let amount = 20_000.0;
+    s.events = vec![
+        EventSpec { days: Some(1.0), ..EventSpec::new(At::Day(1.0), EventKind::OffRampFreeze) },
+        EventSpec {
+            amount_tao: Some(amount),
+            over: Some("6h".into()),
+            holder: Some("fund".into()),
+            ..EventSpec::new(At::Day(1.0), EventKind::SellTao)
+        },
+    ];
+    let (_, ts, events) = run(&s);
+    let day = column(&ts, "day");
+    let queued = column(&ts, "queued_sell_tao");
+    let frozen = column(&ts, "off_ramp_frozen");
+    let price = column(&ts, "tao_price_usd");
+    let fair = column(&ts, "fair_price_usd");
+    // While frozen the whole sale waits (with the miners' and validators' daily sales placed
+    // during the freeze), nothing fills, and the price is the fair value.
+    let during: Vec<usize> = (0..day.len()).filter(|&k| frozen[k] == 1.0 && day[k] > 1.3).collect();
+    assert!(!during.is_empty(), "samples inside the freeze");
+    for w in during.windows(2) {
+        assert!(
+            queued[w[1]] >= queued[w[0]] - 1e-9,
+            "nothing fills while frozen: {} -> {}",
+            queued[w[0]],
+            queued[w[1]]
+        );
+    }
+    for &k in &during {
+        assert!(queued[k] >= amount - 1e-6, "day {}: queued {}", day[k], queued[k]);
+        assert!((price[k] / fair[k] - 1.0).abs() < 1e-3, "day {}: {} vs fair {}", day[k], price[k], fair[k]);
+    }
+    // After it the queue drains and the whole amount is sold, below the fair value.
+    assert_eq!(queued.last().copied(), Some(0.0));
+    let done: Vec<String> = events.lines().filter(|l| l.contains(",trade_done,")).map(str::to_string).collect();
+    assert_eq!(done.len(), 1, "{events}");
+    assert!(done[0].contains(&format!("fund sold {amount} TAO")), "{}", done[0]);
+    let after: Vec<usize> = (0..day.len()).filter(|&k| day[k] > 2.0 && day[k] < 2.3).collect();
+    assert!(after.iter().any(|&k| price[k] < fair[k] * 0.999), "the sale moves the price after the freeze");
+}
