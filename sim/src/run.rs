@@ -341,6 +341,45 @@ mod tests {
         }
     }
 
+    /// Every shipped scenario with a market keeps TAO/USD positive and within 0.05x - 10x of
+    /// its start over its whole horizon (daily samples). mainnet-like and subnets-64 are too
+    /// large for a debug test; their release runs are in the README.
+    #[test]
+    fn every_shipped_market_stays_within_a_plausible_range_of_its_start() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
+        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("scenarios folder")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect();
+        paths.sort();
+        let mut checked = 0;
+        for path in paths {
+            let overrides = ["run.sample_every_blocks=7200".to_string()];
+            let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_string();
+            if name == "mainnet-like" || name == "subnets-64" {
+                // Too large for a debug test (20 days of mainnet-like take minutes); their
+                // paths are checked in the README's release runs.
+                continue;
+            }
+            let scenario = load(Source::File(&path), &overrides).expect("valid scenario");
+            let (_, ts, _, _) = run_in_memory(&scenario);
+            let text = String::from_utf8(ts).expect("utf8");
+            let mut lines = text.lines();
+            let header: Vec<&str> = lines.next().unwrap_or_default().split(',').collect();
+            let Some(col) = header.iter().position(|h| *h == "tao_price_usd") else { continue };
+            let prices: Vec<f64> = lines.filter_map(|l| l.split(',').nth(col).and_then(|v| v.parse().ok())).collect();
+            let start = prices.first().copied().unwrap_or(0.0);
+            assert!(prices.len() >= 2 && start > 0.0, "{name}: {} prices", prices.len());
+            for p in &prices {
+                assert!(p.is_finite() && *p > 0.0, "{name}: price {p}");
+                assert!((0.05..=10.0).contains(&(p / start)), "{name}: {p} against a start of {start}");
+            }
+            checked += 1;
+        }
+        assert!(checked >= 7, "scenarios with a market checked: {checked}");
+    }
+
     /// The default run shows the second halving where issuance crosses 15.75M TAO: block
     /// 100,002 (100,000 blocks of 0.5 TAO, delayed two blocks by the rao of rounding the
     /// coinbase recycles, which lower issuance).
