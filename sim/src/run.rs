@@ -317,10 +317,8 @@ mod tests {
         }
     }
 
-    /// Every shipped scenario loads, runs a short horizon with conservation checked at every
-    /// sample, and gives the same bytes twice.
-    #[test]
-    fn every_shipped_scenario_runs_conserved_and_deterministic() {
+    /// The shipped scenario files (`scenarios/*.toml`), sorted.
+    fn shipped_scenarios() -> Vec<PathBuf> {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
         let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
             .expect("scenarios folder")
@@ -328,6 +326,14 @@ mod tests {
             .filter(|p| p.extension().is_some_and(|x| x == "toml"))
             .collect();
         paths.sort();
+        paths
+    }
+
+    /// Every shipped scenario loads, runs a short horizon with conservation checked at every
+    /// sample, and gives the same bytes twice.
+    #[test]
+    fn every_shipped_scenario_runs_conserved_and_deterministic() {
+        let paths = shipped_scenarios();
         assert!(paths.len() >= 2, "default.toml and subnets-64.toml at least");
         for path in paths {
             let overrides = ["run.horizon=800".to_string(), "run.sample_every_blocks=100".to_string()];
@@ -346,13 +352,7 @@ mod tests {
     /// large for a debug test; their release runs are in the README.
     #[test]
     fn every_shipped_market_stays_within_a_plausible_range_of_its_start() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios");
-        let mut paths: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .expect("scenarios folder")
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect();
-        paths.sort();
+        let paths = shipped_scenarios();
         let mut checked = 0;
         for path in paths {
             let overrides = ["run.sample_every_blocks=7200".to_string()];
