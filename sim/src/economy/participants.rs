@@ -125,6 +125,8 @@ pub struct Miner {
     pub usd: f64,
     /// Profit of the last decision, USD per day.
     pub profit_usd_per_day: f64,
+    /// GPU costs charged so far, USD (paid to the GPUs' owners, or still due).
+    pub costs_usd: f64,
     /// The attack it belongs to (GPU-less, never sells or leaves).
     pub attack: Option<usize>,
     rng: Stream,
@@ -634,6 +636,7 @@ impl Participants {
             costs_due_usd: 0.0,
             usd: 0.0,
             profit_usd_per_day: 0.0,
+            costs_usd: 0.0,
             attack,
             rng,
         });

@@ -46,6 +46,7 @@ impl Participants {
         }
         let free = tao_of(chain.balance(coldkey));
         let m = &mut self.miners[i];
+        m.costs_usd += cost_today;
         let wanted = match sell {
             SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. } => {
                 m.costs_due_usd += cost_today;
@@ -95,6 +96,8 @@ impl Participants {
         let (usd, sold) = sell_tao_from(chain, &mut self.market, Owner::Miner(i as u32), coldkey, free);
         let m = &mut self.miners[i];
         m.usd += usd;
+        // Costs still due when it leaves are written off: its GPUs' owners are not paid them.
+        m.costs_usd -= m.costs_due_usd;
         m.costs_due_usd = 0.0;
         m.streak = LossStreak::default();
         m.state = MinerState::Exited(block);

@@ -343,3 +343,68 @@ fn a_freeze_halts_both_sides_and_the_queued_sale_executes_after_it_in_full() {
     let after: Vec<usize> = (0..day.len()).filter(|&k| day[k] > 2.0 && day[k] < 2.3).collect();
     assert!(after.iter().any(|&k| price[k] < fair[k] * 0.999), "the sale moves the price after the freeze");
 }
+
+/// USD the venue paid out, minus what it received, as its books say (makers and the wider
+/// market start at zero).
+fn venue_paid_usd(p: &Participants) -> f64 {
+    -(p.market.venue().makers_usd() + p.market.venue().wider_market_usd())
+}
+
+/// USD the participants and scenario events hold from trading, with what miners paid for
+/// their GPUs (charged minus still due) added back.
+fn traders_usd(p: &Participants) -> f64 {
+    let miners: f64 = p.miners.iter().map(|m| m.usd + m.costs_usd - m.costs_due_usd).sum();
+    let holders: f64 = p.holders.iter().map(|h| h.usd).sum();
+    let validators: f64 = p.validators.iter().map(|v| v.usd).sum();
+    miners + holders + validators + p.event_usd.iter().sum::<f64>()
+}
+
+#[test]
+fn usd_is_conserved_between_the_venue_and_everyone_who_trades_through_it() {
+    let mut s = scenario(&["participants.holders.count=12", "participants.holders.entry_days=2"]);
+    s.events = vec![
+        EventSpec { days: Some(0.5), ..EventSpec::new(At::Block(10_000), EventKind::OffRampFreeze) },
+        EventSpec {
+            amount_tao: Some(30_000.0),
+            over: Some("12h".into()),
+            ..EventSpec::new(At::Block(10_500), EventKind::SellTao)
+        },
+        EventSpec {
+            amount_tao: Some(5_000.0),
+            over: Some("6h".into()),
+            ..EventSpec::new(At::Block(20_000), EventKind::BuyTao)
+        },
+        EventSpec { netuid: Some(1), fraction: Some(0.3), ..EventSpec::new(At::Block(25_000), EventKind::MassUnstake) },
+    ];
+    let (mut chain, mut p) = setup(&s);
+    let freeze_end = 10_000 + 3_600;
+    let mut traded = false;
+    for block in 1..=36_000u64 {
+        advance(&mut chain, &mut p, 1);
+        for (i, e) in s.events.iter().enumerate() {
+            if let At::Block(b) = e.at
+                && b == block
+            {
+                p.apply_event(i, &mut chain);
+            }
+        }
+        if block == freeze_end {
+            p.end_event(0, &chain);
+        }
+        if block % 7_200 == 1 {
+            p.decide(&mut chain);
+        }
+        if block % 300 == 1 {
+            p.market_step(&mut chain);
+        }
+        if block % 1_000 == 0 {
+            let (paid, held) = (venue_paid_usd(&p), traders_usd(&p));
+            assert!((paid - held).abs() <= 1e-9 * paid.abs().max(1.0), "block {block}: venue {paid} vs traders {held}");
+            traded |= paid.abs() > 1e6;
+            chain.check_conservation().expect("chain conserved");
+        }
+    }
+    assert!(traded, "the venue traded");
+    let (sold, bought) = p.market.queued();
+    assert!(sold < 1e-6 && bought < 1e-6, "every queued order filled: {sold} TAO, {bought} USD");
+}
