@@ -161,7 +161,9 @@ impl ChainState {
         self.update_registration_prices();
         let previous_emission = self.block_emission;
         let computed = self.schedule.block_emission(self.total_issuance);
-        let emission = computed.min(MAX_TAO_ISSUANCE.saturating_sub(self.total_issuance));
+        // The schedule's own cap bounds minting (`MAX_TAO_ISSUANCE` on chain, where the cap is
+        // 21M); a study's other cap (`supply_cap_tao`) is honoured the same way.
+        let emission = computed.min(self.schedule.cap().saturating_sub(self.total_issuance));
         self.block_emission = computed;
         self.total_issuance = self.total_issuance.saturating_add(emission);
         self.minted = self.minted.saturating_add(emission);
@@ -656,6 +658,29 @@ mod tests {
     use crate::chain::state::{ChainError, WORLD};
     use crate::chain::subnet::ColdkeyId;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_supply_cap_other_than_21m_mints_by_its_own_schedule() {
+        // 42M cap, 31.4M issued: k = floor(log2(1 / (1 - 31.4/42))) = 1, so 0.5 TAO a block.
+        let cap = Rao::from_tao(42_000_000);
+        let schedule = crate::chain::emission::EmissionSchedule::Halving { cap, base: Rao::from_tao(1) };
+        let mut g = small();
+        g.initial_issuance = Rao::from_tao(31_400_000);
+        g.schedule = schedule;
+        let mut chain = build(&g).expect("genesis");
+        let before = chain.total_issuance;
+        let out = chain.step_block();
+        assert_eq!(out.emission, Rao(500_000_000), "minted by the 42M schedule, not clamped at 21M");
+        assert_eq!(
+            chain.total_issuance,
+            before.saturating_add(out.emission).saturating_sub(out.recycled),
+            "less the rao recycled"
+        );
+        assert_eq!(chain.block_emission, out.emission);
+        chain.check_conservation().expect("conserved");
+        // The chain's schedule caps at MAX_TAO_ISSUANCE, so its runs mint exactly as before.
+        assert_eq!(crate::chain::emission::EmissionSchedule::default().cap(), MAX_TAO_ISSUANCE);
+    }
 
     const TAO: u64 = 1_000_000_000;
 
