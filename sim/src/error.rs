@@ -89,3 +89,9 @@ impl ScenarioError {
         Self { source_name: source_name.into(), field: field.into(), message: message.into() }
     }
 }
+
+/// Why `v` is not a finite value in `lo ..= hi`, in the words every parameter check uses, or
+/// `None` when it is.
+pub fn out_of_range(v: f64, lo: f64, hi: f64) -> Option<String> {
+    (!(v.is_finite() && v >= lo && v <= hi)).then(|| format!("{v} is out of range; allowed {lo} ..= {hi}"))
+}

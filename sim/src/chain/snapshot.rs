@@ -91,9 +91,7 @@ impl SnapshotParams {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut check = |field: &'static str, v: f64, lo: f64, hi: f64| {
-            if !(v.is_finite() && v >= lo && v <= hi) {
-                out.push((field, format!("{v} is out of range; allowed {lo} ..= {hi}")));
-            }
+            out.extend(crate::error::out_of_range(v, lo, hi).map(|m| (field, m)));
         };
         check("price_sum", self.price_sum, 1e-6, 1e6);
         check("price_exponent", self.price_exponent, 0.0, 10.0);

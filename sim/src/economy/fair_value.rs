@@ -112,9 +112,7 @@ impl FairValueParams {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut check = |field: &'static str, v: f64, lo: f64, hi: f64| {
-            if !(v.is_finite() && v >= lo && v <= hi) {
-                out.push((field, format!("{v} is out of range; allowed {lo} ..= {hi}")));
-            }
+            out.extend(crate::error::out_of_range(v, lo, hi).map(|m| (field, m)));
         };
         check("initial_price_usd", self.initial_price_usd, 1e-6, 1e9);
         check("daily_vol", self.daily_vol, 0.0, 1.0);

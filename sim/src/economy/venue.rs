@@ -119,9 +119,7 @@ impl VenueParams {
     pub fn problems(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
         let mut check = |field: &'static str, v: f64, lo: f64, hi: f64| {
-            if !(v.is_finite() && v >= lo && v <= hi) {
-                out.push((field, format!("{v} is out of range; allowed {lo} ..= {hi}")));
-            }
+            out.extend(crate::error::out_of_range(v, lo, hi).map(|m| (field, m)));
         };
         check("depth_2pct_usd", self.depth_2pct_usd, 1.0, 1e13);
         check("profile_exponent", self.profile_exponent, 0.5, 4.0);

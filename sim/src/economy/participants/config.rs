@@ -206,9 +206,7 @@ impl Default for HoldersSection {
 }
 
 fn check(out: &mut Vec<(String, String)>, field: &str, v: f64, lo: f64, hi: f64) {
-    if !(v.is_finite() && v >= lo && v <= hi) {
-        out.push((field.to_string(), format!("{v} is out of range; allowed {lo} ..= {hi}")));
-    }
+    out.extend(crate::error::out_of_range(v, lo, hi).map(|m| (field.to_string(), m)));
 }
 
 impl ParticipantsSection {

@@ -98,7 +98,8 @@ impl Participants {
     }
 
     /// Index into `subnet_scores` of the subnet holder `i` likes best now (its taste drawn
-    /// afresh), and with `current` the score of that subnet too.
+    /// afresh). With `current` (where it is staked), only when the best beats that subnet by
+    /// the policy's inertia.
     pub(super) fn holder_pick_subnet(&mut self, i: usize, current: Option<u16>) -> Option<usize> {
         let policy = self.cfg.holders.policy;
         let rng = &mut self.holders[i].rng;
