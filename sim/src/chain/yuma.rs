@@ -59,6 +59,9 @@ use substrate_fixed::types::I32F32;
 pub const DEFAULT_ACTIVITY_CUTOFF_FACTOR_MILLI: u32 = 13_889;
 /// The runtime's `InitialTaoWeight`: about 5.27% of `u64::MAX`.
 pub const DEFAULT_TAO_WEIGHT: u64 = 971_718_665_099_567_868;
+/// The largest sum of combined stakes (alpha + tao_weight x root, in rao) `taosim epoch` accepts:
+/// the integer range of the I64F64 the chain sums stakes in.
+pub const MAX_TOTAL_STAKE: u128 = i64::MAX as u128;
 /// The largest `bonds_moving_average` the epoch accepts: 1,000,000 ppm (EMA alpha 0).
 pub const BONDS_MOVING_AVERAGE_MAX: u64 = 1_000_000;
 
@@ -247,6 +250,29 @@ impl EpochInput {
         Ok(())
     }
 
+    /// Whether the epoch's results would mean anything: tempo at least 1, and the neurons'
+    /// combined stakes (alpha + tao_weight x root) summing to at most [`MAX_TOTAL_STAKE`].
+    ///
+    /// Not part of [`EpochInput::validate`]: the chain runs such inputs (its stake sum
+    /// saturates in `I64F64`, and every normalised stake, so every result, comes out wrong;
+    /// all zero with `u64::MAX` stakes), and [`epoch`] mirrors the chain bit for bit, its
+    /// conformance tests included. `taosim epoch` refuses them instead of printing such
+    /// results; the chain itself never gets near the limit (all TAO ever is 2.1e16 rao).
+    pub fn check_computable(&self) -> Result<(), EpochError> {
+        let p = &self.params;
+        if p.tempo == 0 {
+            return Err(EpochError::Param { field: "tempo", value: "0".into(), allowed: "1 ..= 65535" });
+        }
+        let total = self.neurons.iter().fold(0u128, |acc, x| {
+            let root = (u128::from(x.root_stake.0) * u128::from(p.tao_weight)) >> 64;
+            acc.saturating_add(u128::from(x.alpha_stake.0)).saturating_add(root)
+        });
+        if total > MAX_TOTAL_STAKE {
+            return Err(EpochError::StakeTooLarge { total });
+        }
+        Ok(())
+    }
+
     /// The size, owner and parameter checks of [`EpochInput::validate`], without the rows.
     pub(crate) fn validate_shape(&self) -> Result<(), EpochError> {
         let n = self.neurons.len();
@@ -364,6 +390,14 @@ pub enum EpochError {
         index: usize,
         /// The repeated uid.
         target: u16,
+    },
+    /// The neurons' combined stakes sum past what the epoch's fixed point holds.
+    #[error(
+        "neurons: the stakes (alpha_stake + tao_weight x root_stake) sum to {total} rao; allowed at most {MAX_TOTAL_STAKE} rao (the chain's I64F64 stake sum; all TAO ever is 2.1e16 rao)"
+    )]
+    StakeTooLarge {
+        /// The sum of the combined stakes, in rao.
+        total: u128,
     },
     /// A parameter is out of range.
     #[error("params.{field}: {value} is out of range; allowed {allowed}")]

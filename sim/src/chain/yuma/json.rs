@@ -102,7 +102,8 @@ pub enum JsonError {
     Epoch(#[from] EpochError),
 }
 
-/// Parses and validates an input file.
+/// Parses and validates an input file, refusing inputs whose results would be meaningless
+/// (see [`EpochInput::check_computable`]).
 pub fn parse_input(text: &str) -> Result<EpochInput, JsonError> {
     let mut de = serde_json::Deserializer::from_str(text);
     let file: EpochFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
@@ -149,6 +150,7 @@ pub fn parse_input(text: &str) -> Result<EpochInput, JsonError> {
         consensus_hint: Vec::new(),
     };
     input.validate()?;
+    input.check_computable()?;
     Ok(input)
 }
 
@@ -225,6 +227,28 @@ mod tests {
         assert!(e.starts_with(".: trailing characters"), "{e}");
         let e = err(r#"{"block": 1, "emission": 1, "owner_uid": 3, "neurons": [{}]}"#);
         assert!(e.starts_with("owner_uid: uid 3 does not exist"), "{e}");
+    }
+
+    /// Inputs the epoch cannot compute are refused, not answered with all zeros: tempo 0, and
+    /// stakes summing past the I64F64 the chain sums them in (alpha and tao_weight x root).
+    #[test]
+    fn tempo_zero_and_stakes_past_the_fixed_point_are_refused() {
+        let e = err(r#"{"block": 1, "emission": 1, "params": {"tempo": 0}, "neurons": [{}]}"#);
+        assert_eq!(e, "params.tempo: 0 is out of range; allowed 1 ..= 65535");
+        let max = u64::MAX;
+        let e = err(&format!(r#"{{"block": 1, "emission": 1, "neurons": [{{"alpha_stake": {max}}}]}}"#));
+        assert!(
+            e.starts_with(&format!("neurons: the stakes (alpha_stake + tao_weight x root_stake) sum to {max} rao"))
+        );
+        // At the limit it runs; one rao more (here from root stake at full tao_weight) does not.
+        let limit = i64::MAX;
+        let at_limit = format!(r#"{{"block": 1, "emission": 1, "neurons": [{{"alpha_stake": {limit}}}]}}"#);
+        assert!(run_json(&at_limit).is_ok());
+        let over = format!(
+            r#"{{"block": 1, "emission": 1, "params": {{"tao_weight": {max}}},
+                "neurons": [{{"alpha_stake": {limit}}}, {{"root_stake": 2}}]}}"#
+        );
+        assert!(err(&over).starts_with("neurons: the stakes"), "{}", err(&over));
     }
 
     #[test]
