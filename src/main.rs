@@ -94,8 +94,22 @@ struct RunArgs {
     quiet: bool,
 }
 
+/// The hidden first argument that makes `taosim` the debris watcher (see `sim::debris`).
+const WATCH_ARG: &str = "__watch-staging";
+
 fn main() -> ExitCode {
+    if std::env::args_os().nth(1).is_some_and(|a| a == WATCH_ARG) {
+        sim::debris::reap(std::io::stdin().lock());
+        return ExitCode::SUCCESS;
+    }
+    sim::output::set_build(env!("TAOSIM_GIT_COMMIT"), env!("TAOSIM_RUSTC_VERSION"), env!("TAOSIM_TARGET"));
     let cli = Cli::parse();
+    if matches!(
+        cli.command,
+        Command::Run(_) | Command::Replay { .. } | Command::Sweep(_) | Command::Merge(_) | Command::Validate(_)
+    ) {
+        start_debris_watcher();
+    }
     match cli.command {
         Command::Run(args) => cmd_run(args),
         Command::Check { files } => cmd_check(&files),
@@ -108,6 +122,37 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd_report::compare(args),
         Command::Validate(args) => cmd_validate::validate(args),
     }
+}
+
+/// Starts the helper that removes this process's staging folders if it is killed (Ctrl-C,
+/// SIGTERM, SIGKILL): `taosim` itself, reading the folders to watch from a pipe, in a process
+/// group of its own so that the Ctrl-C meant for this process does not end it too. Without it
+/// (it cannot start) runs work as before, and the next run into the same folder clears what a
+/// killed one left.
+fn start_debris_watcher() {
+    let Ok(exe) = std::env::current_exe() else { return };
+    let mut cmd = std::process::Command::new(exe);
+    cmd.arg(WATCH_ARG)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        cmd.process_group(0);
+    }
+    // The child is not waited for: it outlives this process by design, and exits when the
+    // pipe closes.
+    if let Ok(mut child) = cmd.spawn()
+        && let Some(stdin) = child.stdin.take()
+    {
+        sim::debris::set_watcher(Box::new(stdin));
+    }
+}
+
+/// The exit code for a `sim` error: bad input 2, anything else 1.
+fn exit_for(e: &sim::Error) -> ExitCode {
+    ExitCode::from(if e.is_bad_input() { EXIT_BAD_INPUT } else { EXIT_FAILED })
 }
 
 fn report_scenario_errors(errors: &[ScenarioError]) -> ExitCode {
@@ -147,6 +192,10 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         overrides.push(format!("seed={seed}"));
     }
     if let Some(h) = &args.horizon {
+        if args.set.iter().any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == "run.horizon")) {
+            eprintln!("error: --horizon and --set run.horizon both set the horizon; give only one");
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
         overrides.push(horizon_override(h));
     }
     let source = match &args.scenario {
@@ -157,6 +206,13 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         Ok(s) => s,
         Err(errors) => return report_scenario_errors(&errors),
     };
+    // What would stop the run at its first block (a calibration profile, unfundable holders)
+    // is bad input: reported before any folder is made.
+    if let Err(e) = sim::run::preflight(&scenario) {
+        eprintln!("error: {e}");
+        return exit_for(&e);
+    }
+    warn_events_after_horizon(&scenario);
     let out = match &args.out {
         Some(path) => OutTarget::Exact { path: path.clone(), force: args.force },
         None => OutTarget::Auto { root: PathBuf::from("runs") },
@@ -189,8 +245,20 @@ fn cmd_run(args: RunArgs) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(if matches!(e, sim::Error::OutputExists(_)) { EXIT_BAD_INPUT } else { EXIT_FAILED })
+            exit_for(&e)
         }
+    }
+}
+
+/// A warning on stderr naming the scenario's events that its horizon cuts off.
+fn warn_events_after_horizon(scenario: &Scenario) {
+    let late = sim::run::events_after_horizon(scenario);
+    if !late.is_empty() {
+        eprintln!(
+            "warning: {} after the horizon (block {}) never happen in this run",
+            late.join(", "),
+            scenario.horizon_blocks()
+        );
     }
 }
 
@@ -202,13 +270,23 @@ fn cmd_check(files: &[PathBuf]) -> ExitCode {
             continue;
         }
         match scenario::load(Source::File(file), &[]) {
-            Ok(s) => println!(
-                "{}: ok (scenario `{}`, {} blocks, seed {})",
-                file.display(),
-                s.name,
-                s.horizon_blocks(),
-                s.seed
-            ),
+            Ok(s) => {
+                // What `run` checks before its first block (the calibration profile, funding
+                // the holders), so that a file `check` accepts also starts.
+                if let Err(e) = sim::run::preflight(&s) {
+                    eprintln!("error: {}: {e}", file.display());
+                    failed = true;
+                    continue;
+                }
+                warn_events_after_horizon(&s);
+                println!(
+                    "{}: ok (scenario `{}`, {} blocks, seed {})",
+                    file.display(),
+                    s.name,
+                    s.horizon_blocks(),
+                    s.seed
+                );
+            }
             Err(errors) => {
                 report_scenario_errors(&errors);
                 failed = true;
@@ -244,6 +322,7 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
                 all &= c.matches();
                 println!("{:<width$}{status}", c.name);
             }
+            note_other_build(run_dir);
             if all {
                 println!("all {} digests match", checks.len());
                 ExitCode::SUCCESS
@@ -254,9 +333,33 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
         }
         Err(e) => {
             eprintln!("error: {e}");
-            ExitCode::from(EXIT_FAILED)
+            exit_for(&e)
         }
     }
+}
+
+/// A note on stderr when the run was written by another build than this one: outputs are a
+/// function of the scenario, not of the build, so this is no failure, but worth knowing when
+/// digests differ.
+fn note_other_build(run_dir: &Path) {
+    let (Ok(manifest), Some(now)) = (sim::output::read_manifest(run_dir), sim::output::build_info()) else { return };
+    match manifest.build {
+        None => eprintln!("note: the manifest records no build (written before taosim recorded one)"),
+        Some(then) if then.binary_sha256 != now.binary_sha256 => eprintln!(
+            "note: the run was written by another binary (sha256 {}, commit {}, {}); this is sha256 {}, commit {}, {}",
+            short(&then.binary_sha256),
+            short(&then.git_commit),
+            then.rustc,
+            short(&now.binary_sha256),
+            short(&now.git_commit),
+            now.rustc
+        ),
+        Some(_) => {}
+    }
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
 }
 
 #[allow(dead_code)]

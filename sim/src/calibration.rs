@@ -24,8 +24,9 @@ pub struct UsedProfile {
     pub text: String,
 }
 
+/// A profile error; `message` starts with the path (the profile parser's messages do).
 fn profile_error(path: &str, message: String) -> Error {
-    Error::Manifest { path: PathBuf::from(path), message }
+    Error::Profile { path: PathBuf::from(path), message }
 }
 
 impl UsedProfile {
@@ -45,7 +46,7 @@ impl UsedProfile {
             None => Self::builtin(),
             Some(path) => {
                 let text = std::fs::read_to_string(path)
-                    .map_err(|e| Error::io(path, "cannot read the calibration profile", e))?;
+                    .map_err(|e| profile_error(path, format!("{path}: cannot read the calibration profile: {e}")))?;
                 Self::parse(path.clone(), text)
             }
         }
@@ -56,7 +57,7 @@ impl UsedProfile {
         let Some(entry) = entry else { return Self::builtin() };
         let source = entry.get("source").and_then(|v| v.as_str()).unwrap_or(BUILT_IN).to_string();
         let Some(text) = entry.get("toml").and_then(|v| v.as_str()) else {
-            return Err(profile_error("manifest.json", "calibration_profile has no `toml` text".into()));
+            return Err(profile_error("manifest.json", "manifest.json: calibration_profile has no `toml` text".into()));
         };
         Self::parse(source, text.to_string())
     }

@@ -32,6 +32,27 @@ pub enum Error {
     #[error("{0}: the output folder already exists; choose another --out or pass --force to replace it")]
     OutputExists(PathBuf),
 
+    /// The output folder cannot be (re)placed where asked: `--out` names no folder (`.`, `/`),
+    /// or `--force` would replace something that is not a taosim run folder. Checked before
+    /// any simulation work.
+    #[error("{path}: {message}")]
+    OutputRefused {
+        /// The `--out` path.
+        path: PathBuf,
+        /// Why, and what to do instead.
+        message: String,
+    },
+
+    /// A calibration profile is missing, unreadable or malformed (the scenario's
+    /// `calibration_profile`, or the copy a manifest records).
+    #[error("{message}")]
+    Profile {
+        /// The profile's path (or `manifest.json` for a recorded copy).
+        path: PathBuf,
+        /// What is wrong with it, starting with the path.
+        message: String,
+    },
+
     /// A run folder's manifest is missing, unreadable or inconsistent.
     #[error("{path}: {message}")]
     Manifest {
@@ -61,6 +82,20 @@ pub enum Error {
 }
 
 impl Error {
+    /// Whether the error is the user's input (exit code 2: a scenario, a profile, a manifest,
+    /// an output folder that is taken or refused) rather than a failure while running (exit
+    /// code 1: I/O, a writer, a broken invariant).
+    pub fn is_bad_input(&self) -> bool {
+        matches!(
+            self,
+            Error::Scenario(_)
+                | Error::OutputExists(_)
+                | Error::OutputRefused { .. }
+                | Error::Profile { .. }
+                | Error::Manifest { .. }
+        )
+    }
+
     /// An I/O error on `path` while doing `action`.
     pub fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
         Error::Io { path: path.into(), action, source }

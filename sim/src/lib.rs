@@ -9,6 +9,7 @@
 //! - [`economy`]: the economy around the chain: the TAO/USD market, miners, validators,
 //!   holders, attackers and scenario events (uses the chain; the chain never uses it);
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
+//! - [`debris`]: staging folders a killed process leaves, and their cleanup;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
 //! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
 //! - [`sweep`]: sweep files, parallel resumable sweeps into sweep folders, shards and merges.
@@ -17,6 +18,7 @@
 pub mod calibration;
 pub mod chain;
 pub mod concentration;
+pub mod debris;
 pub mod economy;
 pub mod engine;
 pub mod error;

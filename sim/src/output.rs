@@ -28,6 +28,10 @@ pub struct Manifest {
     pub format: String,
     /// The taosim version that wrote the run.
     pub taosim_version: String,
+    /// The build that wrote the run (git commit, binary digest, compiler, target); absent
+    /// where the writer set none (the library's tests) and in manifests written before it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build: Option<BuildInfo>,
     /// The seed the run used.
     pub seed: u64,
     /// The resolved scenario (defaults applied, overrides included).
@@ -36,6 +40,42 @@ pub struct Manifest {
     pub calibration_profile: Option<serde_json::Value>,
     /// SHA-256 (hex) of every output file, by file name.
     pub outputs: BTreeMap<String, String>,
+}
+
+/// The exact build of the program that wrote a run, so a published run names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildInfo {
+    /// `git rev-parse HEAD` of the source when it was built, or `unknown`.
+    pub git_commit: String,
+    /// SHA-256 (hex) of the running executable, or `unknown` where it cannot be read.
+    pub binary_sha256: String,
+    /// `rustc --version` of the compiler that built it.
+    pub rustc: String,
+    /// The target triple it was built for.
+    pub target: String,
+}
+
+/// What the program knows about its own build (set once by the command line at start).
+static BUILD: std::sync::OnceLock<(String, String, String)> = std::sync::OnceLock::new();
+/// The running executable's digest, taken once, when the first manifest needs it.
+static BINARY_SHA256: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Records the build (git commit, rustc version, target) that every later manifest names.
+/// The command line calls it at start with what its build script captured; later calls are
+/// ignored.
+pub fn set_build(git_commit: &str, rustc: &str, target: &str) {
+    let _ = BUILD.set((git_commit.to_string(), rustc.to_string(), target.to_string()));
+}
+
+/// The build to record in a manifest, `None` when [`set_build`] was not called.
+pub fn build_info() -> Option<BuildInfo> {
+    let (git_commit, rustc, target) = BUILD.get()?.clone();
+    let binary_sha256 = BINARY_SHA256
+        .get_or_init(|| {
+            std::env::current_exe().and_then(|exe| file_digest(&exe)).unwrap_or_else(|_| "unknown".to_string())
+        })
+        .clone();
+    Some(BuildInfo { git_commit, binary_sha256, rustc, target })
 }
 
 /// A writer that hashes every byte it passes on.
@@ -117,26 +157,30 @@ pub struct RunDir {
 }
 
 impl RunDir {
-    /// Starts a run folder at `path`. Fails at once (before any simulation work) if the folder
-    /// exists and `force` is false, or if the staging folder cannot be created.
+    /// Starts a run folder at `path`. Fails at once (before any simulation work) if `path`
+    /// names no folder (`.`, `/`), if it exists and `force` is false, if `force` would replace
+    /// something that is not a taosim run folder, or if the staging folder cannot be created.
+    /// Clears staging folders that killed runs left in the same parent.
     pub fn create(path: &Path, force: bool) -> Result<Self> {
-        if path.exists() && !force {
-            return Err(Error::OutputExists(path.to_path_buf()));
-        }
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| Error::io(path, "not a folder name", io::Error::from(io::ErrorKind::InvalidInput)))?;
+        let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return Err(Error::OutputRefused {
+                path: path.to_path_buf(),
+                message: "names no folder to create; give a new folder's name, such as runs/my-run".into(),
+            });
+        };
+        check_replaceable(path, force)?;
         let parent = match path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
         fs::create_dir_all(&parent).map_err(|e| Error::io(&parent, "cannot create the output folder", e))?;
-        let staging = parent.join(format!(".{name}.partial-{}", std::process::id()));
+        crate::debris::clear_stale(&parent);
+        let staging = parent.join(crate::debris::staging_name(&name, std::process::id()));
         if staging.exists() {
             fs::remove_dir_all(&staging).map_err(|e| Error::io(&staging, "cannot clear a stale staging folder", e))?;
         }
         fs::create_dir(&staging).map_err(|e| Error::io(&parent, "cannot create the run folder", e))?;
+        crate::debris::register(&staging);
         Ok(Self { final_path: path.to_path_buf(), staging, force, digests: BTreeMap::new(), committed: false })
     }
 
@@ -209,19 +253,22 @@ impl RunDir {
         self.close(file)?;
         self.digests.remove(MANIFEST);
         let target = &self.final_path;
+        // Checked again: the target may have appeared or changed while the run was simulated.
+        check_replaceable(target, self.force)?;
         if target.exists() {
-            if !self.force {
-                return Err(Error::OutputExists(target.clone()));
-            }
-            let old = self.staging.with_extension("old");
+            let name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let old = self.staging.with_file_name(crate::debris::old_name(&name, std::process::id()));
             fs::rename(target, &old).map_err(|e| Error::io(target, "cannot move the old run folder aside", e))?;
+            crate::debris::register(&old);
             fs::rename(&self.staging, target)
                 .map_err(|e| Error::io(target, "cannot move the run folder into place", e))?;
-            let _ = fs::remove_dir_all(&old);
+            fs::remove_dir_all(&old).map_err(|e| Error::io(&old, "cannot remove the replaced run folder", e))?;
+            crate::debris::unregister(&old);
         } else {
             fs::rename(&self.staging, target)
                 .map_err(|e| Error::io(target, "cannot move the run folder into place", e))?;
         }
+        crate::debris::unregister(&self.staging);
         self.committed = true;
         Ok(target.clone())
     }
@@ -229,10 +276,32 @@ impl RunDir {
 
 impl Drop for RunDir {
     fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.staging);
+        if !self.committed && fs::remove_dir_all(&self.staging).is_ok() {
+            crate::debris::unregister(&self.staging);
         }
     }
+}
+
+/// Whether a taosim run folder may go at `path`: nothing is there, or (with `force`) a run
+/// folder is, one that holds a `manifest.json`. `--force` never replaces a file or any other
+/// folder, so a mistyped `--out` cannot wipe a home or project folder.
+fn check_replaceable(path: &Path, force: bool) -> Result<()> {
+    let Ok(meta) = fs::symlink_metadata(path) else { return Ok(()) };
+    if !force {
+        return Err(Error::OutputExists(path.to_path_buf()));
+    }
+    let what = if meta.is_dir() {
+        if path.join(MANIFEST).is_file() {
+            return Ok(());
+        }
+        "a folder that is not a taosim run folder (no manifest.json)"
+    } else {
+        "not a folder"
+    };
+    Err(Error::OutputRefused {
+        path: path.to_path_buf(),
+        message: format!("is {what}; --force replaces only run folders: remove it yourself or choose another --out"),
+    })
 }
 
 /// Reads a run folder's manifest.
@@ -263,6 +332,7 @@ mod tests {
         Manifest {
             format: MANIFEST_FORMAT.into(),
             taosim_version: "test".into(),
+            build: None,
             seed: 1,
             scenario: serde_json::json!({}),
             calibration_profile: None,

@@ -15,6 +15,7 @@ use crate::network::{HalvingRecord, Network, Recorder, tao_decimal};
 use crate::output::{MANIFEST_FORMAT, Manifest, RunDir, file_digest, read_manifest};
 use crate::scenario::Scenario;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -121,22 +122,7 @@ pub fn simulate_with_profile<W: Write>(
     progress: Option<Progress<'_>>,
 ) -> Result<(Summary, W, W, W)> {
     let horizon = Block(scenario.horizon_blocks());
-    let mut chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
-        .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
-    chain.set_payout(scenario.chain.consensus.payout());
-    let participants = if scenario.participants.enabled {
-        Some(Participants::new(
-            &scenario.participants,
-            &scenario.market,
-            &scenario.events,
-            scenario.run.start_date.clone(),
-            scenario.seed,
-            profile,
-            &mut chain,
-        )?)
-    } else {
-        None
-    };
+    let (chain, participants) = start(scenario, profile)?;
     let columns = participants.as_ref().map(Participants::columns).unwrap_or_default();
     let recorder = Recorder::with_columns(timeseries, events, subnets, &columns);
     let network = Network::with_participants(chain, horizon, scenario.run.sample_every_blocks, recorder, participants);
@@ -191,6 +177,54 @@ pub fn simulate_with_profile<W: Write>(
     Ok((summary, ts, ev, sn))
 }
 
+/// The run's starting state: the chain at genesis and, when the scenario has them, the
+/// participants (holders funded, miners and validators registered).
+fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(ChainState, Option<Participants>)> {
+    let mut chain: ChainState = crate::chain::genesis::build(&scenario.genesis())
+        .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
+    chain.set_payout(scenario.chain.consensus.payout());
+    let participants = if scenario.participants.enabled {
+        Some(Participants::new(
+            &scenario.participants,
+            &scenario.market,
+            &scenario.events,
+            scenario.run.start_date.clone(),
+            scenario.seed,
+            profile,
+            &mut chain,
+        )?)
+    } else {
+        None
+    };
+    Ok((chain, participants))
+}
+
+/// Everything `run` checks before simulating a block: the calibration profile loads and the
+/// starting state builds (holders can be funded, ...). `taosim check` uses it, so what `check`
+/// accepts `run` starts.
+pub fn preflight(scenario: &Scenario) -> Result<()> {
+    let profile = UsedProfile::for_scenario(scenario)?;
+    start(scenario, &profile.profile).map(|_| ())
+}
+
+/// The scenario's events that fall after the horizon, as `events[i] (kind at block B)`:
+/// valid, but they never happen in this run, which a user should be told. (An event at the
+/// horizon block itself still happens: the run's last block is the horizon.)
+pub fn events_after_horizon(scenario: &Scenario) -> Vec<String> {
+    let horizon = scenario.horizon_blocks();
+    let start_date = scenario.run.start_date.as_deref();
+    scenario
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let block = e.at.block(start_date).ok()?;
+            let kind = serde_json::to_value(e.kind).ok()?.as_str()?.to_string();
+            (block > horizon).then(|| format!("events[{i}] ({kind} at block {block})"))
+        })
+        .collect()
+}
+
 /// Writes every output of `scenario` except the manifest into `dir`.
 fn produce(
     scenario: &Scenario,
@@ -231,6 +265,7 @@ fn manifest_for(scenario: &Scenario, profile: &UsedProfile) -> Result<Manifest> 
         seed: scenario.seed,
         scenario: serde_json::to_value(scenario)
             .map_err(|e| Error::Write { path: "manifest.json".into(), message: e.to_string() })?,
+        build: crate::output::build_info(),
         calibration_profile: Some(profile.manifest_entry()),
         outputs: BTreeMap::new(),
     })
@@ -238,11 +273,12 @@ fn manifest_for(scenario: &Scenario, profile: &UsedProfile) -> Result<Manifest> 
 
 /// Runs a validated scenario into a run folder.
 pub fn run(scenario: &Scenario, out: &OutTarget, progress: Option<Progress<'_>>) -> Result<RunReport> {
+    // The profile before the folder: a missing profile leaves no `runs/` behind.
+    let profile = UsedProfile::for_scenario(scenario)?;
     let mut dir = match out {
         OutTarget::Exact { path, force } => RunDir::create(path, *force)?,
         OutTarget::Auto { root } => RunDir::create_unique(root, &format!("{}-seed{}", scenario.name, scenario.seed))?,
     };
-    let profile = UsedProfile::for_scenario(scenario)?;
     let summary = produce(scenario, &profile, &mut dir, progress)?;
     let dir = dir.commit(manifest_for(scenario, &profile)?)?;
     Ok(RunReport { dir, summary })
@@ -268,7 +304,53 @@ impl FileCheck {
     }
 }
 
-/// Re-runs a run folder from its manifest and compares every digest.
+/// Checks a manifest against its own digests before anything is re-run: the recorded scenario
+/// must give the `scenario.toml` digest the manifest lists, its seed must be the manifest's,
+/// and the recorded calibration profile must give its recorded SHA-256. A manifest edited by
+/// hand (a horizon of 100 years, another seed) is refused rather than re-run for hours.
+fn check_manifest_integrity(
+    manifest: &Manifest,
+    manifest_path: &Path,
+    scenario: &Scenario,
+    profile: &UsedProfile,
+) -> Result<()> {
+    let refuse = |message: String| Error::Manifest { path: manifest_path.to_path_buf(), message };
+    let Some(recorded) = manifest.outputs.get("scenario.toml") else {
+        return Err(refuse("lists no scenario.toml digest: not a complete run manifest".into()));
+    };
+    let actual = hex::encode(Sha256::digest(scenario.to_toml().as_bytes()));
+    if *recorded != actual {
+        return Err(refuse(format!(
+            "its scenario does not match the scenario.toml digest it records ({} vs {}): the manifest was edited; not re-running it",
+            short(recorded),
+            short(&actual)
+        )));
+    }
+    if manifest.seed != scenario.seed {
+        return Err(refuse(format!(
+            "seed {} does not match its scenario's seed {}: the manifest was edited; not re-running it",
+            manifest.seed, scenario.seed
+        )));
+    }
+    let recorded_profile = manifest.calibration_profile.as_ref().and_then(|p| p.get("sha256")).and_then(|v| v.as_str());
+    if let Some(recorded) = recorded_profile
+        && recorded != profile.sha256()
+    {
+        return Err(refuse(format!(
+            "calibration_profile.toml does not match its recorded sha256 ({} vs {}): the manifest was edited; not re-running it",
+            short(recorded),
+            short(&profile.sha256())
+        )));
+    }
+    Ok(())
+}
+
+fn short(digest: &str) -> &str {
+    digest.get(..12).unwrap_or(digest)
+}
+
+/// Re-runs a run folder from its manifest and compares every digest. The manifest is first
+/// checked against its own digests (see `check_manifest_integrity`).
 pub fn replay(run_dir: &Path, progress: Option<Progress<'_>>) -> Result<Vec<FileCheck>> {
     let manifest = read_manifest(run_dir)?;
     let manifest_path = run_dir.join(crate::output::MANIFEST);
@@ -280,8 +362,9 @@ pub fn replay(run_dir: &Path, progress: Option<Progress<'_>>) -> Result<Vec<File
         path: manifest_path.clone(),
         message: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
     })?;
-    let scratch = std::env::temp_dir().join(format!("taosim-replay-{}", std::process::id()));
     let profile = UsedProfile::from_manifest(manifest.calibration_profile.as_ref())?;
+    check_manifest_integrity(&manifest, &manifest_path, &scenario, &profile)?;
+    let scratch = std::env::temp_dir().join(format!("taosim-replay-{}", std::process::id()));
     let mut dir = RunDir::create(&scratch, true)?;
     produce(&scenario, &profile, &mut dir, progress)?;
     let replayed = dir.digests().clone();

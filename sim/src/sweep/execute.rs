@@ -117,9 +117,14 @@ fn run_one(plan: &Plan, runs_dir: &Path, index: usize) -> Outcome {
             Ok(metrics) => Outcome::Ran(metrics),
             Err(e) => Outcome::Fatal(e),
         },
-        Err(e @ (Error::Io { .. } | Error::Write { .. } | Error::OutputExists(_) | Error::Manifest { .. })) => {
-            Outcome::Fatal(e)
-        }
+        Err(
+            e @ (Error::Io { .. }
+            | Error::Write { .. }
+            | Error::OutputExists(_)
+            | Error::OutputRefused { .. }
+            | Error::Profile { .. }
+            | Error::Manifest { .. }),
+        ) => Outcome::Fatal(e),
         Err(e) => Outcome::Failed(e.to_string()),
     }
 }

@@ -283,6 +283,21 @@ pub fn write_atomic_with(
 /// staging folders that interrupted runs left behind.
 pub fn prepare(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<(), SweepError> {
     let manifest_path = dir.join(MANIFEST);
+    if !check_reusable(dir, plan, shard)? {
+        fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the sweep folder", e))?;
+        write_sweep_manifest(&manifest_path, plan, shard)?;
+    }
+    let runs = dir.join(RUNS);
+    fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create the runs folder", e))?;
+    clear_staging(&runs)?;
+    Ok(())
+}
+
+/// Whether `dir` may hold `plan` (one shard of it, or all) without writing anything: `true`
+/// when it already is a folder of this very sweep, `false` when it is new or empty (hidden
+/// entries aside), an error for anything else.
+pub fn check_reusable(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<bool, SweepError> {
+    let manifest_path = dir.join(MANIFEST);
     if manifest_path.exists() {
         let existing = read_sweep_head(dir)?;
         if existing.sweep_digest != plan.digest() {
@@ -315,24 +330,19 @@ pub fn prepare(dir: &Path, plan: &Plan, shard: Option<Shard>) -> Result<(), Swee
                 format!("holds {} of this sweep, not {}; use another --out", what(existing.shard), what(shard)),
             ));
         }
-    } else {
-        if dir.exists() {
-            let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read the folder", e))?;
-            let foreign = entries.filter_map(|e| e.ok()).any(|e| !e.file_name().to_string_lossy().starts_with('.'));
-            if foreign {
-                return Err(SweepError::folder(
-                    dir,
-                    "exists and is not a sweep folder (no manifest.json); use a new or empty folder",
-                ));
-            }
-        }
-        fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create the sweep folder", e))?;
-        write_sweep_manifest(&manifest_path, plan, shard)?;
+        return Ok(true);
     }
-    let runs = dir.join(RUNS);
-    fs::create_dir_all(&runs).map_err(|e| Error::io(&runs, "cannot create the runs folder", e))?;
-    clear_staging(&runs)?;
-    Ok(())
+    if dir.exists() {
+        let entries = fs::read_dir(dir).map_err(|e| Error::io(dir, "cannot read the folder", e))?;
+        let foreign = entries.filter_map(|e| e.ok()).any(|e| !e.file_name().to_string_lossy().starts_with('.'));
+        if foreign {
+            return Err(SweepError::folder(
+                dir,
+                "exists and is not a sweep folder (no manifest.json); use a new or empty folder",
+            ));
+        }
+    }
+    Ok(false)
 }
 
 fn short(digest: &str) -> &str {

@@ -7,7 +7,13 @@
 //! row comes from its shard: a successful run's folder is verified against its manifest and the
 //! scenario the sweep gives it, and linked (hard links, or copies across file systems) into
 //! `OUT/runs/`; a failed run's recorded error is carried over. The summary is rebuilt from the
-//! run folders exactly as a sweep writes it. Merging is itself resumable and idempotent.
+//! run folders exactly as a sweep writes it.
+//!
+//! The merged folder is built in a staging folder beside `OUT` (`.OUT.partial-PID`) and
+//! renamed into place only when complete: a merge that fails (a truncated shard summary, a
+//! damaged run) leaves no half-built `OUT`, and an earlier merge at `OUT` stays as it was.
+//! Merging again is idempotent: run folders of an earlier merge that verify are linked again
+//! rather than taken from the shards.
 
 use super::SweepError;
 use super::execute::Progress;
@@ -15,6 +21,7 @@ use super::execute::Stats;
 use super::folder::{self, ManifestHead, RUNS, SUMMARY, SUMMARY_PARTIAL, link_run, read_sweep_head, verify_run};
 use super::plan::load_text;
 use super::summary::{RowStatus, SummaryWriter};
+use crate::debris::StagingDir;
 use crate::error::Error;
 use std::fs;
 use std::io::BufWriter;
@@ -99,7 +106,15 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
             "its sweep_toml does not match its sweep_digest (edited by hand?)",
         ));
     }
-    folder::prepare(out, &plan, None)?;
+    let earlier = folder::check_reusable(out, &plan, None)?;
+    if !earlier && fs::read_dir(out).is_ok_and(|mut e| e.next().is_some()) {
+        // Only hidden entries (check_reusable refuses others): the merged folder replaces
+        // `out` whole, which would lose them.
+        return Err(SweepError::folder(out, "holds hidden files but no sweep; merge into a new or empty folder"));
+    }
+    let staging = StagingDir::create(out).map_err(|e| Error::io(out, "cannot create the merge's staging folder", e))?;
+    let building = staging.path().to_path_buf();
+    folder::prepare(&building, &plan, None)?;
 
     let mut readers = Vec::with_capacity(count);
     for dir in &shard_dirs {
@@ -114,11 +129,12 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
         readers.push((path, reader.into_records(), id, status, error));
     }
 
-    let partial = out.join(SUMMARY_PARTIAL);
+    let partial = building.join(SUMMARY_PARTIAL);
     let file = fs::File::create(&partial).map_err(|e| Error::io(&partial, "cannot create", e))?;
     let mut writer = SummaryWriter::new(&plan, BufWriter::new(file), &partial);
     let mut counts = Progress { total: plan.runs(), ..Progress::default() };
-    let runs_out = out.join(RUNS);
+    let runs_out = building.join(RUNS);
+    let runs_earlier = out.join(RUNS);
     for index in 0..plan.runs() {
         let k = index % count;
         let (path, records, id_col, status_col, error_col) = &mut readers[k];
@@ -143,8 +159,10 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
                     SweepError::folder(&*path, format!("run {run_id} is marked ok but its scenario is out of range"))
                 })?;
                 let target = runs_out.join(&run_id);
-                let metrics = match verify_run(&target, &scenario) {
+                let previous = runs_earlier.join(&run_id);
+                let metrics = match earlier.then(|| verify_run(&previous, &scenario)).flatten() {
                     Some(m) => {
+                        link_run(&previous, &target)?;
                         counts.reused += 1;
                         m
                     }
@@ -190,7 +208,9 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
     let file = buffered.into_inner().map_err(|e| Error::io(&partial, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&partial, "cannot write", e))?;
     drop(file);
-    let summary = out.join(SUMMARY);
+    let summary = building.join(SUMMARY);
     fs::rename(&partial, &summary).map_err(|e| Error::io(&summary, "cannot rename into place", e))?;
+    staging.finish(earlier).map_err(|e| Error::io(out, "cannot move the merged folder into place", e))?;
+    let summary = out.join(SUMMARY);
     Ok(Stats { progress: counts, sweep_runs: plan.runs(), reorder_peak: 0, summary })
 }
