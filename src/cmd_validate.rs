@@ -5,10 +5,10 @@
 use analysis::validation::{self, RunFigures, check_columns, check_horizon, evaluate, figures, read_daily};
 use clap::Args;
 use rayon::prelude::*;
+use sim::debris::StagingDir;
 use sim::run::{OutTarget, run, simulate};
 use sim::scenario::{self, Horizon, Scenario, Source};
 use std::fs;
-use std::io;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -129,7 +129,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     if let Some(problem) = occupied(&out, args.force) {
         return bad_input(problem);
     }
-    let staging = match Staging::create(&out) {
+    let staging = match StagingDir::create(&out) {
         Ok(s) => s,
         Err(e) => return failed(format!("{}: cannot create the output folder: {e}", out.display())),
     };
@@ -141,7 +141,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     let results: Vec<Result<RunFigures, String>> = (0..args.seeds)
         .into_par_iter()
         .map(|i| {
-            let result = run_seed(&scenario, scenario.seed + i, &staging.path);
+            let result = run_seed(&scenario, scenario.seed + i, staging.path());
             bar.inc(1);
             result
         })
@@ -159,10 +159,12 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         Ok(text) => text,
         Err(e) => return failed(e),
     };
-    if let Err(e) = fs::write(staging.path.join("validation.csv"), csv) {
+    if let Err(e) = fs::write(staging.path().join("validation.csv"), csv) {
         return failed(format!("{}: cannot write validation.csv: {e}", out.display()));
     }
-    if let Err(e) = staging.commit() {
+    // Replaces what `occupied` let through: nothing, an empty folder or, with --force, a
+    // validate folder.
+    if let Err(e) = staging.finish(args.force) {
         return failed(format!("{}: cannot move the folder into place: {e}", out.display()));
     }
     print!("{}", validation::table_text(&rows));
@@ -182,7 +184,9 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
     if within == rows.len() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
 }
 
-/// Why `out` may not be written: a file, or a folder with something in it (without `force`).
+/// Why `out` may not be written: a file, a folder with something in it (without `force`), or
+/// (with `force`) a folder that is not a validate folder: `--force` never wipes a folder
+/// `validate` did not write.
 fn occupied(out: &Path, force: bool) -> Option<String> {
     if !out.exists() {
         return None;
@@ -191,57 +195,18 @@ fn occupied(out: &Path, force: bool) -> Option<String> {
         return Some(format!("{}: exists and is not a folder", out.display()));
     }
     let empty = fs::read_dir(out).map(|mut entries| entries.next().is_none()).unwrap_or(false);
-    (!empty && !force).then(|| format!("{}: already exists and is not empty; use --force to replace it", out.display()))
-}
-
-/// The output folder under construction: a hidden sibling moved into place at the end (as
-/// `taosim run` stages a run folder), so a failure leaves the old folder, or nothing, behind.
-struct Staging {
-    path: PathBuf,
-    target: PathBuf,
-    committed: bool,
-}
-
-impl Staging {
-    fn create(target: &Path) -> io::Result<Self> {
-        let name = target
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a folder name"))?;
-        let parent = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        fs::create_dir_all(&parent)?;
-        let path = parent.join(format!(".{name}.partial-{}", std::process::id()));
-        if path.exists() {
-            fs::remove_dir_all(&path)?;
-        }
-        fs::create_dir(&path)?;
-        Ok(Self { path, target: target.to_path_buf(), committed: false })
+    if empty {
+        return None;
     }
-
-    /// Moves the folder into place, replacing what is there (checked by [`occupied`]).
-    fn commit(mut self) -> io::Result<()> {
-        if self.target.exists() {
-            let old = self.path.with_extension(format!("old-{}", std::process::id()));
-            fs::rename(&self.target, &old)?;
-            fs::rename(&self.path, &self.target)?;
-            let _ = fs::remove_dir_all(&old);
-        } else {
-            fs::rename(&self.path, &self.target)?;
-        }
-        self.committed = true;
-        Ok(())
+    if !force {
+        return Some(format!("{}: already exists and is not empty; use --force to replace it", out.display()));
     }
-}
-
-impl Drop for Staging {
-    fn drop(&mut self) {
-        if !self.committed {
-            let _ = fs::remove_dir_all(&self.path);
-        }
-    }
+    (!out.join("validation.csv").is_file()).then(|| {
+        format!(
+            "{}: is not a validate folder (no validation.csv); --force replaces only validate folders: remove it yourself or choose another --out",
+            out.display()
+        )
+    })
 }
 
 #[cfg(test)]

@@ -174,6 +174,16 @@ fn force_replaces_only_run_folders_and_checks_before_simulating() {
         let again = run_in(tmp.path(), &["run", "--quiet", "--horizon", "100", "--out", target, "--force"]);
         assert_eq!((again.status.code(), text(&again.stderr)), (Some(2), text(&out.stderr)));
     }
+    // `validate --force` likewise replaces only a folder `validate` wrote.
+    let validate =
+        run_in(tmp.path(), &["validate", "--seeds", "1", "--horizon", "35d", "-q", "--out", "notes", "--force"]);
+    assert_eq!(validate.status.code(), Some(2), "{}", text(&validate.stderr));
+    assert!(
+        text(&validate.stderr)
+            .starts_with("error: notes: is not a validate folder (no validation.csv); --force replaces only"),
+        "{}",
+        text(&validate.stderr)
+    );
     assert_eq!(fs::read_to_string(tmp.path().join("a-file")).expect("file"), "keep me");
     assert_eq!(fs::read_to_string(tmp.path().join("notes/todo.txt")).expect("file"), "keep me too");
     assert_eq!(entries(tmp.path()), ["a-file", "notes"], "no .NAME.old, no staging");
