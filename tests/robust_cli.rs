@@ -208,6 +208,11 @@ fn every_bad_input_exits_with_2() {
     write("garbage-profile.toml", "this is not a profile\n");
     write("bad-profile.toml", "calibration_profile = \"garbage-profile.toml\"\n");
     write("poor.toml", "[participants.holders]\ncount = 10000\ntao_each = 1e6\n");
+    write(
+        "sweep-profile.toml",
+        "[sweep]\nname = \"p\"\nseeds = [1]\n[sweep.vary]\n\"chain.tempo\" = [99, 100]\n\
+         [base]\ncalibration_profile = \"missing-profile.toml\"\nrun.horizon = 100\n",
+    );
     fs::create_dir(tmp.path().join("no-manifest")).expect("mkdir");
     fs::create_dir(tmp.path().join("bad-manifest")).expect("mkdir");
     write("bad-manifest/manifest.json", "{ \"format\": ");
@@ -230,6 +235,14 @@ fn every_bad_input_exits_with_2() {
         (vec!["check", "no-profile.toml"], "error: no-profile.toml: missing-profile.toml: cannot read the calibration"),
         (vec!["check", "bad-profile.toml"], "error: bad-profile.toml: garbage-profile.toml: not a calibration profile"),
         (vec!["check", "poor.toml"], "error: poor.toml: scenario: participants.holders: cannot fund the holders"),
+        (
+            vec!["check", "sweep-profile.toml"],
+            "error: sweep-profile.toml: missing-profile.toml: cannot read the calibration profile",
+        ),
+        (
+            vec!["sweep", "sweep-profile.toml", "--out", "s", "--quiet"],
+            "error: sweep-profile.toml: missing-profile.toml: cannot read the calibration profile",
+        ),
     ];
     let before = entries(tmp.path());
     for (args, expected) in cases {

@@ -59,7 +59,10 @@ pub enum SweepError {
 impl SweepError {
     /// Whether the error is the user's input (exit code 2) rather than the environment.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, SweepError::Invalid(_) | SweepError::Folder { .. })
+        match self {
+            SweepError::Invalid(_) | SweepError::Folder { .. } => true,
+            SweepError::Io(e) => e.is_bad_input(),
+        }
     }
 
     pub(crate) fn folder(path: impl Into<PathBuf>, message: impl Into<String>) -> Self {
