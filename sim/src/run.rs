@@ -2,9 +2,11 @@
 //!
 //! A run folder holds `timeseries.csv`, `subnets.csv`, `events.csv`, `summary.json`, `scenario.toml` (the
 //! resolved scenario, runnable as it is) and `manifest.json` (resolved scenario, seed,
-//! version, calibration profile, SHA-256 of every other file). Every output is a pure
-//! function of the resolved scenario: no wall-clock time, host name or thread count is
+//! version, the build, calibration profile, SHA-256 of every other file). Every output is a
+//! pure function of the resolved scenario: no wall-clock time, host name or thread count is
 //! written, so the same scenario gives the same bytes on any machine and any thread count.
+//! The one exception is the manifest's `build` entry, which names the binary that wrote the
+//! run (its digest, commit, compiler and target) on purpose.
 
 use crate::calibration::UsedProfile;
 use crate::chain::{ChainState, Rao};
