@@ -1,7 +1,7 @@
 //! Participants' policies in the network, each alone, and emergent behaviour in small runs.
 //!
-//! The copier and cabal tests run on the clipped-consensus stand-in (weights matter there);
-//! re-point them at Yuma (`sim::chain::yuma`) once it is the chain's epoch.
+//! The copier and cabal tests run on Yuma consensus (`chain.consensus.epoch = "yuma"`, the
+//! default, set explicitly there), where weights decide incentive.
 
 use super::config::{At, EventKind, EventSpec};
 use super::*;
