@@ -62,3 +62,43 @@ fn bad_input_is_one_line_and_exit_code_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--top-k: 0 is out of range"));
 }
+
+/// A CSV file as a header and rows of cells, split on commas: enough for the leading
+/// unquoted columns of events.csv (block, kind, subject) and a single run's runs.csv.
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut lines = text.lines().map(|l| l.split(',').map(str::to_string).collect::<Vec<String>>());
+    let header = lines.next().expect("header");
+    (header, lines.collect())
+}
+
+/// The halving's exit count and fraction come from the exits the simulator really writes
+/// (kind `exit`, subject `miner N`): they were always 0 while analysis looked for `miner_exit`.
+#[test]
+fn halving_exits_count_the_simulators_miner_exits() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/halving.toml");
+    ok(&taosim(&["run", scenario.to_str().expect("utf-8"), "--quiet", "--horizon", "20d", "--out", "h"], dir));
+    let (header, events) = read_csv(&dir.join("h/events.csv"));
+    let (kind, subject) = (header.iter().position(|c| c == "kind").expect("kind"), 2);
+    let halving: u64 =
+        events.iter().find(|e| e[kind] == "halving").expect("a halving in 20 days")[0].parse().expect("block");
+    let window_end = halving + 30 * 7200;
+    let miner_exits = events
+        .iter()
+        .filter(|e| e[kind] == "exit" && e[subject].starts_with("miner "))
+        .filter(|e| (halving..window_end).contains(&e[0].parse::<u64>().expect("block")))
+        .count();
+    assert!(miner_exits > 0, "the halving scenario has miners leaving after the halving");
+    assert!(events.iter().any(|e| e[kind] == "exit" && e[subject].starts_with("holder ")), "holders' exits too");
+
+    ok(&taosim(&["report", "--quiet", "h"], dir));
+    let (header, runs) = read_csv(&dir.join("h/runs.csv"));
+    let cell = |name: &str| -> f64 {
+        let i = header.iter().position(|c| c == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
+        runs[0][i].parse().expect("number")
+    };
+    assert_eq!(cell("halving1.miner_exits_30d_count"), miner_exits as f64);
+    assert!(cell("halving1.miner_exit_30d_fraction") > 0.0);
+}

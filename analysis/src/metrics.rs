@@ -10,7 +10,7 @@
 //! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
 //! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
 //! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
-//! | `halvingK.miner_exit_30d_fraction` | `halving` and `miner_exit` events, `active_miners` | exits in `[h, h + 30 d)` over active miners just before `h` |
+//! | `halvingK.miner_exit_30d_fraction` | `halving` events, `exit` events of subject `miner N`, `active_miners` | exits in `[h, h + 30 d)` over active miners just before `h` |
 //! | `halvingK.gpus_online_before`, `_after_30d`, `_change_fraction` | `gpus_online` or the sum of `gpus_online_*` | last sample before `h`; at `h + 30 d` |
 //! | `<attacker share>.mean`, `attackers.emission_over_<x>_share_ratio` | columns with the token `attacker(s)` and `share` | mean from the first sample with a positive attacker share |
 //! | `<attacker cost>.final` | columns with `attacker(s)` and `cost` | last value (cumulative cost) |
@@ -27,8 +27,26 @@ pub const HALVING_WINDOW_DAYS: u64 = 30;
 /// The event kind of a halving.
 pub const HALVING_EVENT: &str = "halving";
 
-/// The event kind of a miner leaving.
-pub const MINER_EXIT_EVENT: &str = "miner_exit";
+/// The event kind the simulator writes when a participant leaves (`exit`); whose exit it is
+/// is in the subject (`miner 17`, `holder 3`).
+pub const EXIT_EVENT: &str = "exit";
+
+/// The subject prefix of a miner's events (`miner 17`).
+pub const MINER_SUBJECT: &str = "miner";
+
+/// An older spelling of a miner's exit (kind `miner_exit`), still read so that event logs
+/// written by hand or by earlier models count.
+pub const LEGACY_MINER_EXIT_EVENT: &str = "miner_exit";
+
+/// Whether an event is a miner leaving: kind `exit` with a subject `miner <id>` (what the
+/// simulator writes), or the older kind `miner_exit`. Holders' exits share the kind `exit`
+/// and must not be counted as miners'.
+pub fn is_miner_exit(e: &Event) -> bool {
+    if e.kind == LEGACY_MINER_EXIT_EVENT {
+        return true;
+    }
+    e.kind == EXIT_EVENT && e.subject.split_whitespace().next() == Some(MINER_SUBJECT)
+}
 
 /// Metrics of a run and notes on what was skipped.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -131,7 +149,7 @@ pub fn run_metrics(table: &Table, events: &[Event]) -> RunMetrics {
 
     // Halvings: exits and GPUs around each.
     let halvings: Vec<u64> = events.iter().filter(|e| e.kind == HALVING_EVENT).map(|e| e.block).collect();
-    let exits: Vec<u64> = events.iter().filter(|e| e.kind == MINER_EXIT_EVENT).map(|e| e.block).collect();
+    let exits: Vec<u64> = events.iter().filter(|e| is_miner_exit(e)).map(|e| e.block).collect();
     let active = table.column("active_miners");
     let gpus: Option<Vec<f64>> = table.column("gpus_online").map(<[f64]>::to_vec).or_else(|| {
         let parts: Vec<usize> =
@@ -256,6 +274,11 @@ mod tests {
         Event { block, kind: kind.into(), subject: String::new(), value: f64::NAN }
     }
 
+    /// An exit as the simulator writes it (`exit`, subject `miner 17` or `holder 3`).
+    fn exit(block: u64, subject: &str) -> Event {
+        Event { block, kind: EXIT_EVENT.into(), subject: subject.into(), value: f64::NAN }
+    }
+
     fn value(m: &RunMetrics, name: &str) -> Option<f64> {
         m.values.iter().find(|(n, _)| n == name).map(|(_, v)| *v)
     }
@@ -269,9 +292,11 @@ mod tests {
         t.push_column("active_miners".into(), (0..=60).map(|d| if d < 10 { 200.0 } else { 195.0 }).collect());
         t.push_column("gpus_online_h100".into(), (0..=60).map(|d| if d < 10 { 1000.0 } else { 800.0 }).collect());
         t.push_column("gpus_online_a100".into(), vec![100.0; 61]);
-        let mut events = vec![event(10 * day, HALVING_EVENT), event(3 * day, MINER_EXIT_EVENT)];
-        events.extend([10, 11, 12, 20, 39].map(|d| event(d * day, MINER_EXIT_EVENT)));
-        events.push(event(40 * day, MINER_EXIT_EVENT));
+        // Exits as the simulator writes them; holders' exits in the window are not miners'.
+        let mut events = vec![event(10 * day, HALVING_EVENT), exit(3 * day, "miner 1")];
+        events.extend([10, 11, 12, 20, 39].map(|d| exit(d * day, &format!("miner {d}"))));
+        events.push(exit(40 * day, "miner 40"));
+        events.extend([11, 15].map(|d| exit(d * day, &format!("holder {d}"))));
         events.sort_by_key(|e| e.block);
         let m = run_metrics(&t, &events);
         assert_eq!(value(&m, "halving1.miner_exits_30d_count"), Some(5.0));
@@ -280,8 +305,17 @@ mod tests {
         assert_eq!(value(&m, "halving1.gpus_online_after_30d"), Some(900.0));
         assert!((value(&m, "halving1.gpus_online_change_fraction").expect("change") + 200.0 / 1100.0).abs() < 1e-12);
         assert_eq!(value(&m, "halving1.window_days"), Some(30.0));
-        assert_eq!(value(&m, "events.miner_exit_count"), Some(7.0));
+        assert_eq!(value(&m, "events.exit_count"), Some(9.0));
         assert!(m.notes.iter().any(|n| n.contains("no price column")), "{:?}", m.notes);
+    }
+
+    #[test]
+    fn a_miner_exit_is_the_simulators_exit_of_a_miner() {
+        assert!(is_miner_exit(&exit(5, "miner 17")));
+        assert!(!is_miner_exit(&exit(5, "holder 17")));
+        assert!(!is_miner_exit(&exit(5, "miners")), "only the subject's first word, exactly");
+        assert!(is_miner_exit(&event(5, LEGACY_MINER_EXIT_EVENT)));
+        assert!(!is_miner_exit(&event(5, "entry")));
     }
 
     #[test]
