@@ -33,7 +33,7 @@ fn report_and_compare_runs_from_the_command_line() {
         ));
     }
     let out = ok(&taosim(&["report", "--quiet", "runs/halving"], dir));
-    for name in ["bands.csv", "metrics.csv", "runs.csv", "report.html"] {
+    for name in ["settings.csv", "bands.csv", "entity_bands.csv", "metrics.csv", "runs.csv", "report.html"] {
         assert!(out.contains(name), "{out}");
         assert!(dir.join("runs/halving").join(name).is_file(), "{name}");
     }
@@ -43,7 +43,7 @@ fn report_and_compare_runs_from_the_command_line() {
     // A folder of runs: the varied parameter is found from the manifests.
     ok(&taosim(&["report", "--quiet", "runs", "--out", "report"], dir));
     let metrics = std::fs::read_to_string(dir.join("report/metrics.csv")).expect("metrics");
-    assert!(metrics.starts_with("group,chain.emission.schedule,metric,"), "{metrics}");
+    assert!(metrics.starts_with("setting,chain.emission.schedule,metric,"), "{metrics}");
 
     let table = ok(&taosim(&["compare", "--quiet", "runs/halving", "runs/smooth", "--out", "cmp"], dir));
     assert!(table.contains("final_issuance_tao") && table.contains("moved"), "{table}");
@@ -101,4 +101,31 @@ fn halving_exits_count_the_simulators_miner_exits() {
     };
     assert_eq!(cell("halving1.miner_exits_30d_count"), miner_exits as f64);
     assert!(cell("halving1.miner_exit_30d_fraction") > 0.0);
+}
+
+/// A run file cut short after the run (an interrupted copy) still parses as CSV: `report`
+/// refuses it against the manifest's digest, in one line with exit code 2, writing nothing.
+#[test]
+fn a_truncated_csv_is_refused_with_exit_code_2() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    ok(&taosim(&["run", "--quiet", "--horizon", "3d", "--out", "r"], dir));
+    let path = dir.join("r/timeseries.csv");
+    let text = std::fs::read_to_string(&path).expect("timeseries");
+    // Cut at a line end: every remaining row is whole, so only the digest can tell.
+    let cut = text[..text.len() / 2].rfind('\n').expect("a line end") + 1;
+    std::fs::write(&path, &text[..cut]).expect("truncate");
+    let o = taosim(&["report", "--quiet", "r", "--out", "rep"], dir);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("timeseries.csv") && err.contains("manifest.json"), "{err}");
+    assert!(!dir.join("rep").exists(), "nothing written for a refused input");
+    // The same for a file the manifest lists that is gone.
+    std::fs::write(&path, &text).expect("restore");
+    ok(&taosim(&["report", "--quiet", "r", "--out", "rep"], dir));
+    std::fs::remove_file(dir.join("r/events.csv")).expect("remove");
+    let o = taosim(&["report", "--quiet", "r", "--out", "rep2"], dir);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("events.csv"));
 }

@@ -185,6 +185,8 @@ struct RunPass {
     notes: Vec<String>,
     grid: Grid,
     long: Vec<LongSummary>,
+    /// Whether the run's event log was read (an event kind it lacks then happened 0 times).
+    events_read: bool,
 }
 
 /// What pass 1 learns of a long table in one run.
@@ -386,7 +388,8 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[Entity
     let table_path = dir.join(crate::folder::TIMESERIES);
     let table = if table_path.is_file() { read_table(&table_path)? } else { Table::default() };
     let events_path = dir.join(crate::folder::EVENTS);
-    let events: Vec<Event> = if events_path.is_file() { read_events(&events_path)? } else { Vec::new() };
+    pass.events_read = events_path.is_file();
+    let events: Vec<Event> = if pass.events_read { read_events(&events_path)? } else { Vec::new() };
     let metrics = run_metrics(&table, &events);
     pass.metrics = metrics.values;
     pass.notes = metrics.notes;
@@ -650,6 +653,11 @@ fn rank_entities(study: &Study, stride: u64, options: &Options) -> Vec<Vec<Entit
     rankings
 }
 
+/// Whether a metric counts events of one kind (`events.panic_count`).
+pub fn is_event_count(name: &str) -> bool {
+    name.starts_with("events.") && name.ends_with("_count")
+}
+
 /// Reads and analyses a run, sweep or collection folder.
 pub fn analyse_folder(root: &Path, options: &Options) -> Result<Analysis> {
     analyse(crate::study::load(root)?, options)
@@ -657,6 +665,8 @@ pub fn analyse_folder(root: &Path, options: &Options) -> Result<Analysis> {
 
 /// Analyses a loaded study.
 pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
+    // A file changed or cut short since its run is refused, not drawn as a shorter run.
+    crate::integrity::verify_study(&study)?;
     let stride = grid_stride(&study, options.max_samples)?;
     let groups = study.groups.len();
     // Rankings of long-table entities per group, from the group's first runs (the pilot).
@@ -705,7 +715,7 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
             }
         }
     }
-    let values: Vec<Vec<f64>> = study
+    let mut values: Vec<Vec<f64>> = study
         .runs
         .iter()
         .zip(&passes)
@@ -719,6 +729,18 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
             row
         })
         .collect();
+
+    // An event kind a run with an event log never logged happened 0 times in it: a count is
+    // 0 there, not missing (pandas would read NaN, and the statistics would drop the run).
+    for (m, name) in metric_names.iter().enumerate() {
+        if is_event_count(name) {
+            for (row, pass) in values.iter_mut().zip(&passes) {
+                if pass.events_read && row[m].is_nan() {
+                    row[m] = 0.0;
+                }
+            }
+        }
+    }
 
     // Statistics per group and metric, with seeded bootstrap intervals.
     let pairs: Vec<(usize, usize)> = (0..groups).flat_map(|g| (0..metric_names.len()).map(move |m| (g, m))).collect();

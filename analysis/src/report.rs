@@ -4,22 +4,18 @@
 //! | file | contents |
 //! |---|---|
 //! | `report.html` | header, headline metrics, bands over time, per-entity series (top k + rest), metrics against each varied parameter, notes, definitions |
-//! | `bands.csv` | `group, <each varied parameter>, series, entity, block, day, n, p5, p25, p50, p75, p95`: every band, long format |
-//! | `metrics.csv` | `group, <each varied parameter>, metric, unit, source, n, mean, sd, min, p5, p25, p50, p75, p95, max, mean_ci_low, mean_ci_high` |
-//! | `runs.csv` | `run_id, group, seed, <each varied parameter>, <every metric>`: one row per run |
+//! | the CSV tables | see [`crate::tables`] |
 //!
 //! Every file is written to a temporary name in the output folder and renamed into place, and
 //! holds no timestamp, host or absolute path: the same study gives the same bytes.
 
 use crate::analyse::{Analysis, Band, MetricSource, REST_MEAN, REST_SUM};
-use crate::error::{Error, Result};
-use crate::format::{compact_number_digits, csv_number, display_number, escape};
-use crate::risk::BLOCKS_PER_DAY;
+use crate::error::Result;
+use crate::format::{compact_number_digits, display_number, escape};
 use crate::stats::spread;
 use crate::study::{StudyKind, numeric_value};
 use crate::svg::{self, BandLayer, ChartText, ErrorPoint, ErrorSeries};
 use crate::units::describe;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -34,135 +30,7 @@ pub const MAX_PARAMETER_CHARTS: usize = 36;
 /// Most series combinations of the other parameters drawn separately in a parameter chart.
 pub const MAX_PARAMETER_SERIES: usize = 6;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create the output folder", e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "cannot write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "cannot rename into place", e)
-    })
-}
-
-fn csv_text(rows: Vec<Vec<String>>) -> Result<String> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    for row in rows {
-        w.write_record(&row).map_err(|e| Error::format("csv", e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::format("csv", e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::format("csv", e.to_string()))
-}
-
-/// The day of a block (12 s blocks, 7,200 per day).
-pub fn day_of(block: u64) -> f64 {
-    block as f64 / BLOCKS_PER_DAY as f64
-}
-
-fn group_columns(a: &Analysis, g: usize) -> Vec<String> {
-    let group = &a.study.groups[g];
-    let mut row = vec![group.key.clone()];
-    row.extend(group.values.iter().cloned());
-    row
-}
-
-/// `bands.csv`: every band of every group, long format.
-pub fn bands_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["group".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(
-        ["series", "entity", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"].iter().map(|s| s.to_string()),
-    );
-    let mut rows = vec![header];
-    for (g, bands) in a.bands.iter().enumerate() {
-        let lead = group_columns(a, g);
-        for band in bands {
-            for (s, block) in band.blocks.iter().enumerate() {
-                let mut row = lead.clone();
-                row.push(band.key.series.clone());
-                row.push(band.key.entity.clone());
-                row.push(block.to_string());
-                row.push(csv_number(day_of(*block)));
-                row.push(band.n[s].to_string());
-                row.extend(band.levels.iter().map(|l| csv_number(l[s])));
-                rows.push(row);
-            }
-        }
-    }
-    csv_text(rows)
-}
-
-/// `metrics.csv`: each metric's spread and confidence interval in each group.
-pub fn metrics_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["group".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(
-        [
-            "metric",
-            "unit",
-            "source",
-            "n",
-            "mean",
-            "sd",
-            "min",
-            "p5",
-            "p25",
-            "p50",
-            "p75",
-            "p95",
-            "max",
-            "mean_ci_low",
-            "mean_ci_high",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    let mut rows = vec![header];
-    for g in 0..a.study.groups.len() {
-        for (m, name) in a.metric_names.iter().enumerate() {
-            let Some(stat) = a.stats[g][m] else { continue };
-            let mut row = group_columns(a, g);
-            row.push(name.clone());
-            row.push(describe(name).unit);
-            row.push(source_word(a.metric_sources[m]).into());
-            row.push(stat.spread.n.to_string());
-            let s = stat.spread;
-            row.extend([s.mean, s.sd, s.min].map(csv_number));
-            row.extend(s.percentiles.map(csv_number));
-            row.extend([s.max, stat.ci.low, stat.ci.high].map(csv_number));
-            rows.push(row);
-        }
-    }
-    csv_text(rows)
-}
-
-/// `runs.csv`: one row per successful run with every metric.
-pub fn runs_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["run_id".to_string(), "group".to_string(), "seed".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(a.metric_names.iter().cloned());
-    let mut rows = vec![header];
-    for (run, values) in a.study.runs.iter().zip(&a.values) {
-        let group = &a.study.groups[run.group];
-        let mut row = vec![run.id.clone(), group.key.clone(), run.seed.map(|s| s.to_string()).unwrap_or_default()];
-        row.extend(group.values.iter().cloned());
-        row.extend(values.iter().map(|v| csv_number(*v)));
-        rows.push(row);
-    }
-    csv_text(rows)
-}
-
-fn source_word(s: MetricSource) -> &'static str {
-    match s {
-        MetricSource::Summary => "summary",
-        MetricSource::Computed => "computed",
-    }
-}
+pub use crate::tables::{day_of, write_atomic};
 
 /// Upper-cases the first letter.
 pub fn sentence(text: &str) -> String {
@@ -842,23 +710,14 @@ pub fn render_html(a: &Analysis) -> String {
     page(&title, &out)
 }
 
-/// Writes `report.html`, `bands.csv`, `metrics.csv` and `runs.csv` into `out_dir`; returns
-/// their paths.
+/// Writes `report.html` and the CSV tables ([`crate::tables::TABLE_FILES`]) into `out_dir`;
+/// returns their paths, in name order.
 pub fn write_report(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let files: BTreeMap<&str, String> = [
-        ("bands.csv", bands_csv(a)?),
-        ("metrics.csv", metrics_csv(a)?),
-        ("runs.csv", runs_csv(a)?),
-        ("report.html", render_html(a)),
-    ]
-    .into_iter()
-    .collect();
-    let mut written = Vec::new();
-    for (name, text) in files {
-        let path = out_dir.join(name);
-        write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-    }
+    let mut written = crate::tables::write_tables(a, out_dir)?;
+    let html = out_dir.join("report.html");
+    write_atomic(&html, render_html(a).as_bytes())?;
+    written.push(html);
+    written.sort();
     Ok(written)
 }
 
@@ -880,15 +739,5 @@ mod tests {
         let idx = spread_indices(100, 10);
         assert_eq!((idx.len(), idx[0], idx[9]), (10, 0, 99));
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn atomic_writes_leave_only_the_file() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("x.csv");
-        write_atomic(&path, b"a\n").expect("write");
-        write_atomic(&path, b"b\n").expect("overwrite");
-        assert_eq!(std::fs::read(&path).expect("read"), b"b\n");
-        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 }

@@ -102,6 +102,14 @@ pub struct Study {
 }
 
 impl Study {
+    /// The short label of setting `g` (`s01`, `s02`, ...; three digits from 100 settings):
+    /// every CSV row and chart names a setting by it, and `settings.csv` maps it to the
+    /// parameters' full values (which can be long TOML, e.g. a list of events).
+    pub fn setting_label(&self, g: usize) -> String {
+        let width = self.groups.len().to_string().len().max(2);
+        format!("s{:0width$}", g + 1)
+    }
+
     /// Indices of the runs of group `g`.
     pub fn runs_of(&self, g: usize) -> Vec<usize> {
         self.runs.iter().enumerate().filter(|(_, r)| r.group == g).map(|(i, _)| i).collect()
