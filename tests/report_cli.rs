@@ -129,3 +129,33 @@ fn a_truncated_csv_is_refused_with_exit_code_2() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("events.csv"));
 }
+
+/// The headline's price risk is measured from the scripted shock (day 5 of liquidity-shock),
+/// not from the start-up, and comes first; a run that never recovers says so instead of
+/// leaving its recovery time out.
+#[test]
+fn headline_price_risk_is_measured_from_the_shock() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/liquidity-shock.toml");
+    ok(&taosim(&["run", scenario.to_str().expect("utf-8"), "--quiet", "--horizon", "10d", "--out", "s"], dir));
+    ok(&taosim(&["report", "--quiet", "s"], dir));
+    let (header, runs) = read_csv(&dir.join("s/runs.csv"));
+    let cell = |name: &str| -> Option<f64> {
+        let i = header.iter().position(|c| c == name)?;
+        runs[0][i].parse().ok()
+    };
+    assert_eq!(cell("event.day"), Some(5.0), "the price jump and depth cut at day 5");
+    // TAO/USD jumps by x0.6 at the shock: at least a 35% fall from the sample before it.
+    let drawdown = cell("tao_price_usd.event.max_drawdown_fraction").expect("event drawdown");
+    assert!(drawdown >= 0.35, "{drawdown}");
+    assert!(cell("tao_price_usd.event.trough_days").expect("trough") >= 0.0);
+    let recovered = cell("tao_price_usd.event.recovered").expect("recovered");
+    assert_eq!(cell("tao_price_usd.event.never_recovered"), Some(1.0 - recovered));
+    assert_eq!(cell("tao_price_usd.event.recovery_days").is_some(), recovered == 1.0);
+    // The key table starts with the event drawdown of TAO/USD.
+    let html = std::fs::read_to_string(dir.join("s/report.html")).expect("html");
+    let key = &html[html.find("Key risk metrics").expect("key metrics")..];
+    let first = key.split("<code>").nth(1).and_then(|c| c.split("</code>").next()).expect("a first metric");
+    assert_eq!(first, "tao_price_usd.event.max_drawdown_fraction");
+}

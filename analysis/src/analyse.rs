@@ -17,9 +17,9 @@
 //! sampling interval times `ceil(samples / max_samples)`) and each run's last sample.
 
 use crate::concentration::{gini, nakamoto_coefficient};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::folder::{Event, LongBlock, LongFile, LongShape, Table, long_files, read_events, read_table, stream_long};
-use crate::metrics::{RunMetrics, price_metrics, run_metrics};
+use crate::metrics::{RunMetrics, Window, price_metrics, run_metrics};
 use crate::stats::{BAND_LEVELS, Interval, Spread, bootstrap_mean_ci, bootstrap_stream, quantile_sorted, spread};
 use crate::study::{RunEntry, Study};
 use crate::units::{has_token, is_intensive};
@@ -382,6 +382,19 @@ fn long_pass(
     Ok(())
 }
 
+/// A run's measuring window from its manifest: its `run.burn_in` (0 when none, or when the
+/// folder has no manifest of the simulator's).
+fn run_window(dir: &Path) -> Result<Window> {
+    let Ok(manifest) = sim::output::read_manifest(dir) else { return Ok(Window::default()) };
+    let Some(burn_in) = manifest.scenario.get("run").and_then(|r| r.get("burn_in")) else {
+        return Ok(Window::default());
+    };
+    let path = dir.join(sim::output::MANIFEST);
+    let bad = |e: String| Error::format(&path, format!("scenario.run.burn_in: {e}"));
+    let horizon: sim::scenario::Horizon = serde_json::from_value(burn_in.clone()).map_err(|e| bad(e.to_string()))?;
+    Ok(Window { burn_in_blocks: horizon.blocks().map_err(bad)? })
+}
+
 fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[EntityRanking]) -> Result<RunPass> {
     let mut pass = RunPass::default();
     let Some(dir) = &entry.dir else { return Ok(pass) };
@@ -390,7 +403,7 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[Entity
     let events_path = dir.join(crate::folder::EVENTS);
     pass.events_read = events_path.is_file();
     let events: Vec<Event> = if pass.events_read { read_events(&events_path)? } else { Vec::new() };
-    let metrics = run_metrics(&table, &events);
+    let metrics = run_metrics(&table, &events, run_window(dir)?);
     pass.metrics = metrics.values;
     pass.notes = metrics.notes;
     if options.bands {

@@ -6,7 +6,8 @@
 //!
 //! | metric | from | definition |
 //! |---|---|---|
-//! | `<price>.max_drawdown_fraction` | any column with the token `price` | [`risk::max_drawdown`] over every sample |
+//! | `<price>.max_drawdown_fraction` | any column with the token `price` | [`risk::max_drawdown`] over every sample after `run.burn_in` |
+//! | `<price>.event.max_drawdown_fraction`, `.event.trough_days`, `.event.recovery_days`, `.event.recovered`, `.event.never_recovered`, `.event.var95_daily_loss_fraction`, ... | same, and a `shock` or `halving` event | [`event_price_metrics`], from the first shock (else halving) at or after `run.burn_in` |
 //! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
 //! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
 //! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
@@ -78,6 +79,60 @@ fn days_between(a: u64, b: u64) -> f64 {
     b.saturating_sub(a) as f64 / BLOCKS_PER_DAY as f64
 }
 
+/// Where a run's metrics are measured from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Window {
+    /// The run's `run.burn_in` in blocks: the start-up from the genesis snapshot, whose
+    /// transient moves are not the scenario's risk. Whole-run price metrics start at it, and
+    /// the event metrics' event is the first at or after it.
+    pub burn_in_blocks: u64,
+}
+
+/// The event kind of a scripted shock (a price jump, a depth cut, a forced halving...).
+pub const SHOCK_EVENT: &str = "shock";
+
+/// The block event-relative metrics are measured from: the first scripted shock at or after
+/// the burn-in, else the first halving at or after it (a halving is the event of a halving
+/// study; a shock scripted after it is a second event).
+pub fn event_block(events: &[Event], window: Window) -> Option<u64> {
+    let first = |kind: &str| {
+        events.iter().filter(|e| e.kind == kind && e.block >= window.burn_in_blocks).map(|e| e.block).min()
+    };
+    first(SHOCK_EVENT).or_else(|| first(HALVING_EVENT))
+}
+
+/// Drawdown, time to trough, recovery and daily tail risk measured from an event, pushed as
+/// `<name>.event.<metric>`: over the samples from the last one before `event` (the level the
+/// event starts from, the first peak) to the end. Whole-run figures would be dominated by
+/// whatever happened first (in a fresh network, the start-up transient).
+///
+/// A run whose price never regains the drawdown's peak has `.event.recovered` 0 and
+/// `.event.never_recovered` 1 and no `.event.recovery_days`: averages of recovery days are
+/// over the runs that recovered only, and the share that did not is reported beside them.
+pub fn event_price_metrics(name: &str, blocks: &[u64], values: &[f64], event: u64, out: &mut RunMetrics) {
+    let (blocks, values) = present(blocks, values);
+    let start = blocks.iter().rposition(|&b| b < event).or_else(|| blocks.iter().position(|&b| b >= event));
+    let Some(start) = start else { return };
+    let (blocks, values) = (&blocks[start..], &values[start..]);
+    if let Some(d) = risk::max_drawdown(values) {
+        out.push(format!("{name}.event.max_drawdown_fraction"), d.depth_fraction);
+        out.push(format!("{name}.event.trough_days"), days_between(event, blocks[d.trough_index]));
+        let recovered = d.recovery_index.is_some();
+        out.push(format!("{name}.event.recovered"), f64::from(u8::from(recovered)));
+        out.push(format!("{name}.event.never_recovered"), f64::from(u8::from(!recovered)));
+        if let Some(r) = d.recovery_index {
+            out.push(format!("{name}.event.recovery_days"), days_between(blocks[d.trough_index], blocks[r]));
+        }
+    }
+    let returns = risk::simple_returns(&risk::daily_closes(blocks, values, BLOCKS_PER_DAY));
+    for (level, tag) in [(0.95, "95"), (0.99, "99")] {
+        if let Some(t) = risk::historical_var_es(&returns, level) {
+            out.push(format!("{name}.event.var{tag}_daily_loss_fraction"), t.var);
+            out.push(format!("{name}.event.es{tag}_daily_loss_fraction"), t.es);
+        }
+    }
+}
+
 /// Drawdown, recovery and daily tail risk of one price series, pushed as `<name>.<metric>`.
 pub fn price_metrics(name: &str, blocks: &[u64], values: &[f64], out: &mut RunMetrics) {
     let (blocks, values) = present(blocks, values);
@@ -113,19 +168,35 @@ fn currency_of(column: &str) -> Option<&'static str> {
     ["usd", "tao", "alpha"].into_iter().find(|c| has_token(column, c))
 }
 
-/// The metrics of one run from its timeseries and events.
-pub fn run_metrics(table: &Table, events: &[Event]) -> RunMetrics {
+/// The metrics of one run from its timeseries and events, measured after `window`'s burn-in.
+pub fn run_metrics(table: &Table, events: &[Event], window: Window) -> RunMetrics {
     let mut out = RunMetrics::default();
     let blocks = &table.blocks;
     let last_block = blocks.last().copied().unwrap_or(0);
 
-    // Prices: drawdown, recovery, VaR, ES.
+    // Prices: drawdown, recovery, VaR, ES, after the burn-in and from the event.
     let prices: Vec<usize> = (0..table.columns.len()).filter(|&i| is_price(&table.columns[i])).collect();
     if prices.is_empty() {
         out.note("no price column in timeseries.csv (a name with the token `price`, e.g. tao_usd_price): drawdown, VaR and ES skipped");
     }
+    let from = blocks.partition_point(|&b| b < window.burn_in_blocks);
+    if window.burn_in_blocks > 0 {
+        out.push("run.burn_in_days", days_between(0, window.burn_in_blocks));
+    }
+    let event = event_block(events, window);
+    match event {
+        Some(e) => out.push("event.day", days_between(0, e)),
+        None if !prices.is_empty() => out.note(
+            "no shock or halving in events.csv at or after the burn-in: the event-relative price metrics (<price>.event.*) skipped; the whole-run ones include whatever happens first",
+        ),
+        None => {}
+    }
     for i in prices {
-        price_metrics(&table.columns[i], blocks, &table.values[i], &mut out);
+        let column = &table.columns[i];
+        price_metrics(column, &blocks[from..], &table.values[i][from..], &mut out);
+        if let Some(e) = event {
+            event_price_metrics(column, blocks, &table.values[i], e, &mut out);
+        }
     }
 
     // Sell pressure over depth, in matching currencies.
@@ -298,7 +369,7 @@ mod tests {
         events.push(exit(40 * day, "miner 40"));
         events.extend([11, 15].map(|d| exit(d * day, &format!("holder {d}"))));
         events.sort_by_key(|e| e.block);
-        let m = run_metrics(&t, &events);
+        let m = run_metrics(&t, &events, Window::default());
         assert_eq!(value(&m, "halving1.miner_exits_30d_count"), Some(5.0));
         assert_eq!(value(&m, "halving1.miner_exit_30d_fraction"), Some(5.0 / 200.0));
         assert_eq!(value(&m, "halving1.gpus_online_before"), Some(1100.0));
@@ -307,6 +378,58 @@ mod tests {
         assert_eq!(value(&m, "halving1.window_days"), Some(30.0));
         assert_eq!(value(&m, "events.exit_count"), Some(9.0));
         assert!(m.notes.iter().any(|n| n.contains("no price column")), "{:?}", m.notes);
+    }
+
+    /// Daily prices: a start-up spike (100 -> 400 -> 100 by day 3), flat to day 5, a shock at
+    /// day 5 (a shock before the burn-in at day 2 too), the trough 50 at day 8, back to 100
+    /// at day 12, then 110.
+    fn shocked_run(recover: bool) -> (Table, Vec<Event>) {
+        let day = BLOCKS_PER_DAY;
+        let mut prices = vec![100.0, 400.0, 200.0, 100.0, 100.0, 100.0, 60.0, 55.0, 50.0, 70.0, 80.0, 90.0];
+        prices.extend(if recover { [100.0, 110.0] } else { [95.0, 99.0] });
+        let mut t = Table { blocks: (0..prices.len() as u64).map(|d| d * day).collect(), ..Table::default() };
+        t.push_column("tao_price_usd".into(), prices);
+        let events = vec![event(2 * day, SHOCK_EVENT), event(5 * day, SHOCK_EVENT), event(6 * day, HALVING_EVENT)];
+        (t, events)
+    }
+
+    #[test]
+    fn price_risk_is_measured_from_the_event_after_the_burn_in() {
+        let window = Window { burn_in_blocks: 4 * BLOCKS_PER_DAY };
+        let (t, events) = shocked_run(true);
+        assert_eq!(event_block(&events, window), Some(5 * BLOCKS_PER_DAY), "the first shock after the burn-in");
+        let m = run_metrics(&t, &events, window);
+        assert_eq!(value(&m, "event.day"), Some(5.0));
+        assert_eq!(value(&m, "run.burn_in_days"), Some(4.0));
+        // From the event: 100 before it, trough 50 three days later, 100 again 4 days on.
+        assert_eq!(value(&m, "tao_price_usd.event.max_drawdown_fraction"), Some(0.5));
+        assert_eq!(value(&m, "tao_price_usd.event.trough_days"), Some(3.0));
+        assert_eq!(value(&m, "tao_price_usd.event.recovery_days"), Some(4.0));
+        assert_eq!(value(&m, "tao_price_usd.event.recovered"), Some(1.0));
+        assert_eq!(value(&m, "tao_price_usd.event.never_recovered"), Some(0.0));
+        // The worst daily loss from the event is the shock's day: 100 -> 60.
+        let es99 = value(&m, "tao_price_usd.event.es99_daily_loss_fraction").expect("es99");
+        assert!((es99 - 0.4).abs() < 1e-12, "{es99}");
+        // The whole-run drawdown after the burn-in is the shock's too; with the start-up it is 400 -> 50.
+        assert_eq!(value(&m, "tao_price_usd.max_drawdown_fraction"), Some(0.5));
+        let no_burn_in = run_metrics(&t, &events, Window::default());
+        assert_eq!(value(&no_burn_in, "tao_price_usd.max_drawdown_fraction"), Some(0.875));
+        assert_eq!(value(&no_burn_in, "event.day"), Some(2.0), "without a burn-in the first shock counts");
+    }
+
+    #[test]
+    fn a_run_that_never_recovers_says_so() {
+        let (t, events) = shocked_run(false);
+        let m = run_metrics(&t, &events, Window { burn_in_blocks: 4 * BLOCKS_PER_DAY });
+        assert_eq!(value(&m, "tao_price_usd.event.recovered"), Some(0.0));
+        assert_eq!(value(&m, "tao_price_usd.event.never_recovered"), Some(1.0));
+        assert_eq!(value(&m, "tao_price_usd.event.recovery_days"), None);
+        // Without a shock the halving is the event; without either, a note.
+        let halving = [event(6 * BLOCKS_PER_DAY, HALVING_EVENT)];
+        assert_eq!(event_block(&halving, Window::default()), Some(6 * BLOCKS_PER_DAY));
+        let m = run_metrics(&t, &[], Window::default());
+        assert!(m.notes.iter().any(|n| n.contains("no shock or halving")), "{:?}", m.notes);
+        assert_eq!(value(&m, "tao_price_usd.event.max_drawdown_fraction"), None);
     }
 
     #[test]
@@ -328,7 +451,7 @@ mod tests {
         t.push_column("attacker_emission_share".into(), vec![0.0, 0.2, 0.4, 0.4, 0.4]);
         t.push_column("attacker_stake_share".into(), vec![0.0, 0.1, 0.1, 0.1, 0.1]);
         t.push_column("attacker_cost_usd".into(), vec![0.0, 50.0, 60.0, 60.0, 60.0]);
-        let m = run_metrics(&t, &[]);
+        let m = run_metrics(&t, &[], Window::default());
         assert!((value(&m, "tao_usd_price.max_drawdown_fraction").expect("dd") - 0.25).abs() < 1e-12);
         assert_eq!(value(&m, "tao_usd_price.recovery_days"), Some(1.0), "trough day 2, back above 120 on day 3");
         // Returns: +20%, -25%, +44.4%, -10%: 95% VaR = -Q(0.05): h = 0.15 -> -0.25 + 0.15 * 0.15.

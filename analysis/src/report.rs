@@ -300,26 +300,85 @@ fn seeds_phrase(a: &Analysis) -> String {
     }
 }
 
+/// The key risk measures, in the order the headline shows them: what a risk team asks first
+/// (how far the price fell from the event, how fast, whether it came back, the daily tail)
+/// before the mechanisms (sell pressure, exits) and concentration. A metric's key is the
+/// first ending it matches (`.event.max_drawdown_fraction` before `.max_drawdown_fraction`).
+pub const KEY_METRICS: [&str; 24] = [
+    ".event.max_drawdown_fraction",
+    ".event.trough_days",
+    ".event.recovery_days",
+    ".event.never_recovered",
+    ".event.var95_daily_loss_fraction",
+    ".event.es95_daily_loss_fraction",
+    ".event.var99_daily_loss_fraction",
+    ".event.es99_daily_loss_fraction",
+    "sell_pressure_over_depth.peak_per_day",
+    ".miner_exit_30d_fraction",
+    ".gpus_online_change_fraction",
+    ".max_drawdown_fraction.worst",
+    ".max_drawdown_fraction",
+    ".recovery_days",
+    ".var95_daily_loss_fraction",
+    ".var99_daily_loss_fraction",
+    ".es99_daily_loss_fraction",
+    "_share_ratio",
+    "cost_usd.final",
+    "cost_tao.final",
+    ".nakamoto.final",
+    ".gini.final",
+    "nakamoto_",
+    "gini_",
+];
+
+/// Whole-run price metrics (from the start, or the burn-in): key only when no run has an
+/// event to measure from, since otherwise they mix the event with what came before it.
+const WHOLE_RUN_PRICE: [&str; 5] = [
+    ".max_drawdown_fraction",
+    ".recovery_days",
+    ".var95_daily_loss_fraction",
+    ".var99_daily_loss_fraction",
+    ".es99_daily_loss_fraction",
+];
+
+/// The headline rank of a metric among [`KEY_METRICS`]; `None` for the others.
+pub fn key_rank(name: &str) -> Option<usize> {
+    KEY_METRICS.iter().position(|k| match *k {
+        "nakamoto_" | "gini_" => name.starts_with(k) && name.ends_with(".final"),
+        _ => name.ends_with(k),
+    })
+}
+
 /// Whether a metric is one of the key risk measures shown first.
 pub fn is_key_metric(name: &str) -> bool {
-    const KEY_ENDINGS: [&str; 14] = [
-        ".max_drawdown_fraction",
-        ".recovery_days",
-        ".var95_daily_loss_fraction",
-        ".var99_daily_loss_fraction",
-        ".es99_daily_loss_fraction",
-        "sell_pressure_over_depth.peak_per_day",
-        ".miner_exit_30d_fraction",
-        ".gpus_online_change_fraction",
-        "_share_ratio",
-        "cost_usd.final",
-        "cost_tao.final",
-        ".nakamoto.final",
-        ".gini.final",
-        ".max_drawdown_fraction.worst",
-    ];
-    let model_concentration = (name.starts_with("nakamoto_") || name.starts_with("gini_")) && name.ends_with(".final");
-    model_concentration || KEY_ENDINGS.iter().any(|e| name.ends_with(e))
+    key_rank(name).is_some()
+}
+
+/// The study's key metrics in headline order (whole-run price figures left out when event
+/// figures exist).
+pub fn key_metrics(a: &Analysis) -> Vec<usize> {
+    let has_event = a.metric_names.iter().any(|n| n.contains(".event."));
+    let mut key: Vec<(usize, usize)> = (0..a.metric_names.len())
+        .filter(|&m| a.metric_sources[m] == MetricSource::Computed)
+        .filter_map(|m| {
+            let name = &a.metric_names[m];
+            let rank = key_rank(name)?;
+            let whole_run = !name.contains(".event.") && WHOLE_RUN_PRICE.contains(&KEY_METRICS[rank]);
+            (!(has_event && whole_run)).then_some((rank, m))
+        })
+        .collect();
+    key.sort();
+    key.into_iter().map(|(_, m)| m).collect()
+}
+
+/// For a recovery-days metric, how many of group `g`'s runs never recovered (its sibling
+/// `.recovered` is 0) out of those that measured it: runs that never recover have no
+/// recovery time, and a mean over the others alone would hide them.
+fn never_recovered(a: &Analysis, g: usize, m: usize) -> Option<(usize, usize)> {
+    let prefix = a.metric_names[m].strip_suffix(".recovery_days")?;
+    let r = a.metric_index(&format!("{prefix}.recovered"))?;
+    let values = a.group_values(g, r);
+    Some((values.iter().filter(|(_, v)| *v == 0.0).count(), values.len()))
 }
 
 fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
@@ -333,14 +392,29 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
             display_number(a.options.confidence * 100.0)
         );
         for &m in metrics {
-            let Some(stat) = a.stats[g][m] else { continue };
+            let never = never_recovered(a, g, m).filter(|(k, _)| *k > 0);
+            let Some(stat) = a.stats[g][m] else {
+                if let Some((k, n)) = never {
+                    let _ = writeln!(
+                        out,
+                        "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>0</td><td colspan=\"5\" class=\"l\">none of the {n} runs recovered (<code>.recovered</code> = 0 in {k})</td></tr>",
+                        escape(&a.metric_names[m]),
+                        escape(&describe(&a.metric_names[m]).unit),
+                    );
+                }
+                continue;
+            };
             let s = stat.spread;
+            let n = match never {
+                Some((k, total)) => format!("{}<br/><span class=\"muted\">{k} of {total} never recovered</span>", s.n),
+                None => s.n.to_string(),
+            };
             let _ = writeln!(
                 out,
                 "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 escape(&a.metric_names[m]),
                 escape(&describe(&a.metric_names[m]).unit),
-                s.n,
+                n,
                 display_number(s.mean),
                 display_number(stat.ci.low),
                 display_number(stat.ci.high),
@@ -392,17 +466,23 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
             escape(&describe(&a.metric_names[m]).unit)
         );
         for &g in &groups {
+            let never = match never_recovered(a, g, m) {
+                Some((k, n)) if k > 0 => format!("<br/><span class=\"muted\">{k} of {n} never recovered</span>"),
+                _ => String::new(),
+            };
             match a.stats[g][m] {
                 Some(stat) => {
                     let _ = write!(
                         out,
-                        "<td>{}<br/><span class=\"muted\">{} – {}</span></td>",
+                        "<td>{}<br/><span class=\"muted\">{} – {}</span>{never}</td>",
                         display_number(stat.spread.median()),
                         display_number(stat.spread.percentiles[0]),
                         display_number(stat.spread.percentiles[4])
                     );
                 }
-                None => out.push_str("<td class=\"muted\">–</td>"),
+                None => {
+                    let _ = write!(out, "<td class=\"muted\">–{never}</td>");
+                }
             }
         }
         let _ = writeln!(out, "</tr>");
@@ -427,8 +507,13 @@ fn headline_section(a: &Analysis, out: &mut String) {
             })
             .collect()
     };
-    let (key, other, summary) =
-        (of(MetricSource::Computed, true), of(MetricSource::Computed, false), of(MetricSource::Summary, true));
+    let key = key_metrics(a);
+    let (other, summary) = (
+        (0..a.metric_names.len())
+            .filter(|&m| a.metric_sources[m] == MetricSource::Computed && !key.contains(&m))
+            .collect::<Vec<usize>>(),
+        of(MetricSource::Summary, true),
+    );
     let _ = writeln!(out, "<section id=\"headline\">\n<h2>Headline metrics</h2>");
     let _ = writeln!(
         out,
@@ -642,7 +727,8 @@ pub fn definitions(a: &Analysis) -> String {
 <dt>Percentiles</dt><dd>Type 7 (R's default, NumPy's <code>linear</code>): for n sorted values and level p, h = (n − 1)p and Q(p) = x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋]).</dd>\n\
 <dt>Bands</dt><dd>At each block, the percentiles over the runs of a setting that have a sample there (runs aligned by block; <code>n</code> in <code>bands.csv</code>). Kept blocks: multiples of {stride} blocks and each run's last sample.</dd>\n\
 <dt>Confidence interval of the mean</dt><dd>Percentile bootstrap, {resamples} resamples with replacement, {level}% level; indices drawn from a ChaCha12 stream keyed by seed {seed} and the metric's and setting's names, so the report is reproducible.</dd>\n\
-<dt>Maximum drawdown</dt><dd>max over t of 1 − P<sub>t</sub> / max<sub>s≤t</sub> P<sub>s</sub>, over every sample of a price column; <em>recovery days</em>: from the trough to the first sample back at the peak (absent when the run ends below it; <code>recovered</code> is then 0).</dd>\n\
+<dt>Measured from the event</dt><dd>The <code>.event.</code> metrics start at the run's first scripted shock (a <code>shock</code> row of <code>events.csv</code>), else its first halving, at or after <code>run.burn_in</code> (<code>event.day</code>): from the last sample before it, whose price is the first peak, to the end. <em>Trough days</em>: from the event to the drawdown's trough. Runs that never regain the peak have no recovery days; <code>never_recovered</code> is 1 for them, and the tables say how many of the runs they are.</dd>\n\
+<dt>Maximum drawdown</dt><dd>max over t of 1 − P<sub>t</sub> / max<sub>s≤t</sub> P<sub>s</sub>, over every sample of a price column after <code>run.burn_in</code> (or from the event); <em>recovery days</em>: from the trough to the first sample back at the peak (absent when the run ends below it; <code>recovered</code> is then 0).</dd>\n\
 <dt>VaR and ES (95%, 99%)</dt><dd>Historical, from daily simple returns of the price at day boundaries (the last sample at or before each multiple of 7,200 blocks): VaR = −Q(1 − c) of the returns (type 7), ES = −mean of the returns at or below that quantile. Positive numbers are losses.</dd>\n\
 <dt>Peak sell pressure over depth</dt><dd>max over samples of sell pressure (per day) / exchange depth, same currency: the share of the book sold in a day at the worst moment.</dd>\n\
 <dt>Exit fraction after a halving</dt><dd>miners' <code>exit</code> events (subject <code>miner N</code>) in [h, h + 30 days) over <code>active_miners</code> at the last sample before the halving block h. Halvings are numbered in the order they occur in each run.</dd>\n\
