@@ -2,7 +2,7 @@
 //! `analysis` crate (which does all the work).
 
 use analysis::analyse::{Options, analyse_folder};
-use analysis::compare::{compare as compare_studies, text_table, write_comparison};
+use analysis::compare::{CompareOptions, compare as compare_studies, text_table, write_comparison};
 use analysis::report::write_report;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -89,8 +89,28 @@ pub struct CompareArgs {
     /// Where to write compare.html and compare.csv (default: A's parent folder).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Smallest change called "moved", as a fraction of the larger mean (0 ..= 1; 0: any
+    /// change whose interval excludes zero).
+    #[arg(long, default_value_t = 0.01)]
+    min_effect: f64,
+    /// Rows shown in the terminal table and in each chart of compare.html, by relevance
+    /// (1 ..= 10000; compare.csv has every row).
+    #[arg(long, default_value_t = 30)]
+    top: usize,
     #[command(flatten)]
     analysis: AnalysisArgs,
+}
+
+impl CompareArgs {
+    fn compare_options(&self) -> Result<CompareOptions, String> {
+        if !(0.0..=1.0).contains(&self.min_effect) {
+            return Err(format!("--min-effect: {} is out of range; allowed 0 ..= 1", self.min_effect));
+        }
+        if !(1..=10_000).contains(&self.top) {
+            return Err(format!("--top: {} is out of range; allowed 1 ..= 10000", self.top));
+        }
+        Ok(CompareOptions { min_effect: self.min_effect, top: self.top })
+    }
 }
 
 fn fail(e: &analysis::Error) -> ExitCode {
@@ -149,9 +169,9 @@ fn parent_of(path: &Path) -> PathBuf {
 /// Runs `taosim compare`.
 pub fn compare(args: CompareArgs) -> ExitCode {
     let started = Instant::now();
-    let options = match args.analysis.options(true) {
-        Ok(o) => o,
-        Err(message) => {
+    let (options, compare_options) = match (args.analysis.options(true), args.compare_options()) {
+        (Ok(o), Ok(c)) => (o, c),
+        (Err(message), _) | (_, Err(message)) => {
             eprintln!("error: {message}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -160,7 +180,7 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
-    let comparison = compare_studies(a, b);
+    let comparison = compare_studies(a, b, compare_options);
     // A closed pipe (`| head`) is not an error worth a panic: the files are still written.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), text_table(&comparison).as_bytes());
     let out = args.out.clone().unwrap_or_else(|| parent_of(&args.a));

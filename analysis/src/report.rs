@@ -301,8 +301,9 @@ fn seeds_phrase(a: &Analysis) -> String {
 }
 
 /// The key risk measures, in the order the headline shows them: what a risk team asks first
-/// (how far the price fell from the event, how fast, whether it came back, the daily tail)
-/// before the mechanisms (sell pressure, exits) and concentration. A metric's key is the
+/// (how far the price fell from the event, how fast, whether it came back, the daily tail;
+/// then the same over the whole run) before the mechanisms (sell pressure, exits) and
+/// concentration. A metric's key is the
 /// first ending it matches (`.event.max_drawdown_fraction` before `.max_drawdown_fraction`).
 pub const KEY_METRICS: [&str; 24] = [
     ".event.max_drawdown_fraction",
@@ -313,15 +314,15 @@ pub const KEY_METRICS: [&str; 24] = [
     ".event.es95_daily_loss_fraction",
     ".event.var99_daily_loss_fraction",
     ".event.es99_daily_loss_fraction",
-    "sell_pressure_over_depth.peak_per_day",
-    ".miner_exit_30d_fraction",
-    ".gpus_online_change_fraction",
-    ".max_drawdown_fraction.worst",
     ".max_drawdown_fraction",
     ".recovery_days",
     ".var95_daily_loss_fraction",
     ".var99_daily_loss_fraction",
     ".es99_daily_loss_fraction",
+    ".max_drawdown_fraction.worst",
+    "sell_pressure_over_depth.peak_per_day",
+    ".miner_exit_30d_fraction",
+    ".gpus_online_change_fraction",
     "_share_ratio",
     "cost_usd.final",
     "cost_tao.final",
