@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 pub const MAX_GROUPS_DRAWN: usize = 10;
 /// Most groups whose bands are shaded (beyond, medians only, so they stay readable).
 pub const MAX_GROUPS_SHADED: usize = 4;
-/// Most groups shown side by side in the headline table.
+/// Most settings shown side by side (as columns) in the headline table; with more, every
+/// setting is a row instead (never a subset: an evenly chosen subset of a grid confounds
+/// its parameters).
 pub const MAX_GROUPS_IN_TABLE: usize = 6;
 /// Most metric-against-parameter charts per parameter.
 pub const MAX_PARAMETER_CHARTS: usize = 36;
@@ -83,9 +85,53 @@ pub fn figure(out: &mut String, svg: &str, caption: &str) {
     let _ = writeln!(out, "<figure>{svg}<figcaption style=\"max-width:{width:.0}px\">{caption}</figcaption></figure>");
 }
 
+/// Whether a parameter value is structured (a TOML list or table, e.g. a list of events).
+fn is_structured(value: &str) -> bool {
+    value.contains('{') || value.contains('[')
+}
+
+/// Readable labels for structured values (`[{ at = "5d", kind = "depth_cut", factor = 0.5,
+/// days = 7 }, ...]`): the `key=value` parts that are not the same in every value, in order
+/// (`days=7, factor=0.5`). The full values are in `settings.csv`.
+pub fn differing_parts(values: &[String]) -> Vec<String> {
+    let tokens: Vec<Vec<String>> = values
+        .iter()
+        .map(|v| {
+            v.split([',', '{', '}', '[', ']']).map(|t| t.trim().replace(" = ", "=")).filter(|t| !t.is_empty()).collect()
+        })
+        .collect();
+    let count = |ts: &[String], t: &String| ts.iter().filter(|u| *u == t).count();
+    tokens
+        .iter()
+        .zip(values)
+        .map(|(ts, full)| {
+            let mut parts: Vec<&String> = Vec::new();
+            for t in ts {
+                let mine = count(ts, t);
+                if !tokens.iter().all(|other| count(other, t) == mine) && !parts.contains(&t) {
+                    parts.push(t);
+                }
+            }
+            if parts.is_empty() {
+                full.clone()
+            } else {
+                parts.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        })
+        .collect()
+}
+
 /// Short labels for a parameter's values: numbers compact (`2M`) with the fewest significant
-/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); text as it is.
+/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); structured values
+/// by what differs between them ([`differing_parts`]); other text as it is.
 pub fn compact_labels(values: &[String]) -> Vec<String> {
+    if values.iter().any(|v| is_structured(v)) {
+        let labels = differing_parts(values);
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        return if unique.len() == labels.len() { labels } else { values.to_vec() };
+    }
     for digits in 3..=12 {
         let labels: Vec<String> = values
             .iter()
@@ -108,21 +154,29 @@ pub fn compact_value(a: &Analysis, p: usize, value: &str) -> String {
     values.iter().position(|v| v == value).map_or_else(|| value.to_string(), |i| labels[i].clone())
 }
 
-/// A setting's label for legends: the last segment of each parameter's path and its value
-/// (`depth_usd=2M, sell_fraction=0.3`).
+/// A setting's label for legends: its short label, then the last segment of each
+/// parameter's path and its compact value (`s02 depth_usd=2M, sell_fraction=0.3`; a
+/// structured value in braces, `s03 events={days=21, factor=0.1}`). The short label comes
+/// first so that legends cut to a chart's width still tell the settings apart.
 pub fn short_label(a: &Analysis, g: usize) -> String {
     let group = &a.study.groups[g];
     if a.study.params.is_empty() {
         return group.label.clone();
     }
-    a.study
+    let values = a
+        .study
         .params
         .iter()
         .zip(&group.values)
         .enumerate()
-        .map(|(i, (p, v))| format!("{}={}", p.rsplit('.').next().unwrap_or(p), compact_value(a, i, v)))
+        .map(|(i, (p, v))| {
+            let name = p.rsplit('.').next().unwrap_or(p);
+            let value = compact_value(a, i, v);
+            if is_structured(v) { format!("{name}={{{value}}}") } else { format!("{name}={value}") }
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!("{} {values}", a.study.setting_label(g))
 }
 
 /// Chart text for a series over time.
@@ -382,8 +436,66 @@ fn never_recovered(a: &Analysis, g: usize, m: usize) -> Option<(usize, usize)> {
     Some((values.iter().filter(|(_, v)| *v == 0.0).count(), values.len()))
 }
 
+/// A cell of a setting's statistics: the median, P5 – P95 under it, and for recovery times
+/// how many runs never recovered.
+fn stat_cell(a: &Analysis, g: usize, m: usize) -> String {
+    let never = match never_recovered(a, g, m) {
+        Some((k, n)) if k > 0 => format!("<br/><span class=\"muted\">{k} of {n} never recovered</span>"),
+        _ => String::new(),
+    };
+    match a.stats[g][m] {
+        Some(stat) => format!(
+            "<td>{}<br/><span class=\"muted\">{} – {}</span>{never}</td>",
+            display_number(stat.spread.median()),
+            display_number(stat.spread.percentiles[0]),
+            display_number(stat.spread.percentiles[4])
+        ),
+        None => format!("<td class=\"muted\">–{never}</td>"),
+    }
+}
+
+/// Metrics per table when settings are rows.
+const METRICS_PER_ROW_TABLE: usize = 5;
+
+/// With more settings than fit side by side: one row per setting (every setting, so that no
+/// subset confounds the parameters), its parameters' compact values, and a few metrics per
+/// table.
+fn settings_as_rows(a: &Analysis, out: &mut String, metrics: &[usize]) {
+    for chunk in metrics.chunks(METRICS_PER_ROW_TABLE) {
+        let _ = write!(out, "<div class=\"scroll\"><table><thead><tr><th class=\"l\">setting</th>");
+        for p in &a.study.params {
+            let _ = write!(out, "<th class=\"l\"><code>{}</code></th>", escape(p.rsplit('.').next().unwrap_or(p)));
+        }
+        for &m in chunk {
+            let unit = describe(&a.metric_names[m]).unit;
+            let _ = write!(
+                out,
+                "<th><code>{}</code><br/><span class=\"muted\">{}median, P5 – P95</span></th>",
+                escape(&a.metric_names[m]),
+                if unit.is_empty() { String::new() } else { format!("{}; ", escape(&unit)) }
+            );
+        }
+        let _ = writeln!(out, "</tr></thead><tbody>");
+        for (g, group) in a.study.groups.iter().enumerate() {
+            let _ = write!(out, "<tr><td class=\"l\">{}</td>", escape(&a.study.setting_label(g)));
+            for (p, v) in group.values.iter().enumerate() {
+                let _ = write!(out, "<td class=\"l\">{}</td>", escape(&compact_value(a, p, v)));
+            }
+            for &m in chunk {
+                out.push_str(&stat_cell(a, g, m));
+            }
+            let _ = writeln!(out, "</tr>");
+        }
+        let _ = writeln!(out, "</tbody></table></div>");
+    }
+}
+
 fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
-    let groups = spread_indices(a.study.groups.len(), MAX_GROUPS_IN_TABLE);
+    if a.study.groups.len() > MAX_GROUPS_IN_TABLE {
+        settings_as_rows(a, out, metrics);
+        return;
+    }
+    let groups: Vec<usize> = (0..a.study.groups.len()).collect();
     let _ = writeln!(out, "<div class=\"scroll\">");
     if groups.len() == 1 {
         let g = groups[0];
@@ -427,26 +539,20 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
         let _ = writeln!(out, "</tbody></table>\n</div>");
         return;
     }
-    // One header row per varied parameter, the settings' values under it.
+    // A header row of the settings' short labels, then one per varied parameter with the
+    // settings' compact values under it.
     let _ = write!(out, "<table><thead>");
-    let header_rows: Vec<(String, Vec<String>)> = if a.study.params.is_empty() {
-        vec![("setting".into(), groups.iter().map(|&g| a.study.groups[g].label.clone()).collect())]
-    } else {
-        a.study
-            .params
-            .iter()
-            .enumerate()
-            .map(|(p, name)| {
-                (
-                    name.clone(),
-                    groups
-                        .iter()
-                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(a, p, v)).unwrap_or_default())
-                        .collect(),
-                )
-            })
-            .collect()
-    };
+    let mut header_rows: Vec<(String, Vec<String>)> =
+        vec![("setting".into(), groups.iter().map(|&g| a.study.setting_label(g)).collect())];
+    header_rows.extend(a.study.params.iter().enumerate().map(|(p, name)| {
+        (
+            name.clone(),
+            groups
+                .iter()
+                .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(a, p, v)).unwrap_or_default())
+                .collect(),
+        )
+    }));
     for (name, values) in &header_rows {
         let _ = write!(out, "<tr><th class=\"l\" colspan=\"2\"><code>{}</code></th>", escape(name));
         for v in values {
@@ -467,36 +573,11 @@ fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
             escape(&describe(&a.metric_names[m]).unit)
         );
         for &g in &groups {
-            let never = match never_recovered(a, g, m) {
-                Some((k, n)) if k > 0 => format!("<br/><span class=\"muted\">{k} of {n} never recovered</span>"),
-                _ => String::new(),
-            };
-            match a.stats[g][m] {
-                Some(stat) => {
-                    let _ = write!(
-                        out,
-                        "<td>{}<br/><span class=\"muted\">{} – {}</span>{never}</td>",
-                        display_number(stat.spread.median()),
-                        display_number(stat.spread.percentiles[0]),
-                        display_number(stat.spread.percentiles[4])
-                    );
-                }
-                None => {
-                    let _ = write!(out, "<td class=\"muted\">–{never}</td>");
-                }
-            }
+            out.push_str(&stat_cell(a, g, m));
         }
         let _ = writeln!(out, "</tr>");
     }
     let _ = writeln!(out, "</tbody></table>\n</div>");
-    if groups.len() < a.study.groups.len() {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\">{} of {} settings shown (evenly chosen); <code>metrics.csv</code> has every setting.</p>",
-            groups.len(),
-            a.study.groups.len()
-        );
-    }
 }
 
 fn headline_section(a: &Analysis, out: &mut String) {
@@ -815,6 +896,13 @@ mod tests {
     #[test]
     fn compact_labels_keep_values_apart() {
         let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // A list of events: every legend was the same truncated TOML; now what differs.
+        let events = v(&[
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 7, factor = 0.5, kind = "depth_cut" }]"#,
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 21, factor = 0.5, kind = "depth_cut" }]"#,
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 7, factor = 0.02, kind = "depth_cut" }]"#,
+        ]);
+        assert_eq!(compact_labels(&events), v(&["days=7, factor=0.5", "days=21, factor=0.5", "days=7, factor=0.02"]));
         assert_eq!(compact_labels(&v(&["2000000", "20000000"])), v(&["2M", "20M"]));
         assert_eq!(compact_labels(&v(&["15650000", "15660000"])), v(&["15.65M", "15.66M"]));
         assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));

@@ -272,3 +272,65 @@ fn malformed_sweeps_are_refused_with_the_file_named() {
     let e = analyse_folder(empty.path(), &Options::default()).unwrap_err().to_string();
     assert!(e.contains("not a taosim run or sweep folder"), "{e}");
 }
+
+/// A grid of 4 depths x 2 sell fractions (8 settings, more than fit side by side): the
+/// headline shows every setting as a row with both parameters, never an evenly chosen subset
+/// (which mixed the two parameters), and the legends tell the settings apart.
+#[test]
+fn a_grid_of_8_settings_shows_every_setting_and_distinct_legends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("grid");
+    let params = vec!["market.depth_usd".to_string(), "market.sell_fraction".to_string()];
+    let mut points = Vec::new();
+    for depth in [2e6, 5e6, 1e7, 2e7] {
+        for sell in [0.1, 0.3] {
+            let spec = analysis::synthetic::Spec { sell_fraction: sell, ..crate::fixtures::short_spec(depth, 0) };
+            points.push((vec![depth.to_string(), sell.to_string()], spec));
+        }
+    }
+    analysis::synthetic::write_sweep(&sweep, &params, &points, &[1, 2], &[]).unwrap();
+    let analysis = analyse_folder(&sweep, &Options::default()).unwrap();
+    assert_eq!(analysis.study.groups.len(), 8);
+    write_report(&analysis, &sweep).unwrap();
+    let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
+    check_html(&html);
+    let headline = &html[html.find("id=\"headline\"").unwrap()..html.find("id=\"over-time\"").unwrap()];
+    assert!(!headline.contains("evenly chosen"), "no subset of the settings");
+    for (g, (depth, sell)) in [
+        ("2M", "0.1"),
+        ("2M", "0.3"),
+        ("5M", "0.1"),
+        ("5M", "0.3"),
+        ("10M", "0.1"),
+        ("10M", "0.3"),
+        ("20M", "0.1"),
+        ("20M", "0.3"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let row =
+            format!("<tr><td class=\"l\">s0{}</td><td class=\"l\">{depth}</td><td class=\"l\">{sell}</td>", g + 1);
+        assert!(headline.contains(&row), "{row} in the headline");
+    }
+    // Every chart's legend names each drawn setting once, distinctly.
+    let doc = roxmltree::Document::parse_with_options(&html, xml_options()).unwrap();
+    let chart = doc
+        .descendants()
+        .find(|n| {
+            n.tag_name().name() == "svg"
+                && n.children()
+                    .any(|c| c.tag_name().name() == "title" && c.text() == Some("TAO/USD price (USD per TAO)"))
+        })
+        .expect("a price chart");
+    let legend: Vec<&str> = chart
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text())
+        .filter(|t| t.starts_with("s0"))
+        .collect();
+    let mut distinct = legend.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(legend.len() >= 8 && distinct.len() == legend.len(), "{legend:?}");
+}
