@@ -33,9 +33,24 @@ pub struct AnalysisArgs {
     /// Share of the total the Nakamoto coefficient's entities must exceed (0 < x < 1).
     #[arg(long, default_value_t = 0.5)]
     nakamoto_threshold: f64,
+    /// Plausible TAO/USD band in USD, LOW,HIGH: runs whose price leaves it are flagged
+    /// (default: the real market's 2024-2026 range widened, 20,5000).
+    #[arg(long, value_name = "LOW,HIGH")]
+    price_band: Option<String>,
+    /// Runs whose peak daily selling exceeds this many times the book's depth are flagged.
+    #[arg(long, default_value_t = 1.0)]
+    max_sell_over_depth: f64,
     /// No timing line on stderr.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// `--price-band LOW,HIGH`: two positive numbers, LOW below HIGH.
+fn price_band(text: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("--price-band: `{text}` is not LOW,HIGH with 0 < LOW < HIGH (USD), e.g. 20,5000");
+    let (low, high) = text.split_once(',').ok_or_else(bad)?;
+    let (low, high): (f64, f64) = (low.trim().parse().map_err(|_| bad())?, high.trim().parse().map_err(|_| bad())?);
+    if low > 0.0 && low < high && high.is_finite() { Ok((low, high)) } else { Err(bad()) }
 }
 
 impl AnalysisArgs {
@@ -55,7 +70,15 @@ impl AnalysisArgs {
                 self.nakamoto_threshold
             ));
         }
+        if !(self.max_sell_over_depth > 0.0 && self.max_sell_over_depth.is_finite()) {
+            return Err(format!("--max-sell-over-depth: {} is out of range; allowed > 0", self.max_sell_over_depth));
+        }
+        let band = match &self.price_band {
+            Some(text) => price_band(text)?,
+            None => analysis::flags::DEFAULT_PRICE_BAND_USD,
+        };
         Ok(Options {
+            flags: analysis::flags::FlagOptions { price_band_usd: band, max_sell_over_depth: self.max_sell_over_depth },
             top_k: self.top_k,
             max_samples: self.max_samples,
             resamples: self.resamples,

@@ -166,3 +166,28 @@ fn headline_price_risk_is_measured_from_the_shock() {
     let first = key.split("<code>").nth(1).and_then(|c| c.split("</code>").next()).expect("a first metric");
     assert_eq!(first, "tao_price_usd.event.max_drawdown_fraction");
 }
+
+/// Plausibility flags are columns of runs.csv and a section of the report; the band is set
+/// on the command line, and a bad band is refused with exit code 2.
+#[test]
+fn implausible_runs_are_flagged_with_a_configurable_band() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    ok(&taosim(&["run", "--quiet", "--horizon", "3d", "--out", "r"], dir));
+    ok(&taosim(&["report", "--quiet", "r", "--out", "wide"], dir));
+    let flag = |folder: &str, name: &str| -> f64 {
+        let (header, runs) = read_csv(&dir.join(folder).join("runs.csv"));
+        let i = header.iter().position(|c| c == name).unwrap_or_else(|| panic!("{name} in {header:?}"));
+        runs[0][i].parse().expect("0 or 1")
+    };
+    assert_eq!(flag("wide", "flag.tao_usd_outside_band"), 0.0, "the default run stays near $250");
+    assert_eq!(flag("wide", "flag.issuance_not_conserved"), 0.0);
+    // A band the run's price cannot stay in: flagged, and said so in the report.
+    ok(&taosim(&["report", "--quiet", "r", "--out", "narrow", "--price-band", "1000,2000"], dir));
+    assert_eq!(flag("narrow", "flag.tao_usd_outside_band"), 1.0);
+    let html = std::fs::read_to_string(dir.join("narrow/report.html")).expect("html");
+    assert!(html.contains("id=\"plausibility\"") && html.contains("1,000 – 2,000 USD"), "the band in the report");
+    let o = taosim(&["report", "--quiet", "r", "--out", "bad", "--price-band", "2000,1000"], dir);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--price-band"));
+}

@@ -49,6 +49,8 @@ pub struct Options {
     pub nakamoto_threshold: f64,
     /// Whether to compute bands (a comparison of metrics alone does not need them).
     pub bands: bool,
+    /// What makes a run implausible ([`crate::flags`]).
+    pub flags: crate::flags::FlagOptions,
 }
 
 impl Default for Options {
@@ -62,6 +64,7 @@ impl Default for Options {
             rank_by: None,
             nakamoto_threshold: crate::concentration::MAJORITY,
             bands: true,
+            flags: crate::flags::FlagOptions::default(),
         }
     }
 }
@@ -694,11 +697,15 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
     let mut notes: BTreeMap<String, usize> = study.notes.iter().map(|n| (n.clone(), 1)).collect();
     let passes: Vec<RunPass> = passes
         .into_iter()
-        .map(|p| {
-            p.unwrap_or_else(|message| {
+        .zip(&study.runs)
+        .map(|(p, run)| {
+            let mut pass = p.unwrap_or_else(|message| {
                 notes.insert(format!("{message} (its computed metrics and series are left out)"), 1);
                 RunPass::default()
-            })
+            });
+            let flags = crate::flags::run_flags(&run.summary, &pass.metrics, &options.flags);
+            pass.metrics.extend(flags);
+            pass
         })
         .collect();
     for pass in &passes {

@@ -6,6 +6,7 @@
 //!
 //! | metric | from | definition |
 //! |---|---|---|
+//! | `<price>.min`, `.max` | any column with the token `price` | over the samples after `run.burn_in` (for [`crate::flags`]) |
 //! | `<price>.max_drawdown_fraction` | any column with the token `price` | [`risk::max_drawdown`] over every sample after `run.burn_in` |
 //! | `<price>.event.max_drawdown_fraction`, `.event.trough_days`, `.event.recovery_days`, `.event.recovered`, `.event.never_recovered`, `.event.var95_daily_loss_fraction`, ... | same, and a `shock` or `halving` event | [`event_price_metrics`], from the first shock (else halving) at or after `run.burn_in` |
 //! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
@@ -193,6 +194,10 @@ pub fn run_metrics(table: &Table, events: &[Event], window: Window) -> RunMetric
     }
     for i in prices {
         let column = &table.columns[i];
+        let (_, after) = present(&blocks[from..], &table.values[i][from..]);
+        let (lo, hi) = after.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+        out.push(format!("{column}.min"), lo);
+        out.push(format!("{column}.max"), hi);
         price_metrics(column, &blocks[from..], &table.values[i][from..], &mut out);
         if let Some(e) = event {
             event_price_metrics(column, blocks, &table.values[i], e, &mut out);
