@@ -181,6 +181,17 @@ pub fn short_label(a: &Analysis, g: usize) -> String {
     format!("{} {values}", a.study.setting_label(g))
 }
 
+/// A series' band chart; a price's on a logarithmic axis when its range spans a factor of
+/// [`svg::LOG_AXIS_MIN_RATIO`] or more (on a linear axis a crash after a spike is flattened
+/// under the spike), said in the axis label.
+fn series_chart(name: &str, mut text: ChartText, layers: &[BandLayer]) -> String {
+    if crate::units::has_token(name, "price") && svg::wants_log_axis(layers) {
+        text.y_label = format!("{} (log scale)", text.y_label);
+        return svg::band_chart_auto(&text, layers).0;
+    }
+    svg::band_chart(&text, layers)
+}
+
 /// Chart text for a series over time.
 fn series_text(series: &str, subtitle: String) -> ChartText {
     let q = describe(series);
@@ -259,7 +270,7 @@ fn over_time_section(a: &Analysis, out: &mut String, notes: &mut Vec<String>) {
         } else {
             "lines: median across seeds of each setting (bands in bands.csv)".to_string()
         };
-        let chart = svg::band_chart(&series_text(name, subtitle), &layers);
+        let chart = series_chart(name, series_text(name, subtitle), &layers);
         let n_max = found.iter().flat_map(|(_, b)| b.n.iter()).max().copied().unwrap_or(0);
         figure(out, &chart, &format!("<code>{}</code>; up to {n_max} runs per setting at each block.", escape(name)));
     }
@@ -336,8 +347,9 @@ fn entity_section(a: &Analysis, out: &mut String) {
             layers.push(band_layer(b, label, color, false));
         }
         let top = members.iter().filter(|b| b.key.entity != REST_MEAN).count();
-        let chart = svg::band_chart(
-            &series_text(name, format!("median across seeds; the top {top} one by one, the rest as a mean per entity")),
+        let chart = series_chart(
+            name,
+            series_text(name, format!("median across seeds; the top {top} one by one, the rest as a mean per entity")),
             &layers,
         );
         figure(out, &chart, &format!("<code>{}</code> by <code>{}</code>.", escape(name), escape(&entity_column)));
@@ -625,6 +637,21 @@ mod tests {
         assert_eq!(compact_labels(&v(&["2000000", "20000000"])), v(&["2M", "20M"]));
         assert_eq!(compact_labels(&v(&["15650000", "15660000"])), v(&["15.65M", "15.66M"]));
         assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));
+    }
+
+    #[test]
+    fn prices_that_span_a_factor_of_3_get_a_log_axis() {
+        let values = vec![100.0, 1_000.0, 10.0];
+        let layer = BandLayer {
+            name: "s01".into(),
+            color: "#000".into(),
+            x: vec![0.0, 1.0, 2.0],
+            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
+            shade: false,
+        };
+        let chart = |name: &str| series_chart(name, series_text(name, String::new()), std::slice::from_ref(&layer));
+        assert!(chart("tao_price_usd").contains("(log scale)"));
+        assert!(!chart("active_miners").contains("(log scale)"), "counts stay linear");
     }
 
     #[test]

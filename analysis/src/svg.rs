@@ -222,8 +222,22 @@ fn open_svg(out: &mut String, f: &Frame, text: &ChartText) {
 
 /// Grid, axes, ticks and axis labels.
 fn axes(out: &mut String, f: &Frame, xs: &Scale, ys: &Scale, text: &ChartText, x_percent: bool, y_percent: bool) {
+    axes_labelled(out, f, xs, ys, text, x_percent, tick_labels(&ys.ticks, ys.step, y_percent));
+}
+
+/// [`axes`] with the value axis's tick labels given (a logarithmic axis writes its values,
+/// not its positions).
+fn axes_labelled(
+    out: &mut String,
+    f: &Frame,
+    xs: &Scale,
+    ys: &Scale,
+    text: &ChartText,
+    x_percent: bool,
+    y_labels: Vec<String>,
+) {
     let (l, r, t, b) = (f.left, f.width - f.right, f.top, f.height - f.bottom);
-    for (tick, label) in ys.ticks.iter().zip(tick_labels(&ys.ticks, ys.step, y_percent)) {
+    for (tick, label) in ys.ticks.iter().zip(y_labels) {
         let y = f.y(ys, *tick);
         let _ = write!(
             out,
@@ -321,9 +335,84 @@ fn area(f: &Frame, xs: &Scale, ys: &Scale, x: &[f64], lower: &[f64], upper: &[f6
     d
 }
 
+/// Smallest ratio of the highest to the lowest value for which [`band_chart_auto`] draws a
+/// logarithmic axis: below it a log axis would only compress the chart.
+pub const LOG_AXIS_MIN_RATIO: f64 = 3.0;
+
+/// A logarithmic value axis over `[lo, hi]` (both positive): positions are log10 of values,
+/// ticks at 1, 2 and 5 times powers of ten (powers of ten alone over more than 3 decades),
+/// the axis running from the tick at or below `lo` to the tick at or above `hi`. Returns the
+/// scale (in log10 units) and the tick labels (the values, compact).
+pub fn log_scale(lo: f64, hi: f64) -> (Scale, Vec<String>) {
+    let (lo_e, hi_e) = (libm::floor(libm::log10(lo)) as i32, libm::ceil(libm::log10(hi)) as i32);
+    let mantissas: &[f64] = if hi_e - lo_e > 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
+    let candidates: Vec<f64> =
+        (lo_e..=hi_e).flat_map(|e| mantissas.iter().map(move |m| m * libm::pow(10.0, f64::from(e)))).collect();
+    let below = candidates.iter().copied().filter(|v| *v <= lo * (1.0 + 1e-12)).fold(candidates[0], f64::max);
+    let above = candidates.iter().copied().filter(|v| *v >= hi * (1.0 - 1e-12)).fold(f64::INFINITY, f64::min);
+    let above = if above.is_finite() { above } else { libm::pow(10.0, f64::from(hi_e)) };
+    let ticks: Vec<f64> = candidates.into_iter().filter(|v| *v >= below && *v <= above).collect();
+    let labels = ticks.iter().map(|v| crate::format::compact_number(*v)).collect();
+    let scale = Scale {
+        min: libm::log10(below),
+        max: libm::log10(above),
+        ticks: ticks.iter().map(|v| libm::log10(*v)).collect(),
+        step: 0.0,
+    };
+    (scale, labels)
+}
+
+/// [`band_chart`], on a logarithmic value axis when every value drawn is positive and the
+/// highest is at least [`LOG_AXIS_MIN_RATIO`] times the lowest (a price that crashes after
+/// a spike: on a linear axis the crash is flattened under the spike). Returns the chart and
+/// whether the axis is logarithmic.
+pub fn band_chart_auto(text: &ChartText, layers: &[BandLayer]) -> (String, bool) {
+    if !wants_log_axis(layers) {
+        return (band_chart(text, layers), false);
+    }
+    let (lo, hi) = value_range(layers);
+    let logged: Vec<BandLayer> = layers
+        .iter()
+        .map(|l| BandLayer {
+            levels: l.levels.clone().map(|level| level.iter().map(|v| libm::log10(*v)).collect()),
+            ..l.clone()
+        })
+        .collect();
+    let (ys, labels) = log_scale(lo, hi);
+    (band_chart_on(text, &logged, Some((ys, labels))), true)
+}
+
+/// Whether [`band_chart_auto`] draws `layers` on a logarithmic axis: every value drawn is
+/// positive and the highest is at least [`LOG_AXIS_MIN_RATIO`] times the lowest.
+pub fn wants_log_axis(layers: &[BandLayer]) -> bool {
+    let (lo, hi) = value_range(layers);
+    lo > 0.0 && hi.is_finite() && hi >= LOG_AXIS_MIN_RATIO * lo
+}
+
+/// The lowest and highest value a band chart draws (P5 and P95 of shaded layers, medians of
+/// the others).
+fn value_range(layers: &[BandLayer]) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for l in layers {
+        let (low, high) = if l.shade { (&l.levels[0], &l.levels[4]) } else { (&l.levels[2], &l.levels[2]) };
+        for v in low.iter().filter(|v| v.is_finite()) {
+            lo = lo.min(*v);
+        }
+        for v in high.iter().filter(|v| v.is_finite()) {
+            hi = hi.max(*v);
+        }
+    }
+    (lo, hi)
+}
+
 /// Percentile bands over time: for each layer a light P5–P95 area, a darker P25–P75 area and
 /// the median line. A single point is drawn as a dot with a vertical P5–P95 bar.
 pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
+    band_chart_on(text, layers, None)
+}
+
+/// [`band_chart`] on a given value axis (positions and labels), or a linear one.
+fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, Vec<String>)>) -> String {
     let entries: Vec<LegendEntry> =
         layers.iter().map(|l| LegendEntry { color: l.color.clone(), name: l.name.clone() }).collect();
     let mut f = Frame { width: BAND_CHART_WIDTH, height: 0.0, left: 64.0, right: 18.0, top: 68.0, bottom: 48.0 };
@@ -346,10 +435,17 @@ pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
         }
     }
     let xs = nice_scale(x_lo, x_hi, 8);
-    let ys = nice_scale(y_lo, y_hi, 5);
+    let (ys, y_labels) = match y_axis {
+        Some(axis) => axis,
+        None => {
+            let ys = nice_scale(y_lo, y_hi, 5);
+            let labels = tick_labels(&ys.ticks, ys.step, false);
+            (ys, labels)
+        }
+    };
     let mut out = String::new();
     open_svg(&mut out, &f, text);
-    axes(&mut out, &f, &xs, &ys, text, false, false);
+    axes_labelled(&mut out, &f, &xs, &ys, text, false, y_labels);
     for l in layers {
         let idx = thinned(l.x.len(), MAX_POINTS_DRAWN);
         if idx.is_empty() {
@@ -594,6 +690,31 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_scales_tick_at_round_values_and_keep_a_crash_visible() {
+        let (s, labels) = log_scale(113.0, 260.0);
+        assert_eq!(labels, ["100", "200", "500"]);
+        assert!((s.min - 2.0).abs() < 1e-12 && (s.max - libm::log10(500.0)).abs() < 1e-12);
+        let (_, labels) = log_scale(0.3, 40_000.0);
+        assert_eq!(labels, ["0.1", "1", "10", "100", "1,000", "10k", "100k"], "powers of ten over 5 decades");
+        // A spike to 1,000 then a crash to 10: on a linear axis 10 and 100 sit within 9% of
+        // the height of each other; on the log axis a decade apart (a third of the height).
+        let layer = |values: Vec<f64>| BandLayer {
+            name: "a".into(),
+            color: "#000".into(),
+            x: (0..values.len()).map(|i| i as f64).collect(),
+            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
+            shade: false,
+        };
+        let text = ChartText { title: "p".into(), subtitle: String::new(), x_label: "d".into(), y_label: "USD".into() };
+        let (svg, log) = band_chart_auto(&text, &[layer(vec![100.0, 1_000.0, 10.0])]);
+        assert!(log && svg.contains(">1,000<") && svg.contains(">10<"), "{svg}");
+        let (_, log) = band_chart_auto(&text, &[layer(vec![100.0, 120.0, 90.0])]);
+        assert!(!log, "a narrow range stays linear");
+        let (_, log) = band_chart_auto(&text, &[layer(vec![-1.0, 120.0, 90.0])]);
+        assert!(!log, "non-positive values stay linear");
+    }
 
     #[test]
     fn nice_scales_cover_the_data_with_round_ticks() {
