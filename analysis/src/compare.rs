@@ -248,41 +248,6 @@ pub fn ranked_rows(c: &Comparison) -> Vec<&CompareRow> {
     rows
 }
 
-/// Short labels that keep distinct names distinct: the start and the end of a long name
-/// (`subnets.price…var95_daily_loss_fraction.worst`), `max` characters, or more of both where
-/// `max` would make two labels the same (at worst, the names in full).
-pub fn distinct_labels(names: &[String], max: usize) -> Vec<String> {
-    let shorten = |name: &str, keep: usize| -> String {
-        let chars: Vec<char> = name.chars().collect();
-        if chars.len() <= keep {
-            return name.to_string();
-        }
-        let tail = (keep.saturating_sub(1) * 3) / 5;
-        let head = keep.saturating_sub(1) - tail;
-        let mut out: String = chars[..head].iter().collect();
-        out.push('…');
-        out.extend(&chars[chars.len() - tail..]);
-        out
-    };
-    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
-    for keep in max..longest {
-        let labels: Vec<String> = names.iter().map(|n| shorten(n, keep)).collect();
-        let mut unique: Vec<&String> = labels.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let distinct_names = {
-            let mut n: Vec<&String> = names.iter().collect();
-            n.sort();
-            n.dedup();
-            n.len()
-        };
-        if unique.len() == distinct_names {
-            return labels;
-        }
-    }
-    names.to_vec()
-}
-
 /// `compare.csv`: every row, ranked as [`ranked_rows`] (empty interval cells where a side has
 /// fewer than [`MIN_RUNS`] runs).
 pub fn compare_csv(c: &Comparison) -> Result<String> {
@@ -464,7 +429,7 @@ pub fn render_html(c: &Comparison) -> String {
             continue;
         }
         let names: Vec<String> = rows.iter().map(|r| r.metric.clone()).collect();
-        let labels = distinct_labels(&names, 52);
+        let labels = svg::distinct_labels(&names, 52);
         let forest: Vec<ForestRow> = rows
             .iter()
             .zip(labels)
@@ -630,29 +595,6 @@ mod tests {
         assert!(moved(0.0006, ci(0.0005, 0.0007), 20.0, 0.0), "unless the minimum effect is 0");
         // No interval (fewer than MIN_RUNS runs on a side): never a move, however large.
         assert!(!moved(10.0, None, 20.0, 0.01));
-    }
-
-    #[test]
-    fn shortened_labels_stay_distinct() {
-        let names: Vec<String> = [
-            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.worst",
-            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.median",
-            "subnets.price_tao_per_alpha.var99_daily_loss_fraction.worst",
-            "short",
-        ]
-        .map(String::from)
-        .to_vec();
-        let labels = distinct_labels(&names, 40);
-        // Shortened (more than 40 characters only where 40 would make two the same).
-        assert!(labels[..3].iter().zip(&names).all(|(l, n)| l.contains('…') && l.len() < n.len()), "{labels:?}");
-        let mut unique = labels.clone();
-        unique.sort();
-        unique.dedup();
-        assert_eq!(unique.len(), 4, "{labels:?}");
-        assert_eq!(labels[3], "short");
-        // Truncating the end alone made the first three one label.
-        let ends: Vec<String> = names.iter().map(|n| crate::svg::truncate(n, 40)).collect();
-        assert_eq!(ends[0], ends[1]);
     }
 
     #[test]

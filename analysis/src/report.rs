@@ -391,7 +391,7 @@ fn parameter_section(a: &Analysis, out: &mut String) {
     let _ = writeln!(out, "<section id=\"parameters\">\n<h2>Metrics against parameters</h2>");
     let _ = writeln!(
         out,
-        "<p>For each varied parameter, each metric that differs between settings: the dot is the median over the runs at that value, the thick bar P25–P75, the whisker P5–P95. Values are evenly spaced in increasing order. When other parameters vary too, each combination of them is a separate series (up to {MAX_PARAMETER_SERIES}; beyond, all runs at a value are pooled).</p>"
+        "<p>For each varied parameter, each metric that differs between settings: the dot is the median over the runs at that value, the thick bar P25–P75, the whisker P5–P95. Numeric values are evenly spaced in increasing order, their medians joined; text and list values are categories, not joined. When other parameters vary too, each combination of them is a separate series (up to {MAX_PARAMETER_SERIES}; beyond, all runs at a value are pooled).</p>"
     );
     // Metrics that differ between groups: key risk metrics, then run summaries, then the rest.
     let mut varying: Vec<usize> = Vec::new();
@@ -441,7 +441,13 @@ fn parameter_section(a: &Analysis, out: &mut String) {
             combos = vec!["all other settings pooled".into()];
         }
         let _ = writeln!(out, "<h3>Against <code>{}</code></h3>\n<div class=\"charts\">", escape(param));
-        for &m in varying.iter().take(MAX_PARAMETER_CHARTS) {
+        // Numeric values are ordered (a line between medians reads as a trend); text and
+        // lists are categories.
+        let ordered = categories.iter().all(|v| numeric_value(v).is_some());
+        let shown: Vec<usize> = varying.iter().copied().take(MAX_PARAMETER_CHARTS).collect();
+        let full_titles: Vec<String> = shown.iter().map(|&m| sentence(&describe(&a.metric_names[m]).name)).collect();
+        let titles = svg::distinct_labels(&full_titles, 40);
+        for (&m, title) in shown.iter().zip(titles) {
             let mut series = Vec::new();
             for (k, c) in combos.iter().enumerate() {
                 let mut points = Vec::new();
@@ -469,13 +475,13 @@ fn parameter_section(a: &Analysis, out: &mut String) {
             }
             let q = describe(&a.metric_names[m]);
             let text = ChartText {
-                title: svg::truncate(&sentence(&q.name), 46),
+                title,
                 subtitle: format!("{} runs", a.study.runs.len()),
                 x_label: param.clone(),
                 y_label: q.label(),
             };
             let labels = compact_labels(&categories);
-            let chart = svg::errorbar_chart(&text, &labels, &series);
+            let chart = svg::errorbar_chart(&text, &labels, &series, ordered);
             figure(
                 out,
                 &chart,

@@ -152,6 +152,41 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Short labels that keep distinct names distinct: the start and the end of a long name
+/// (`subnets.price…var95_daily_loss_fraction.worst`), `max` characters, or more of both where
+/// `max` would make two labels the same (at worst, the names in full).
+pub fn distinct_labels(names: &[String], max: usize) -> Vec<String> {
+    let shorten = |name: &str, keep: usize| -> String {
+        let chars: Vec<char> = name.chars().collect();
+        if chars.len() <= keep {
+            return name.to_string();
+        }
+        let tail = (keep.saturating_sub(1) * 3) / 5;
+        let head = keep.saturating_sub(1) - tail;
+        let mut out: String = chars[..head].iter().collect();
+        out.push('…');
+        out.extend(&chars[chars.len() - tail..]);
+        out
+    };
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for keep in max..longest {
+        let labels: Vec<String> = names.iter().map(|n| shorten(n, keep)).collect();
+        let mut unique: Vec<&String> = labels.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let distinct_names = {
+            let mut n: Vec<&String> = names.iter().collect();
+            n.sort();
+            n.dedup();
+            n.len()
+        };
+        if unique.len() == distinct_names {
+            return labels;
+        }
+    }
+    names.to_vec()
+}
+
 /// A legend entry: a colour, how it is drawn and its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LegendEntry {
@@ -502,12 +537,29 @@ pub struct ErrorSeries {
     pub points: Vec<ErrorPoint>,
 }
 
+/// Longest category label of an error-bar chart, in characters (labels are shortened from
+/// both ends and kept distinct, [`distinct_labels`]).
+pub const MAX_CATEGORY_CHARS: usize = 26;
+
+/// Angle of category labels that do not fit side by side, in degrees.
+const CATEGORY_ANGLE: f64 = 35.0;
+
 /// A metric against the values of a parameter: for each category and series, the median as a
-/// dot, P25–P75 as a thick bar and P5–P95 as a thin whisker; medians of a series are joined.
-pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSeries]) -> String {
+/// dot, P25–P75 as a thick bar and P5–P95 as a thin whisker. With `ordered` categories (the
+/// values of a numeric parameter, ascending) the medians of a series are joined; unordered
+/// ones (text, lists) are not, since a line between them would suggest a trend. Every
+/// category is labelled: level when the labels fit, slanted when they do not.
+pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSeries], ordered: bool) -> String {
     let entries: Vec<LegendEntry> =
         series.iter().map(|s| LegendEntry { color: s.color.clone(), name: s.name.clone() }).collect();
     let mut f = Frame { width: 360.0, height: 0.0, left: 58.0, right: 12.0, top: 68.0, bottom: 48.0 };
+    let categories = distinct_labels(categories, MAX_CATEGORY_CHARS);
+    let n = categories.len().max(1) as f64;
+    let longest = categories.iter().map(|c| text_width(c, 11.0)).fold(0.0f64, f64::max);
+    let slanted = longest + 8.0 > f.plot_width() / n;
+    // A slanted label reaches down by its width times sin(angle).
+    let drop = if slanted { longest * libm::sin(CATEGORY_ANGLE.to_radians()) } else { 0.0 };
+    f.bottom += drop;
     let legend_height = legend_rows(&entries, f.plot_width()).len() as f64 * 18.0;
     f.bottom += legend_height + 6.0;
     f.height = f.top + 190.0 + f.bottom;
@@ -519,27 +571,45 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
         }
     }
     let ys = nice_scale(lo, hi, 5);
-    let n = categories.len().max(1) as f64;
     let xs = Scale { min: -0.5, max: n - 0.5, ticks: Vec::new(), step: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &f, text);
-    axes(&mut out, &f, &xs, &ys, text, false, false);
-    // Label every category when they fit, else every `step`-th (the first always).
-    let longest = categories.iter().map(|c| text_width(c, 11.0)).fold(0.0f64, f64::max) + 8.0;
-    let step = (longest / (f.plot_width() / n)).ceil().max(1.0) as usize;
-    let max_chars = ((f.plot_width() / n * step as f64) / 6.2).max(3.0) as usize;
+    // The x label goes below the slanted category labels.
+    let mut axis_text = text.clone();
+    if slanted {
+        axis_text.x_label = String::new();
+    }
+    axes(&mut out, &f, &xs, &ys, &axis_text, false, false);
+    let b = f.height - f.bottom;
     for (i, c) in categories.iter().enumerate() {
-        if i % step != 0 {
-            continue;
-        }
         let x = f.x(&xs, i as f64);
-        let b = f.height - f.bottom;
+        let label = escape(c);
         let _ = write!(
             out,
-            r#"<line x1="{x:.1}" y1="{b:.1}" x2="{x:.1}" y2="{y2:.1}" stroke="{AXIS}" stroke-width="1"/><text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>"#,
-            y2 = b + 4.0,
-            ty = b + 17.0,
-            label = escape(&truncate(c, max_chars)),
+            r#"<line x1="{x:.1}" y1="{b:.1}" x2="{x:.1}" y2="{y2:.1}" stroke="{AXIS}" stroke-width="1"/>"#,
+            y2 = b + 4.0
+        );
+        if slanted {
+            let ty = b + 14.0;
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="end" transform="rotate(-{CATEGORY_ANGLE} {x:.1} {ty:.1})">{label}</text>"#
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>"#,
+                ty = b + 17.0
+            );
+        }
+    }
+    if slanted {
+        let _ = write!(
+            out,
+            r#"<text x="{cx:.1}" y="{y:.1}" font-size="12" fill="{INK}" text-anchor="middle">{xl}</text>"#,
+            cx = f.left + f.plot_width() / 2.0,
+            y = b + drop + 30.0,
+            xl = escape(&text.x_label)
         );
     }
     let slot = f.plot_width() / n * 0.5;
@@ -551,7 +621,7 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
             let x = f.x(&xs, p.category as f64) + offset;
             let _ = write!(line, "{}{x:.1} {:.1}", if j == 0 { "M" } else { " L" }, f.y(&ys, p.levels[2]));
         }
-        if s.points.len() > 1 {
+        if ordered && s.points.len() > 1 {
             let _ = write!(
                 out,
                 r#"<path d="{line}" fill="none" stroke="{c}" stroke-width="1" stroke-opacity="0.5"/>"#,
@@ -690,6 +760,49 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shortened_labels_stay_distinct() {
+        let names: Vec<String> = [
+            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.worst",
+            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.median",
+            "subnets.price_tao_per_alpha.var99_daily_loss_fraction.worst",
+            "short",
+        ]
+        .map(String::from)
+        .to_vec();
+        let labels = distinct_labels(&names, 40);
+        // Shortened (more than 40 characters only where 40 would make two the same).
+        assert!(labels[..3].iter().zip(&names).all(|(l, n)| l.contains('…') && l.len() < n.len()), "{labels:?}");
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 4, "{labels:?}");
+        assert_eq!(labels[3], "short");
+        // Truncating the end alone made the first three one label.
+        let ends: Vec<String> = names.iter().map(|n| truncate(n, 40)).collect();
+        assert_eq!(ends[0], ends[1]);
+    }
+
+    #[test]
+    fn error_bars_label_every_category_and_join_only_ordered_ones() {
+        let point = |category| ErrorPoint { category, levels: [1.0, 2.0, 3.0, 4.0, 5.0] };
+        let series = [ErrorSeries { name: "s".into(), color: "#000".into(), points: (0..6).map(point).collect() }];
+        let text =
+            ChartText { title: "t".into(), subtitle: String::new(), x_label: "events".into(), y_label: "y".into() };
+        // Six list-valued settings, as the readable labels of a sweep over events.
+        let long: Vec<String> =
+            [7, 21].iter().flat_map(|d| [0.5, 0.1, 0.02].map(|f| format!("days={d}, factor={f}"))).collect();
+        let chart = errorbar_chart(&text, &long, &series, false);
+        for label in &long {
+            assert!(chart.contains(&format!(">{label}</text>")), "{label} labelled: {chart}");
+        }
+        assert!(chart.contains("rotate(-35"), "slanted when they do not fit side by side");
+        assert!(!chart.contains("<path"), "categories are not joined by a line");
+        let numbers: Vec<String> = ["0.15", "0.3", "0.6", "1", "2", "3"].map(String::from).to_vec();
+        let chart = errorbar_chart(&text, &numbers, &series, true);
+        assert!(chart.contains("<path") && !chart.contains("rotate("), "ordered values are joined, labels level");
+    }
 
     #[test]
     fn log_scales_tick_at_round_values_and_keep_a_crash_visible() {
