@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 /// then the same over the whole run) before the mechanisms (sell pressure, exits) and
 /// concentration. A metric's key is the
 /// first ending it matches (`.event.max_drawdown_fraction` before `.max_drawdown_fraction`).
-pub const KEY_METRICS: [&str; 24] = [
+pub const KEY_METRICS: [&str; 25] = [
     ".event.max_drawdown_fraction",
     ".event.trough_days",
     ".event.recovery_days",
@@ -29,6 +29,7 @@ pub const KEY_METRICS: [&str; 24] = [
     ".es99_daily_loss_fraction",
     ".max_drawdown_fraction.worst",
     "sell_pressure_over_depth.peak_per_day",
+    "queued_sell_tao.peak",
     ".miner_exit_30d_fraction",
     ".gpus_online_change_fraction",
     "_share_ratio",

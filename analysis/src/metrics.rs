@@ -12,6 +12,7 @@
 //! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
 //! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
 //! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
+//! | `<queued sell column>.peak`, `.peak_day` | a column with the tokens `queued` and `sell` (`queued_sell_tao`) | the most selling left unfilled (what the book could not absorb), after the burn-in, and when |
 //! | `halvingK.miner_exit_30d_fraction` | `halving` events, `exit` events of subject `miner N`, `active_miners` | exits in `[h, h + 30 d)` over active miners just before `h` |
 //! | `halvingK.gpus_online_before`, `_after_30d`, `_change_fraction` | `gpus_online` or the sum of `gpus_online_*` | last sample before `h`; at `h + 30 d` |
 //! | `<attacker share>.mean`, `attackers.emission_over_<x>_share_ratio` | columns with the token `attacker(s)` and `share` | mean from the first sample with a positive attacker share |
@@ -221,6 +222,20 @@ pub fn run_metrics(table: &Table, events: &[Event], window: Window) -> RunMetric
         None => out.note(
             "no sell-pressure and depth columns in one currency (e.g. sell_pressure_usd_per_day and depth_usd): peak sell pressure over depth skipped",
         ),
+    }
+
+    // Selling the book could not absorb: what is left queued (the fills above are what it did
+    // absorb, so their ratio to depth alone cannot show the excess).
+    for (i, column) in table.columns.iter().enumerate() {
+        if has_token(column, "queued") && has_token(column, "sell") {
+            let peak = (0..blocks.len())
+                .filter(|&s| blocks[s] >= window.burn_in_blocks && table.values[i][s].is_finite())
+                .max_by(|&x, &y| table.values[i][x].total_cmp(&table.values[i][y]).then(y.cmp(&x)));
+            if let Some(s) = peak {
+                out.push(format!("{column}.peak"), table.values[i][s].max(0.0));
+                out.push(format!("{column}.peak_day"), days_between(0, blocks[s]));
+            }
+        }
     }
 
     // Halvings: exits and GPUs around each.
@@ -453,10 +468,13 @@ mod tests {
         t.push_column("tao_usd_price".into(), vec![100.0, 120.0, 90.0, 130.0, 117.0]);
         t.push_column("sell_pressure_usd_per_day".into(), vec![1.0, 2.0, 9.0, 1.0, 1.0]);
         t.push_column("depth_usd".into(), vec![100.0, 100.0, 30.0, 100.0, 100.0]);
+        t.push_column("queued_sell_tao".into(), vec![-0.0, 0.0, 500.0, 120.0, 0.0]);
         t.push_column("attacker_emission_share".into(), vec![0.0, 0.2, 0.4, 0.4, 0.4]);
         t.push_column("attacker_stake_share".into(), vec![0.0, 0.1, 0.1, 0.1, 0.1]);
         t.push_column("attacker_cost_usd".into(), vec![0.0, 50.0, 60.0, 60.0, 60.0]);
         let m = run_metrics(&t, &[], Window::default());
+        assert_eq!(value(&m, "queued_sell_tao.peak"), Some(500.0), "the most left unsold");
+        assert_eq!(value(&m, "queued_sell_tao.peak_day"), Some(2.0));
         assert!((value(&m, "tao_usd_price.max_drawdown_fraction").expect("dd") - 0.25).abs() < 1e-12);
         assert_eq!(value(&m, "tao_usd_price.recovery_days"), Some(1.0), "trough day 2, back above 120 on day 3");
         // Returns: +20%, -25%, +44.4%, -10%: 95% VaR = -Q(0.05): h = 0.15 -> -0.25 + 0.15 * 0.15.
