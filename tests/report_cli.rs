@@ -165,6 +165,16 @@ fn headline_price_risk_is_measured_from_the_shock() {
     let key = &html[html.find("Key risk metrics").expect("key metrics")..];
     let first = key.split("<code>").nth(1).and_then(|c| c.split("</code>").next()).expect("a first metric");
     assert_eq!(first, "tao_price_usd.event.max_drawdown_fraction");
+    // The risk summary: the market-cap loss in USD, incomes around the event, and each
+    // subnet's alpha drawdown from the event by netuid (the scenario has 4 subnets).
+    let before = cell("tao_market_cap_usd.event.before_usd").expect("market cap before");
+    let loss = cell("tao_market_cap_usd.event.max_loss_usd").expect("market-cap loss");
+    assert!(loss >= 0.35 * before && loss < before, "{loss} of {before}");
+    assert!(cell("miner_profit_p50_usd_per_day.event.before_7d").is_some());
+    assert!(cell("miner_profit_p50_usd_per_day.event.after_7d").is_some());
+    let per_subnet = header.iter().filter(|c| c.contains(".event.max_drawdown_fraction.netuid_")).count();
+    assert_eq!(per_subnet, 4, "{header:?}");
+    assert!(html.contains("id=\"risk-summary\"") && html.contains("Alpha drawdown from the event, by subnet"));
 }
 
 /// Plausibility flags are columns of runs.csv and a section of the report; the band is set

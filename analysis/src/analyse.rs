@@ -253,7 +253,9 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[Entity
     let events_path = dir.join(crate::folder::EVENTS);
     pass.events_read = events_path.is_file();
     let events: Vec<Event> = if pass.events_read { read_events(&events_path)? } else { Vec::new() };
-    let metrics = run_metrics(&table, &events, run_window(dir)?);
+    let window = run_window(dir)?;
+    let metrics = run_metrics(&table, &events, window);
+    let event = crate::metrics::event_block(&events, window);
     pass.metrics = metrics.values;
     pass.notes = metrics.notes;
     if options.bands {
@@ -271,7 +273,7 @@ fn pass_one(entry: &RunEntry, stride: u64, options: &Options, rankings: &[Entity
     for file in long_files(dir)? {
         let top: Option<Vec<String>> =
             rankings.iter().find(|r| r.table == file.name).map(|r| r.top.iter().map(|(e, _)| e.clone()).collect());
-        long_pass(&file, stride, options, top.as_deref().filter(|_| options.bands), &mut pass)?;
+        long_pass(&file, stride, options, top.as_deref().filter(|_| options.bands), event, &mut pass)?;
     }
     if !options.bands {
         pass.grid.series.clear();

@@ -353,3 +353,66 @@ pub fn plausibility_section(a: &Analysis, out: &mut String) {
         "<section id=\"plausibility\">\n<h2>Plausibility</h2>\n<p>Runs whose figures should not be taken at face value; each flag is a 0/1 column of <code>runs.csv</code>.</p>\n<div class=\"scroll\"><table><thead><tr><th class=\"l\">flag</th><th>runs flagged</th><th class=\"l\">meaning</th><th class=\"l\">runs</th></tr></thead><tbody>\n{rows}</tbody></table></div>\n</section>"
     );
 }
+
+/// Most settings given a loss histogram each (all are in `runs.csv`).
+const MAX_HISTOGRAMS: usize = 6;
+
+/// The risk summary, measured from the event: what it cost in USD (TAO's market cap) and in
+/// income (miners' profit, validators' dividends before and after), the spread of the loss
+/// across seeds, and each subnet's alpha drawdown. Nothing when no run had an event.
+pub fn risk_summary_section(a: &Analysis, out: &mut String) {
+    let Some(loss) = a.metric_index("tao_market_cap_usd.event.max_loss_usd") else { return };
+    let mut money: Vec<usize> = ["tao_market_cap_usd.event.before_usd", "tao_market_cap_usd.event.max_loss_usd"]
+        .iter()
+        .filter_map(|n| a.metric_index(n))
+        .collect();
+    let event_day = a.metric_index("event.day").and_then(|m| a.stats.first()?.get(m).copied().flatten());
+    money.extend((0..a.metric_names.len()).filter(|&m| {
+        a.metric_names[m].ends_with(".event.before_7d") || a.metric_names[m].ends_with(".event.after_7d")
+    }));
+    let _ = writeln!(out, "<section id=\"risk-summary\">\n<h2>Risk summary</h2>");
+    let _ = writeln!(
+        out,
+        "<p>Measured from the event (the first scripted shock, else halving, after the burn-in{}): TAO's market cap (total issuance x TAO/USD) at the last sample before it and its largest fall after it, in USD; incomes as their mean over the {} days before the event and the {} days from it.</p>",
+        event_day
+            .map_or_else(String::new, |s| format!("; day {} in the median run", display_number(s.spread.median()))),
+        crate::metrics::INCOME_WINDOW_DAYS,
+        crate::metrics::INCOME_WINDOW_DAYS
+    );
+    metric_table(a, out, &money);
+    let _ = writeln!(out, "<h3>TAO market-cap loss across seeds</h3>\n<div class=\"charts\">");
+    for g in 0..a.study.groups.len().min(MAX_HISTOGRAMS) {
+        let values: Vec<f64> = a.group_values(g, loss).into_iter().map(|(_, v)| v).collect();
+        if values.is_empty() {
+            continue;
+        }
+        let text = crate::svg::ChartText {
+            title: "Market-cap loss from the event".into(),
+            subtitle: format!("{}: {} runs", a.study.setting_label(g), values.len()),
+            x_label: "USD".into(),
+            y_label: "runs".into(),
+        };
+        let chart = crate::svg::histogram(&text, &values, crate::svg::color(g));
+        crate::report::figure(out, &chart, &format!("Setting {}.", escape(&crate::report::short_label(a, g))));
+    }
+    let _ = writeln!(out, "</div>");
+    if a.study.groups.len() > MAX_HISTOGRAMS {
+        let _ = writeln!(
+            out,
+            "<p class=\"muted\">Histograms of the first {MAX_HISTOGRAMS} of {} settings; every run's loss is in <code>runs.csv</code> (<code>tao_market_cap_usd.event.max_loss_usd</code>).</p>",
+            a.study.groups.len()
+        );
+    }
+    // Each subnet's alpha drawdown from the event, by its id.
+    let per_entity: Vec<usize> = (0..a.metric_names.len())
+        .filter(|&m| {
+            let n = &a.metric_names[m];
+            n.contains(".event.max_drawdown_fraction.") && !n.ends_with(".worst") && !n.ends_with(".median")
+        })
+        .collect();
+    if !per_entity.is_empty() {
+        let _ = writeln!(out, "<h3>Alpha drawdown from the event, by subnet</h3>");
+        metric_table(a, out, &per_entity);
+    }
+    let _ = writeln!(out, "</section>");
+}

@@ -13,6 +13,7 @@
 //! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
 //! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
 //! | `<queued sell column>.peak`, `.peak_day` | a column with the tokens `queued` and `sell` (`queued_sell_tao`) | the most selling left unfilled (what the book could not absorb), after the burn-in, and when |
+//! | `tao_market_cap_usd.event.before_usd`, `.event.max_loss_usd`; `<income>.event.before_7d`, `.after_7d` | `total_issuance_tao`, the TAO/USD price; columns with `profit` or `dividends`; an event | [`event_economy_metrics`] |
 //! | `halvingK.miner_exit_30d_fraction` | `halving` events, `exit` events of subject `miner N`, `active_miners` | exits in `[h, h + 30 d)` over active miners just before `h` |
 //! | `halvingK.gpus_online_before`, `_after_30d`, `_change_fraction` | `gpus_online` or the sum of `gpus_online_*` | last sample before `h`; at `h + 30 d` |
 //! | `<attacker share>.mean`, `attackers.emission_over_<x>_share_ratio` | columns with the token `attacker(s)` and `share` | mean from the first sample with a positive attacker share |
@@ -135,6 +136,53 @@ pub fn event_price_metrics(name: &str, blocks: &[u64], values: &[f64], event: u6
     }
 }
 
+/// Days before and after an event over which incomes are averaged.
+pub const INCOME_WINDOW_DAYS: u64 = 7;
+
+/// The mean of the finite values at blocks in `[from, to)`.
+fn mean_between(blocks: &[u64], values: &[f64], from: u64, to: u64) -> Option<f64> {
+    let inside: Vec<f64> =
+        blocks.iter().zip(values).filter(|(b, v)| (from..to).contains(*b) && v.is_finite()).map(|(_, v)| *v).collect();
+    crate::stats::mean(&inside)
+}
+
+/// What an event costs in USD and in income, for the risk summary:
+/// - `tao_market_cap_usd.event.before_usd`: total issuance x TAO/USD at the last sample
+///   before the event; `.event.max_loss_usd`: that minus the lowest market cap from the event
+///   on (0 when it never falls below);
+/// - for each income column (tokens `profit` or `dividends`, e.g.
+///   `miner_profit_p50_usd_per_day`, `validator_dividends_honest_tao_per_day`):
+///   `<column>.event.before_7d` and `.event.after_7d`, its mean over the 7 days before the
+///   event and the 7 days from it.
+pub fn event_economy_metrics(table: &Table, event: u64, out: &mut RunMetrics) {
+    let blocks = &table.blocks;
+    let price = table.columns.iter().position(|c| crate::flags::is_tao_usd_price(c));
+    if let (Some(p), Some(issuance)) = (price, table.column("total_issuance_tao")) {
+        let cap: Vec<f64> = issuance.iter().zip(&table.values[p]).map(|(i, p)| i * p).collect();
+        let (b, c) = present(blocks, &cap);
+        let start = b.iter().rposition(|&x| x < event).or_else(|| b.iter().position(|&x| x >= event));
+        if let Some(start) = start {
+            let before = c[start];
+            let low = c[start..].iter().copied().fold(f64::INFINITY, f64::min);
+            out.push("tao_market_cap_usd.event.before_usd", before);
+            out.push("tao_market_cap_usd.event.max_loss_usd", (before - low).max(0.0));
+        }
+    }
+    let window = INCOME_WINDOW_DAYS * BLOCKS_PER_DAY;
+    for (i, column) in table.columns.iter().enumerate() {
+        if !(has_token(column, "profit") || has_token(column, "dividends")) {
+            continue;
+        }
+        let values = &table.values[i];
+        if let Some(m) = mean_between(blocks, values, event.saturating_sub(window), event) {
+            out.push(format!("{column}.event.before_7d"), m);
+        }
+        if let Some(m) = mean_between(blocks, values, event, event.saturating_add(window)) {
+            out.push(format!("{column}.event.after_7d"), m);
+        }
+    }
+}
+
 /// Drawdown, recovery and daily tail risk of one price series, pushed as `<name>.<metric>`.
 pub fn price_metrics(name: &str, blocks: &[u64], values: &[f64], out: &mut RunMetrics) {
     let (blocks, values) = present(blocks, values);
@@ -203,6 +251,9 @@ pub fn run_metrics(table: &Table, events: &[Event], window: Window) -> RunMetric
         if let Some(e) = event {
             event_price_metrics(column, blocks, &table.values[i], e, &mut out);
         }
+    }
+    if let Some(e) = event {
+        event_economy_metrics(table, e, &mut out);
     }
 
     // Sell pressure over depth, in matching currencies.
@@ -435,6 +486,21 @@ mod tests {
         let no_burn_in = run_metrics(&t, &events, Window::default());
         assert_eq!(value(&no_burn_in, "tao_price_usd.max_drawdown_fraction"), Some(0.875));
         assert_eq!(value(&no_burn_in, "event.day"), Some(2.0), "without a burn-in the first shock counts");
+    }
+
+    #[test]
+    fn the_event_costs_market_cap_and_income() {
+        let (mut t, events) = shocked_run(true);
+        let n = t.blocks.len();
+        t.push_column("total_issuance_tao".into(), vec![1_000.0; n]);
+        // Miners' profit 10/day for the 5 days before the shock, -4/day after it.
+        t.push_column("miner_profit_p50_usd_per_day".into(), (0..n).map(|d| if d < 5 { 10.0 } else { -4.0 }).collect());
+        let m = run_metrics(&t, &events, Window { burn_in_blocks: 4 * BLOCKS_PER_DAY });
+        // Before: 1,000 TAO x $100; the lowest after: 1,000 x $50.
+        assert_eq!(value(&m, "tao_market_cap_usd.event.before_usd"), Some(100_000.0));
+        assert_eq!(value(&m, "tao_market_cap_usd.event.max_loss_usd"), Some(50_000.0));
+        assert_eq!(value(&m, "miner_profit_p50_usd_per_day.event.before_7d"), Some(10.0));
+        assert_eq!(value(&m, "miner_profit_p50_usd_per_day.event.after_7d"), Some(-4.0));
     }
 
     #[test]

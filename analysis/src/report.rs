@@ -606,6 +606,7 @@ pub fn render_html(a: &Analysis) -> String {
     );
     crate::headline::plausibility_section(a, &mut out);
     crate::headline::headline_section(a, &mut out);
+    crate::headline::risk_summary_section(a, &mut out);
     let mut notes = Vec::new();
     over_time_section(a, &mut out, &mut notes);
     entity_section(a, &mut out);

@@ -517,6 +517,44 @@ fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, 
     out
 }
 
+/// A histogram of values (one per run): `ceil(sqrt(n))` equal bins between the smallest and
+/// the largest value (5 to 30 of them), bar heights the number of runs in each.
+pub fn histogram(text: &ChartText, values: &[f64], color: &str) -> String {
+    let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let mut f = Frame { width: 360.0, height: 0.0, left: 48.0, right: 14.0, top: 68.0, bottom: 52.0 };
+    f.height = f.top + 170.0 + f.bottom;
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let xs = nice_scale(lo, hi, 5);
+    let bins = (libm::ceil(libm::sqrt(values.len() as f64)) as usize).clamp(5, 30);
+    let width = (xs.max - xs.min) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &values {
+        let b = (((v - xs.min) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let ys = nice_scale(0.0, top as f64, 4);
+    let mut out = String::new();
+    open_svg(&mut out, &f, text);
+    axes(&mut out, &f, &xs, &ys, text, false, false);
+    for (b, &count) in counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let (x0, x1) = (f.x(&xs, xs.min + b as f64 * width), f.x(&xs, xs.min + (b + 1) as f64 * width));
+        let (y, base) = (f.y(&ys, count as f64), f.y(&ys, 0.0));
+        let _ = write!(
+            out,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{color}" fill-opacity="0.6" stroke="{color}" stroke-width="1"><title>{count} run(s)</title></rect>"#,
+            x = x0 + 0.5,
+            w = (x1 - x0 - 1.0).max(0.5),
+            h = (base - y).max(0.0),
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// One point of an error-bar chart: a category and the spread of a metric there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorPoint {
@@ -802,6 +840,17 @@ mod tests {
         let numbers: Vec<String> = ["0.15", "0.3", "0.6", "1", "2", "3"].map(String::from).to_vec();
         let chart = errorbar_chart(&text, &numbers, &series, true);
         assert!(chart.contains("<path") && !chart.contains("rotate("), "ordered values are joined, labels level");
+    }
+
+    #[test]
+    fn a_histogram_counts_every_run_once() {
+        let text =
+            ChartText { title: "loss".into(), subtitle: String::new(), x_label: "USD".into(), y_label: "runs".into() };
+        let values: Vec<f64> = (0..25).map(f64::from).chain([f64::NAN]).collect();
+        let svg = histogram(&text, &values, "#000");
+        let counts: usize =
+            svg.split("<title>").skip(2).filter_map(|t| t.split(" run(s)").next()?.parse::<usize>().ok()).sum();
+        assert_eq!(counts, 25, "{svg}");
     }
 
     #[test]

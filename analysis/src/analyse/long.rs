@@ -8,7 +8,7 @@ use super::{
 use crate::concentration::{gini, nakamoto_coefficient};
 use crate::error::Result;
 use crate::folder::{LongBlock, LongFile, LongShape, long_files, stream_long};
-use crate::metrics::{RunMetrics, price_metrics};
+use crate::metrics::{RunMetrics, event_price_metrics, price_metrics};
 use crate::stats::quantile_sorted;
 use crate::study::{RunEntry, Study};
 use crate::units::{has_token, is_intensive};
@@ -49,6 +49,7 @@ pub(super) fn long_pass(
     stride: u64,
     options: &Options,
     top: Option<&[String]>,
+    event: Option<u64>,
     pass: &mut RunPass,
 ) -> Result<()> {
     let mut entity_grid = top.map(|t| EntityGrid::new(t, stride));
@@ -130,15 +131,29 @@ pub(super) fn long_pass(
             pass.grid.series.push((SeriesKey { series: name, entity: String::new() }, Arc::new(b), v));
         }
     }
-    for track in prices {
+    for (k, track) in prices.into_iter().enumerate() {
         let column = &shape.columns[track.column];
         let mut by_metric: Vec<(String, Vec<f64>)> = Vec::new();
-        for (blocks, values) in &track.per_entity {
+        for (e, (blocks, values)) in track.per_entity.iter().enumerate() {
             let mut m = RunMetrics::default();
             price_metrics("x", blocks, values, &mut m);
+            if let Some(event) = event {
+                event_price_metrics("x", blocks, values, event, &mut m);
+            }
+            // Each entity's drawdown of the table's first price (a subnet's alpha price),
+            // from the event when there is one: the per-subnet table of the risk summary.
+            let drawdown = if event.is_some() { "x.event.max_drawdown_fraction" } else { "x.max_drawdown_fraction" };
+            if k == 0
+                && let (Some(name), Some(v)) =
+                    (shape.entities.get(e), m.values.iter().find(|(n, _)| n == drawdown).map(|(_, v)| *v))
+            {
+                let metric = drawdown.trim_start_matches("x.");
+                pass.metrics.push((format!("{prefix}.{column}.{metric}.{}_{name}", file.entity_column), v));
+            }
             for (name, v) in m.values {
                 let metric = name.trim_start_matches("x.").to_string();
-                if ["max_drawdown_fraction", "var95", "var99", "es95", "es99"].iter().any(|t| metric.starts_with(t)) {
+                let measure = metric.trim_start_matches("event.");
+                if ["max_drawdown_fraction", "var95", "var99", "es95", "es99"].iter().any(|t| measure.starts_with(t)) {
                     match by_metric.iter_mut().find(|(n, _)| *n == metric) {
                         Some((_, vs)) => vs.push(v),
                         None => by_metric.push((metric, vec![v])),
@@ -303,7 +318,7 @@ pub(super) fn rank_entities(study: &Study, stride: u64, options: &Options) -> Ve
             let files = run.dir.as_deref().map(long_files).unwrap_or(Ok(Vec::new())).unwrap_or_default();
             for file in files {
                 // A run that cannot be read is reported by the main pass.
-                let _ = long_pass(&file, stride, options, None, &mut pass);
+                let _ = long_pass(&file, stride, options, None, None, &mut pass);
             }
             (g, pass.long)
         })
