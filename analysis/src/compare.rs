@@ -24,7 +24,7 @@
 use crate::analyse::{Analysis, Band};
 use crate::error::Result;
 use crate::format::{csv_number, display_number, display_percent, escape};
-use crate::report::{day_of, page, sentence, write_atomic};
+use crate::report::{day_of, page, sentence};
 use crate::stats::{Interval, bootstrap_diff_ci, bootstrap_paired_diff_ci, bootstrap_stream, spread};
 use crate::svg::{self, BandLayer, ChartText, ForestRow};
 use crate::units::describe;
@@ -575,8 +575,15 @@ pub fn render_html(c: &Comparison) -> String {
 pub fn write_comparison(c: &Comparison, out_dir: &Path) -> Result<Vec<PathBuf>> {
     let csv_path = out_dir.join("compare.csv");
     let html_path = out_dir.join("compare.html");
-    write_atomic(&csv_path, compare_csv(c)?.as_bytes())?;
-    write_atomic(&html_path, render_html(c).as_bytes())?;
+    let (csv, html) = (compare_csv(c)?, render_html(c));
+    // Both renamed into place together: never a new table beside an old page.
+    let mut staging = crate::tables::Staging::default();
+    for (path, text) in [(&csv_path, &csv), (&html_path, &html)] {
+        staging.file(path, |w| {
+            std::io::Write::write_all(w, text.as_bytes()).map_err(|e| crate::Error::io(path, "cannot write", e))
+        })?;
+    }
+    staging.commit()?;
     Ok(vec![html_path, csv_path])
 }
 

@@ -619,10 +619,14 @@ pub fn render_html(a: &Analysis) -> String {
 /// Writes `report.html` and the CSV tables ([`crate::tables::TABLE_FILES`]) into `out_dir`;
 /// returns their paths, in name order.
 pub fn write_report(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = crate::tables::write_tables(a, out_dir)?;
-    let html = out_dir.join("report.html");
-    write_atomic(&html, render_html(a).as_bytes())?;
-    written.push(html);
+    let mut staging = crate::tables::Staging::default();
+    crate::tables::stage_tables(a, out_dir, &mut staging)?;
+    let html = render_html(a);
+    staging.file(&out_dir.join("report.html"), |w| {
+        std::io::Write::write_all(w, html.as_bytes()).map_err(|e| crate::Error::io(out_dir, "cannot write", e))
+    })?;
+    let mut written = staging.paths();
+    staging.commit()?;
     written.sort();
     Ok(written)
 }

@@ -12,8 +12,9 @@
 //! long TOML list (a sweep over `events`), and repeating it in each of a million band rows made
 //! `bands.csv` hundreds of megabytes. Bands and entity bands are split so that `entity` is a
 //! column of one type (pandas reads a column with empty cells as floats). Every file is
-//! streamed to a temporary name in the output folder and renamed into place: a failure
-//! leaves the previous file, never half of one, and memory does not grow with the rows.
+//! streamed to a temporary name in the output folder and all are renamed into place once all
+//! are written ([`Staging`]): a failure leaves the previous files, never half of one or a mix,
+//! and memory does not grow with the rows.
 
 use crate::analyse::{Analysis, Band, MetricSource, REST_MEAN, REST_SUM};
 use crate::error::{Error, Result};
@@ -51,36 +52,75 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Streams a file to `path` atomically: `write` fills a temporary file in the same folder,
 /// which is renamed into place only when it succeeded (and removed when it did not).
 pub fn write_stream_atomic(path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
-    let tmp = temporary_path(path)?;
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot write", e))?;
-        let mut out = BufWriter::with_capacity(1 << 16, file);
-        write(&mut out)?;
-        out.flush().map_err(|e| Error::io(&tmp, "cannot write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot rename into place", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    let mut staging = Staging::default();
+    staging.file(path, write)?;
+    staging.commit()
 }
 
 /// Streams a CSV file to `path` atomically (rows end in `\n`).
 pub fn write_csv_atomic(path: &Path, write: impl FnOnce(&mut CsvOut) -> Result<()>) -> Result<()> {
-    let tmp = temporary_path(path)?;
-    let result = (|| {
+    let mut staging = Staging::default();
+    staging.csv(path, write)?;
+    staging.commit()
+}
+
+/// Files written under temporary names in their folders and renamed into place together by
+/// [`Staging::commit`]: a report whose fourth file fails leaves the previous report whole,
+/// not three new files beside old ones. Dropped without a commit, it removes its temporary
+/// files.
+#[derive(Debug, Default)]
+pub struct Staging {
+    /// (temporary, final) paths, in the order staged.
+    staged: Vec<(PathBuf, PathBuf)>,
+}
+
+impl Staging {
+    /// Stages a file streamed by `write`.
+    pub fn file(&mut self, path: &Path, write: impl FnOnce(&mut BufWriter<File>) -> Result<()>) -> Result<()> {
+        let tmp = temporary_path(path)?;
+        // Registered first, so that a failure below still removes it.
+        self.staged.push((tmp.clone(), path.to_path_buf()));
+        let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot write", e))?;
+        let mut out = BufWriter::with_capacity(1 << 16, file);
+        write(&mut out)?;
+        out.flush().map_err(|e| Error::io(&tmp, "cannot write", e))
+    }
+
+    /// Stages a CSV file streamed by `write` (rows end in `\n`).
+    pub fn csv(&mut self, path: &Path, write: impl FnOnce(&mut CsvOut) -> Result<()>) -> Result<()> {
+        let tmp = temporary_path(path)?;
+        self.staged.push((tmp.clone(), path.to_path_buf()));
         let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot write", e))?;
         let mut out = csv::WriterBuilder::new()
             .terminator(csv::Terminator::Any(b'\n'))
             .from_writer(BufWriter::with_capacity(1 << 16, file));
         write(&mut out)?;
-        out.flush().map_err(|e| Error::io(&tmp, "cannot write", e))?;
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot rename into place", e))
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+        out.flush().map_err(|e| Error::io(&tmp, "cannot write", e))
     }
-    result
+
+    /// Renames every staged file into place.
+    pub fn commit(mut self) -> Result<()> {
+        for (tmp, path) in std::mem::take(&mut self.staged) {
+            if let Err(e) = std::fs::rename(&tmp, &path) {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(Error::io(path, "cannot rename into place", e));
+            }
+        }
+        Ok(())
+    }
+
+    /// The final paths of the staged files.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.staged.iter().map(|(_, p)| p.clone()).collect()
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        for (tmp, _) in &self.staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+    }
 }
 
 fn row<W: Write>(w: &mut csv::Writer<W>, cells: &[String]) -> Result<()> {
@@ -237,21 +277,19 @@ pub fn table_text(write: impl FnOnce(&mut csv::Writer<Vec<u8>>) -> Result<()>) -
     String::from_utf8(bytes).map_err(|e| Error::format("csv", e.to_string()))
 }
 
-/// Writes every table of [`TABLE_FILES`] into `out_dir`, streamed; returns their paths.
-pub fn write_tables(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
+/// Stages every table of [`TABLE_FILES`] into `out_dir`, streamed (renamed into place by the
+/// caller's [`Staging::commit`]).
+pub fn stage_tables(a: &Analysis, out_dir: &Path, staging: &mut Staging) -> Result<()> {
     for name in TABLE_FILES {
-        let path = out_dir.join(name);
-        write_csv_atomic(&path, |w| match name {
+        staging.csv(&out_dir.join(name), |w| match name {
             "settings.csv" => write_settings(a, w),
             "bands.csv" => write_bands(a, w),
             "entity_bands.csv" => write_entity_bands(a, w),
             "metrics.csv" => write_metrics(a, w),
             _ => write_runs(a, w),
         })?;
-        written.push(path);
     }
-    Ok(written)
+    Ok(())
 }
 
 #[cfg(test)]
@@ -266,6 +304,21 @@ mod tests {
         write_atomic(&path, b"b\n").expect("overwrite");
         assert_eq!(std::fs::read(&path).expect("read"), b"b\n");
         assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
+    }
+
+    #[test]
+    fn a_failure_in_a_later_file_renames_none() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (first, second) = (dir.path().join("a.csv"), dir.path().join("b.csv"));
+        write_atomic(&first, b"old a\n").expect("write");
+        let mut staging = Staging::default();
+        staging.csv(&first, |w| row(w, &["new a".to_string()])).expect("staged");
+        let failed = staging.csv(&second, |_| Err(Error::format("b.csv", "disk full")));
+        assert!(failed.is_err());
+        drop(staging);
+        assert_eq!(std::fs::read(&first).expect("read"), b"old a\n", "the first file is not replaced alone");
+        assert!(!second.exists());
+        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1, "no temporary left");
     }
 
     #[test]
