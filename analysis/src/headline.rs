@@ -109,8 +109,15 @@ fn stat_cell(a: &Analysis, g: usize, m: usize) -> String {
     }
 }
 
-/// Metrics per table when settings are rows.
-const METRICS_PER_ROW_TABLE: usize = 5;
+/// Metrics per table when settings are rows (so that a table fits a page's width).
+const METRICS_PER_ROW_TABLE: usize = 4;
+
+/// A metric name escaped for HTML, with break opportunities after its dots and underscores
+/// (a column header of `tao_price_usd.event.max_drawdown_fraction` wraps instead of pushing
+/// the table off the page).
+fn breakable(name: &str) -> String {
+    escape(name).replace('.', ".<wbr/>").replace('_', "_<wbr/>")
+}
 
 /// With more settings than fit side by side: one row per setting (every setting, so that no
 /// subset confounds the parameters), its parameters' compact values, and a few metrics per
@@ -126,7 +133,7 @@ fn settings_as_rows(a: &Analysis, out: &mut String, metrics: &[usize]) {
             let _ = write!(
                 out,
                 "<th><code>{}</code><br/><span class=\"muted\">{}median, P5 – P95</span></th>",
-                escape(&a.metric_names[m]),
+                breakable(&a.metric_names[m]),
                 if unit.is_empty() { String::new() } else { format!("{}; ", escape(&unit)) }
             );
         }
@@ -415,4 +422,25 @@ pub fn risk_summary_section(a: &Analysis, out: &mut String) {
         metric_table(a, out, &per_entity);
     }
     let _ = writeln!(out, "</section>");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_metric_headers_can_wrap() {
+        assert_eq!(breakable("tao_price_usd.event"), "tao_<wbr/>price_<wbr/>usd.<wbr/>event");
+        assert_eq!(breakable("a<b"), "a&lt;b", "escaped first");
+    }
+
+    #[test]
+    fn event_figures_rank_before_whole_run_ones_and_mechanisms() {
+        let rank = |n: &str| key_rank(n).unwrap_or(usize::MAX);
+        assert!(rank("tao_price_usd.event.max_drawdown_fraction") < rank("tao_price_usd.max_drawdown_fraction"));
+        assert!(rank("tao_price_usd.max_drawdown_fraction") < rank("sell_pressure_over_depth.peak_per_day"));
+        assert!(rank("sell_pressure_over_depth.peak_per_day") < rank("halving1.miner_exit_30d_fraction"));
+        assert_eq!(key_rank("sell_pressure_over_depth.peak_day"), None, "a timing is not a risk figure");
+        assert_eq!(key_rank("subnets.price_tao.event.max_drawdown_fraction.netuid_3"), None);
+    }
 }

@@ -588,7 +588,17 @@ pub fn render_html(a: &Analysis) -> String {
     let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
     let _ = writeln!(
         out,
-        "<nav><a href=\"#headline\">Headline metrics</a><a href=\"#over-time\">Over time</a>{}{}<a href=\"#notes\">Notes</a><a href=\"#definitions\">Definitions</a></nav>\n</header>",
+        "<nav>{}<a href=\"#headline\">Headline metrics</a>{}<a href=\"#over-time\">Over time</a>{}{}<a href=\"#notes\">Notes</a><a href=\"#definitions\">Definitions</a></nav>\n</header>",
+        if a.metric_names.iter().any(|m| m.starts_with("flag.")) {
+            "<a href=\"#plausibility\">Plausibility</a>"
+        } else {
+            ""
+        },
+        if a.metric_index("tao_market_cap_usd.event.max_loss_usd").is_some() {
+            "<a href=\"#risk-summary\">Risk summary</a>"
+        } else {
+            ""
+        },
         if a.bands.first().is_some_and(|b| b.iter().any(|b| !b.key.entity.is_empty())) {
             "<a href=\"#entities\">Per-entity series</a>"
         } else {
@@ -602,7 +612,7 @@ pub fn render_html(a: &Analysis) -> String {
     );
     let _ = writeln!(
         out,
-        "<section id=\"how-to-read\">\n<h2>How to read this report</h2>\n<p>A run is one seed of one setting; a setting is one combination of the varied parameters. Runs differ only by seed within a setting, so the spread within a setting is the model's randomness and differences between settings are the parameters' effect. Metrics are computed per run, then summarised over seeds. Tables beside this file hold every number: <code>metrics.csv</code> (per setting and metric), <code>bands.csv</code> (every band, long format), <code>runs.csv</code> (per run); load them with <code>pandas.read_csv</code> or <code>polars.read_csv</code> without options.</p>\n</section>"
+        "<section id=\"how-to-read\">\n<h2>How to read this report</h2>\n<p>A run is one seed of one setting; a setting is one combination of the varied parameters. Runs differ only by seed within a setting, so the spread within a setting is the model's randomness and differences between settings are the parameters' effect. Metrics are computed per run, then summarised over seeds. Settings are named <code>s01</code>, <code>s02</code>... everywhere; <code>settings.csv</code> maps them to the parameters' full values. Tables beside this file hold every number: <code>metrics.csv</code> (per setting and metric), <code>bands.csv</code> and <code>entity_bands.csv</code> (every band, long format), <code>runs.csv</code> (per run, with the plausibility flags); load them with <code>pandas.read_csv</code> or <code>polars.read_csv</code> without options.</p>\n</section>"
     );
     crate::headline::plausibility_section(a, &mut out);
     crate::headline::headline_section(a, &mut out);
