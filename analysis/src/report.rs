@@ -401,7 +401,10 @@ fn parameter_section(a: &Analysis, out: &mut String) {
         (MetricSource::Computed, false) => 2,
     };
     for level in 0..3 {
-        for m in (0..a.metric_names.len()).filter(|&m| tier(m) == level) {
+        let mut in_tier: Vec<usize> = (0..a.metric_names.len()).filter(|&m| tier(m) == level).collect();
+        // Key metrics in the headline's order.
+        in_tier.sort_by_key(|&m| key_rank(&a.metric_names[m]).unwrap_or(usize::MAX));
+        for m in in_tier {
             let medians: Vec<f64> =
                 (0..a.study.groups.len()).filter_map(|g| a.stats[g][m].map(|s| s.spread.median())).collect();
             let (lo, hi) = medians.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));

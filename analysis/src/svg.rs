@@ -598,6 +598,14 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
     // A slanted label reaches down by its width times sin(angle).
     let drop = if slanted { longest * libm::sin(CATEGORY_ANGLE.to_radians()) } else { 0.0 };
     f.bottom += drop;
+    // A slanted label ends at its tick and reaches left by its width times cos(angle): the
+    // chart widens so that the first one is not cut at the left edge.
+    if slanted {
+        let reach = longest * libm::cos(CATEGORY_ANGLE.to_radians()) + 6.0;
+        let extra = (reach - f.left - f.plot_width() / (2.0 * n)).max(0.0);
+        f.left += extra;
+        f.width += extra;
+    }
     let legend_height = legend_rows(&entries, f.plot_width()).len() as f64 * 18.0;
     f.bottom += legend_height + 6.0;
     f.height = f.top + 190.0 + f.bottom;
@@ -836,6 +844,17 @@ mod tests {
             assert!(chart.contains(&format!(">{label}</text>")), "{label} labelled: {chart}");
         }
         assert!(chart.contains("rotate(-35"), "slanted when they do not fit side by side");
+        // The first label ends at its tick and reaches left by width x cos(35°): inside the chart.
+        let first_x: f64 = chart
+            .split("text-anchor=\"end\" transform=\"rotate(-35 ")
+            .nth(1)
+            .expect("a slanted label")
+            .split(' ')
+            .next()
+            .expect("x")
+            .parse()
+            .expect("number");
+        assert!(first_x - text_width(&long[0], 11.0) * libm::cos(35f64.to_radians()) >= 0.0, "{first_x}");
         assert!(!chart.contains("<path"), "categories are not joined by a line");
         let numbers: Vec<String> = ["0.15", "0.3", "0.6", "1", "2", "3"].map(String::from).to_vec();
         let chart = errorbar_chart(&text, &numbers, &series, true);
