@@ -2,7 +2,7 @@
 //! `analysis` crate (which does all the work).
 
 use analysis::analyse::{Options, analyse_folder};
-use analysis::compare::{compare as compare_studies, text_table, write_comparison};
+use analysis::compare::{CompareOptions, compare as compare_studies, text_table, write_comparison};
 use analysis::report::write_report;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -33,9 +33,24 @@ pub struct AnalysisArgs {
     /// Share of the total the Nakamoto coefficient's entities must exceed (0 < x < 1).
     #[arg(long, default_value_t = 0.5)]
     nakamoto_threshold: f64,
+    /// Plausible TAO/USD band in USD, LOW,HIGH: runs whose price leaves it are flagged
+    /// (default: the real market's 2024-2026 range widened, 20,5000).
+    #[arg(long, value_name = "LOW,HIGH")]
+    price_band: Option<String>,
+    /// Runs whose peak daily selling exceeds this many times the book's depth are flagged.
+    #[arg(long, default_value_t = 1.0)]
+    max_sell_over_depth: f64,
     /// No timing line on stderr.
     #[arg(long, short)]
     quiet: bool,
+}
+
+/// `--price-band LOW,HIGH`: two positive numbers, LOW below HIGH.
+fn price_band(text: &str) -> Result<(f64, f64), String> {
+    let bad = || format!("--price-band: `{text}` is not LOW,HIGH with 0 < LOW < HIGH (USD), e.g. 20,5000");
+    let (low, high) = text.split_once(',').ok_or_else(bad)?;
+    let (low, high): (f64, f64) = (low.trim().parse().map_err(|_| bad())?, high.trim().parse().map_err(|_| bad())?);
+    if low > 0.0 && low < high && high.is_finite() { Ok((low, high)) } else { Err(bad()) }
 }
 
 impl AnalysisArgs {
@@ -55,7 +70,15 @@ impl AnalysisArgs {
                 self.nakamoto_threshold
             ));
         }
+        if !(self.max_sell_over_depth > 0.0 && self.max_sell_over_depth.is_finite()) {
+            return Err(format!("--max-sell-over-depth: {} is out of range; allowed > 0", self.max_sell_over_depth));
+        }
+        let band = match &self.price_band {
+            Some(text) => price_band(text)?,
+            None => analysis::flags::DEFAULT_PRICE_BAND_USD,
+        };
         Ok(Options {
+            flags: analysis::flags::FlagOptions { price_band_usd: band, max_sell_over_depth: self.max_sell_over_depth },
             top_k: self.top_k,
             max_samples: self.max_samples,
             resamples: self.resamples,
@@ -89,8 +112,28 @@ pub struct CompareArgs {
     /// Where to write compare.html and compare.csv (default: A's parent folder).
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Smallest change called "moved", as a fraction of the larger mean (0 ..= 1; 0: any
+    /// change whose interval excludes zero).
+    #[arg(long, default_value_t = 0.01)]
+    min_effect: f64,
+    /// Rows shown in the terminal table and in each chart of compare.html, by relevance
+    /// (1 ..= 10000; compare.csv has every row).
+    #[arg(long, default_value_t = 30)]
+    top: usize,
     #[command(flatten)]
     analysis: AnalysisArgs,
+}
+
+impl CompareArgs {
+    fn compare_options(&self) -> Result<CompareOptions, String> {
+        if !(0.0..=1.0).contains(&self.min_effect) {
+            return Err(format!("--min-effect: {} is out of range; allowed 0 ..= 1", self.min_effect));
+        }
+        if !(1..=10_000).contains(&self.top) {
+            return Err(format!("--top: {} is out of range; allowed 1 ..= 10000", self.top));
+        }
+        Ok(CompareOptions { min_effect: self.min_effect, top: self.top })
+    }
 }
 
 fn fail(e: &analysis::Error) -> ExitCode {
@@ -149,9 +192,9 @@ fn parent_of(path: &Path) -> PathBuf {
 /// Runs `taosim compare`.
 pub fn compare(args: CompareArgs) -> ExitCode {
     let started = Instant::now();
-    let options = match args.analysis.options(true) {
-        Ok(o) => o,
-        Err(message) => {
+    let (options, compare_options) = match (args.analysis.options(true), args.compare_options()) {
+        (Ok(o), Ok(c)) => (o, c),
+        (Err(message), _) | (_, Err(message)) => {
             eprintln!("error: {message}");
             return ExitCode::from(EXIT_BAD_INPUT);
         }
@@ -160,7 +203,7 @@ pub fn compare(args: CompareArgs) -> ExitCode {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return fail(&e),
     };
-    let comparison = compare_studies(a, b);
+    let comparison = compare_studies(a, b, compare_options);
     // A closed pipe (`| head`) is not an error worth a panic: the files are still written.
     let _ = std::io::Write::write_all(&mut std::io::stdout(), text_table(&comparison).as_bytes());
     let out = args.out.clone().unwrap_or_else(|| parent_of(&args.a));

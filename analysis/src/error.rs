@@ -39,6 +39,15 @@ pub enum Error {
         message: String,
     },
 
+    /// A run folder's file is missing or differs from the digest its manifest records.
+    #[error("{path}: {message}")]
+    Integrity {
+        /// The file concerned.
+        path: PathBuf,
+        /// What differs and what to do.
+        message: String,
+    },
+
     /// A run folder's manifest is missing, malformed or of another format.
     #[error("{0}")]
     Manifest(String),

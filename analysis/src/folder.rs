@@ -115,7 +115,7 @@ pub fn read_table(path: &Path) -> Result<Table> {
 pub struct Event {
     /// The block it happened at.
     pub block: u64,
-    /// What happened (`halving`, `miner_exit`, ...).
+    /// What happened (`halving`, `exit`, ...).
     pub kind: String,
     /// Who or what it concerns.
     pub subject: String,

@@ -20,10 +20,16 @@ pub fn round_significant(x: f64, digits: usize) -> f64 {
 /// A CSV cell for a number: plain decimal, 10 significant digits, `0` for negative zero;
 /// empty for NaN or infinities (pandas reads an empty cell as missing).
 pub fn csv_number(x: f64) -> String {
+    csv_number_digits(x, CSV_SIGNIFICANT_DIGITS)
+}
+
+/// [`csv_number`] with `digits` significant digits (bands keep fewer: they are percentiles
+/// across seeds, and a sweep's bands run to millions of cells).
+pub fn csv_number_digits(x: f64, digits: usize) -> String {
     if !x.is_finite() {
         return String::new();
     }
-    let r = round_significant(x, CSV_SIGNIFICANT_DIGITS);
+    let r = round_significant(x, digits);
     if r == 0.0 { "0".into() } else { format!("{r}") }
 }
 

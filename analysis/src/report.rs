@@ -4,165 +4,37 @@
 //! | file | contents |
 //! |---|---|
 //! | `report.html` | header, headline metrics, bands over time, per-entity series (top k + rest), metrics against each varied parameter, notes, definitions |
-//! | `bands.csv` | `group, <each varied parameter>, series, entity, block, day, n, p5, p25, p50, p75, p95`: every band, long format |
-//! | `metrics.csv` | `group, <each varied parameter>, metric, unit, source, n, mean, sd, min, p5, p25, p50, p75, p95, max, mean_ci_low, mean_ci_high` |
-//! | `runs.csv` | `run_id, group, seed, <each varied parameter>, <every metric>`: one row per run |
+//! | the CSV tables | see [`crate::tables`] |
 //!
 //! Every file is written to a temporary name in the output folder and renamed into place, and
 //! holds no timestamp, host or absolute path: the same study gives the same bytes.
 
 use crate::analyse::{Analysis, Band, MetricSource, REST_MEAN, REST_SUM};
-use crate::error::{Error, Result};
-use crate::format::{compact_number_digits, csv_number, display_number, escape};
-use crate::risk::BLOCKS_PER_DAY;
+use crate::error::Result;
+use crate::format::{compact_number_digits, display_number, escape};
 use crate::stats::spread;
-use crate::study::{StudyKind, numeric_value};
+use crate::study::numeric_value;
 use crate::svg::{self, BandLayer, ChartText, ErrorPoint, ErrorSeries};
 use crate::units::describe;
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+pub use crate::headline::{KEY_METRICS, is_key_metric, key_metrics, key_rank};
 
 /// Most groups drawn in one chart over time (chosen evenly over the groups beyond it).
 pub const MAX_GROUPS_DRAWN: usize = 10;
 /// Most groups whose bands are shaded (beyond, medians only, so they stay readable).
 pub const MAX_GROUPS_SHADED: usize = 4;
-/// Most groups shown side by side in the headline table.
+/// Most settings shown side by side (as columns) in the headline table; with more, every
+/// setting is a row instead (never a subset: an evenly chosen subset of a grid confounds
+/// its parameters).
 pub const MAX_GROUPS_IN_TABLE: usize = 6;
 /// Most metric-against-parameter charts per parameter.
 pub const MAX_PARAMETER_CHARTS: usize = 36;
 /// Most series combinations of the other parameters drawn separately in a parameter chart.
 pub const MAX_PARAMETER_SERIES: usize = 6;
 
-/// Writes `bytes` to `path` atomically: a temporary file in the same folder, then a rename.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create the output folder", e))?;
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "cannot write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "cannot rename into place", e)
-    })
-}
-
-fn csv_text(rows: Vec<Vec<String>>) -> Result<String> {
-    let mut w = csv::WriterBuilder::new().terminator(csv::Terminator::Any(b'\n')).from_writer(Vec::new());
-    for row in rows {
-        w.write_record(&row).map_err(|e| Error::format("csv", e.to_string()))?;
-    }
-    let bytes = w.into_inner().map_err(|e| Error::format("csv", e.to_string()))?;
-    String::from_utf8(bytes).map_err(|e| Error::format("csv", e.to_string()))
-}
-
-/// The day of a block (12 s blocks, 7,200 per day).
-pub fn day_of(block: u64) -> f64 {
-    block as f64 / BLOCKS_PER_DAY as f64
-}
-
-fn group_columns(a: &Analysis, g: usize) -> Vec<String> {
-    let group = &a.study.groups[g];
-    let mut row = vec![group.key.clone()];
-    row.extend(group.values.iter().cloned());
-    row
-}
-
-/// `bands.csv`: every band of every group, long format.
-pub fn bands_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["group".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(
-        ["series", "entity", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"].iter().map(|s| s.to_string()),
-    );
-    let mut rows = vec![header];
-    for (g, bands) in a.bands.iter().enumerate() {
-        let lead = group_columns(a, g);
-        for band in bands {
-            for (s, block) in band.blocks.iter().enumerate() {
-                let mut row = lead.clone();
-                row.push(band.key.series.clone());
-                row.push(band.key.entity.clone());
-                row.push(block.to_string());
-                row.push(csv_number(day_of(*block)));
-                row.push(band.n[s].to_string());
-                row.extend(band.levels.iter().map(|l| csv_number(l[s])));
-                rows.push(row);
-            }
-        }
-    }
-    csv_text(rows)
-}
-
-/// `metrics.csv`: each metric's spread and confidence interval in each group.
-pub fn metrics_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["group".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(
-        [
-            "metric",
-            "unit",
-            "source",
-            "n",
-            "mean",
-            "sd",
-            "min",
-            "p5",
-            "p25",
-            "p50",
-            "p75",
-            "p95",
-            "max",
-            "mean_ci_low",
-            "mean_ci_high",
-        ]
-        .iter()
-        .map(|s| s.to_string()),
-    );
-    let mut rows = vec![header];
-    for g in 0..a.study.groups.len() {
-        for (m, name) in a.metric_names.iter().enumerate() {
-            let Some(stat) = a.stats[g][m] else { continue };
-            let mut row = group_columns(a, g);
-            row.push(name.clone());
-            row.push(describe(name).unit);
-            row.push(source_word(a.metric_sources[m]).into());
-            row.push(stat.spread.n.to_string());
-            let s = stat.spread;
-            row.extend([s.mean, s.sd, s.min].map(csv_number));
-            row.extend(s.percentiles.map(csv_number));
-            row.extend([s.max, stat.ci.low, stat.ci.high].map(csv_number));
-            rows.push(row);
-        }
-    }
-    csv_text(rows)
-}
-
-/// `runs.csv`: one row per successful run with every metric.
-pub fn runs_csv(a: &Analysis) -> Result<String> {
-    let mut header = vec!["run_id".to_string(), "group".to_string(), "seed".to_string()];
-    header.extend(a.study.params.iter().cloned());
-    header.extend(a.metric_names.iter().cloned());
-    let mut rows = vec![header];
-    for (run, values) in a.study.runs.iter().zip(&a.values) {
-        let group = &a.study.groups[run.group];
-        let mut row = vec![run.id.clone(), group.key.clone(), run.seed.map(|s| s.to_string()).unwrap_or_default()];
-        row.extend(group.values.iter().cloned());
-        row.extend(values.iter().map(|v| csv_number(*v)));
-        rows.push(row);
-    }
-    csv_text(rows)
-}
-
-fn source_word(s: MetricSource) -> &'static str {
-    match s {
-        MetricSource::Summary => "summary",
-        MetricSource::Computed => "computed",
-    }
-}
+pub use crate::tables::{day_of, write_atomic};
 
 /// Upper-cases the first letter.
 pub fn sentence(text: &str) -> String {
@@ -215,9 +87,53 @@ pub fn figure(out: &mut String, svg: &str, caption: &str) {
     let _ = writeln!(out, "<figure>{svg}<figcaption style=\"max-width:{width:.0}px\">{caption}</figcaption></figure>");
 }
 
+/// Whether a parameter value is structured (a TOML list or table, e.g. a list of events).
+fn is_structured(value: &str) -> bool {
+    value.contains('{') || value.contains('[')
+}
+
+/// Readable labels for structured values (`[{ at = "5d", kind = "depth_cut", factor = 0.5,
+/// days = 7 }, ...]`): the `key=value` parts that are not the same in every value, in order
+/// (`days=7, factor=0.5`). The full values are in `settings.csv`.
+pub fn differing_parts(values: &[String]) -> Vec<String> {
+    let tokens: Vec<Vec<String>> = values
+        .iter()
+        .map(|v| {
+            v.split([',', '{', '}', '[', ']']).map(|t| t.trim().replace(" = ", "=")).filter(|t| !t.is_empty()).collect()
+        })
+        .collect();
+    let count = |ts: &[String], t: &String| ts.iter().filter(|u| *u == t).count();
+    tokens
+        .iter()
+        .zip(values)
+        .map(|(ts, full)| {
+            let mut parts: Vec<&String> = Vec::new();
+            for t in ts {
+                let mine = count(ts, t);
+                if !tokens.iter().all(|other| count(other, t) == mine) && !parts.contains(&t) {
+                    parts.push(t);
+                }
+            }
+            if parts.is_empty() {
+                full.clone()
+            } else {
+                parts.iter().map(|p| p.as_str()).collect::<Vec<_>>().join(", ")
+            }
+        })
+        .collect()
+}
+
 /// Short labels for a parameter's values: numbers compact (`2M`) with the fewest significant
-/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); text as it is.
+/// digits (3 or more) that keep every value distinct (`15.65M`, `15.66M`); structured values
+/// by what differs between them ([`differing_parts`]); other text as it is.
 pub fn compact_labels(values: &[String]) -> Vec<String> {
+    if values.iter().any(|v| is_structured(v)) {
+        let labels = differing_parts(values);
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        return if unique.len() == labels.len() { labels } else { values.to_vec() };
+    }
     for digits in 3..=12 {
         let labels: Vec<String> = values
             .iter()
@@ -240,21 +156,40 @@ pub fn compact_value(a: &Analysis, p: usize, value: &str) -> String {
     values.iter().position(|v| v == value).map_or_else(|| value.to_string(), |i| labels[i].clone())
 }
 
-/// A setting's label for legends: the last segment of each parameter's path and its value
-/// (`depth_usd=2M, sell_fraction=0.3`).
+/// A setting's label for legends: its short label, then the last segment of each
+/// parameter's path and its compact value (`s02 depth_usd=2M, sell_fraction=0.3`; a
+/// structured value in braces, `s03 events={days=21, factor=0.1}`). The short label comes
+/// first so that legends cut to a chart's width still tell the settings apart.
 pub fn short_label(a: &Analysis, g: usize) -> String {
     let group = &a.study.groups[g];
     if a.study.params.is_empty() {
         return group.label.clone();
     }
-    a.study
+    let values = a
+        .study
         .params
         .iter()
         .zip(&group.values)
         .enumerate()
-        .map(|(i, (p, v))| format!("{}={}", p.rsplit('.').next().unwrap_or(p), compact_value(a, i, v)))
+        .map(|(i, (p, v))| {
+            let name = p.rsplit('.').next().unwrap_or(p);
+            let value = compact_value(a, i, v);
+            if is_structured(v) { format!("{name}={{{value}}}") } else { format!("{name}={value}") }
+        })
         .collect::<Vec<_>>()
-        .join(", ")
+        .join(", ");
+    format!("{} {values}", a.study.setting_label(g))
+}
+
+/// A series' band chart; a price's on a logarithmic axis when its range spans a factor of
+/// [`svg::LOG_AXIS_MIN_RATIO`] or more (on a linear axis a crash after a spike is flattened
+/// under the spike), said in the axis label.
+fn series_chart(name: &str, mut text: ChartText, layers: &[BandLayer]) -> String {
+    if crate::units::has_token(name, "price") && svg::wants_log_axis(layers) {
+        text.y_label = format!("{} (log scale)", text.y_label);
+        return svg::band_chart_auto(&text, layers).0;
+    }
+    svg::band_chart(&text, layers)
 }
 
 /// Chart text for a series over time.
@@ -335,7 +270,7 @@ fn over_time_section(a: &Analysis, out: &mut String, notes: &mut Vec<String>) {
         } else {
             "lines: median across seeds of each setting (bands in bands.csv)".to_string()
         };
-        let chart = svg::band_chart(&series_text(name, subtitle), &layers);
+        let chart = series_chart(name, series_text(name, subtitle), &layers);
         let n_max = found.iter().flat_map(|(_, b)| b.n.iter()).max().copied().unwrap_or(0);
         figure(out, &chart, &format!("<code>{}</code>; up to {n_max} runs per setting at each block.", escape(name)));
     }
@@ -412,8 +347,9 @@ fn entity_section(a: &Analysis, out: &mut String) {
             layers.push(band_layer(b, label, color, false));
         }
         let top = members.iter().filter(|b| b.key.entity != REST_MEAN).count();
-        let chart = svg::band_chart(
-            &series_text(name, format!("median across seeds; the top {top} one by one, the rest as a mean per entity")),
+        let chart = series_chart(
+            name,
+            series_text(name, format!("median across seeds; the top {top} one by one, the rest as a mean per entity")),
             &layers,
         );
         figure(out, &chart, &format!("<code>{}</code> by <code>{}</code>.", escape(name), escape(&entity_column)));
@@ -430,177 +366,6 @@ fn seeds_phrase(a: &Analysis) -> String {
         (l, h) if l == h => format!("{l} seeds{per}"),
         (l, h) => format!("{l}–{h} seeds{per}"),
     }
-}
-
-/// Whether a metric is one of the key risk measures shown first.
-pub fn is_key_metric(name: &str) -> bool {
-    const KEY_ENDINGS: [&str; 14] = [
-        ".max_drawdown_fraction",
-        ".recovery_days",
-        ".var95_daily_loss_fraction",
-        ".var99_daily_loss_fraction",
-        ".es99_daily_loss_fraction",
-        "sell_pressure_over_depth.peak_per_day",
-        ".miner_exit_30d_fraction",
-        ".gpus_online_change_fraction",
-        "_share_ratio",
-        "cost_usd.final",
-        "cost_tao.final",
-        ".nakamoto.final",
-        ".gini.final",
-        ".max_drawdown_fraction.worst",
-    ];
-    let model_concentration = (name.starts_with("nakamoto_") || name.starts_with("gini_")) && name.ends_with(".final");
-    model_concentration || KEY_ENDINGS.iter().any(|e| name.ends_with(e))
-}
-
-fn metric_table(a: &Analysis, out: &mut String, metrics: &[usize]) {
-    let groups = spread_indices(a.study.groups.len(), MAX_GROUPS_IN_TABLE);
-    let _ = writeln!(out, "<div class=\"scroll\">");
-    if groups.len() == 1 {
-        let g = groups[0];
-        let _ = writeln!(
-            out,
-            "<table><thead><tr><th class=\"l\">metric</th><th class=\"l\">unit</th><th>n</th><th>mean</th><th>{}% CI of mean</th><th>P5</th><th>median</th><th>P95</th></tr></thead><tbody>",
-            display_number(a.options.confidence * 100.0)
-        );
-        for &m in metrics {
-            let Some(stat) = a.stats[g][m] else { continue };
-            let s = stat.spread;
-            let _ = writeln!(
-                out,
-                "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&a.metric_names[m]),
-                escape(&describe(&a.metric_names[m]).unit),
-                s.n,
-                display_number(s.mean),
-                display_number(stat.ci.low),
-                display_number(stat.ci.high),
-                display_number(s.percentiles[0]),
-                display_number(s.median()),
-                display_number(s.percentiles[4]),
-            );
-        }
-        let _ = writeln!(out, "</tbody></table>\n</div>");
-        return;
-    }
-    // One header row per varied parameter, the settings' values under it.
-    let _ = write!(out, "<table><thead>");
-    let header_rows: Vec<(String, Vec<String>)> = if a.study.params.is_empty() {
-        vec![("setting".into(), groups.iter().map(|&g| a.study.groups[g].label.clone()).collect())]
-    } else {
-        a.study
-            .params
-            .iter()
-            .enumerate()
-            .map(|(p, name)| {
-                (
-                    name.clone(),
-                    groups
-                        .iter()
-                        .map(|&g| a.study.groups[g].values.get(p).map(|v| compact_value(a, p, v)).unwrap_or_default())
-                        .collect(),
-                )
-            })
-            .collect()
-    };
-    for (name, values) in &header_rows {
-        let _ = write!(out, "<tr><th class=\"l\" colspan=\"2\"><code>{}</code></th>", escape(name));
-        for v in values {
-            let _ = write!(out, "<th>{}</th>", escape(v));
-        }
-        let _ = write!(out, "</tr>");
-    }
-    let _ = writeln!(
-        out,
-        "<tr><th class=\"l\">metric</th><th class=\"l\">unit</th>{}</tr></thead><tbody>",
-        "<th>median<br/>P5 – P95</th>".repeat(groups.len())
-    );
-    for &m in metrics {
-        let _ = write!(
-            out,
-            "<tr><td class=\"l\"><code>{}</code></td><td class=\"l\">{}</td>",
-            escape(&a.metric_names[m]),
-            escape(&describe(&a.metric_names[m]).unit)
-        );
-        for &g in &groups {
-            match a.stats[g][m] {
-                Some(stat) => {
-                    let _ = write!(
-                        out,
-                        "<td>{}<br/><span class=\"muted\">{} – {}</span></td>",
-                        display_number(stat.spread.median()),
-                        display_number(stat.spread.percentiles[0]),
-                        display_number(stat.spread.percentiles[4])
-                    );
-                }
-                None => out.push_str("<td class=\"muted\">–</td>"),
-            }
-        }
-        let _ = writeln!(out, "</tr>");
-    }
-    let _ = writeln!(out, "</tbody></table>\n</div>");
-    if groups.len() < a.study.groups.len() {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\">{} of {} settings shown (evenly chosen); <code>metrics.csv</code> has every setting.</p>",
-            groups.len(),
-            a.study.groups.len()
-        );
-    }
-}
-
-fn headline_section(a: &Analysis, out: &mut String) {
-    let of = |source: MetricSource, key: bool| -> Vec<usize> {
-        (0..a.metric_names.len())
-            .filter(|&m| {
-                a.metric_sources[m] == source
-                    && (source == MetricSource::Summary || is_key_metric(&a.metric_names[m]) == key)
-            })
-            .collect()
-    };
-    let (key, other, summary) =
-        (of(MetricSource::Computed, true), of(MetricSource::Computed, false), of(MetricSource::Summary, true));
-    let _ = writeln!(out, "<section id=\"headline\">\n<h2>Headline metrics</h2>");
-    let _ = writeln!(
-        out,
-        "<p>{}</p>",
-        if a.study.groups.len() > 1 {
-            "Each cell: the median over the seeds of a setting, and below it P5 – P95 (90% of the runs lie between). Means with bootstrap confidence intervals are in <code>metrics.csv</code>."
-        } else {
-            "Over the seeds: the mean with its bootstrap confidence interval, and the P5, median and P95 of the runs. With one run every column is that run's value."
-        }
-    );
-    let _ = writeln!(out, "<h3>Key risk metrics</h3>");
-    if key.is_empty() {
-        let _ = writeln!(
-            out,
-            "<p class=\"muted\">None could be computed from these runs' columns: the Notes section says which columns each needs.</p>"
-        );
-    } else {
-        metric_table(a, out, &key);
-    }
-    if !summary.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details{}><summary><b>Run summary</b>: the {} scalars of each run's <code>summary.json</code>{}</summary>",
-            if summary.len() <= 16 { " open=\"open\"" } else { "" },
-            summary.len(),
-            if a.study.kind == StudyKind::Sweep { ", as in the sweep's <code>summary.csv</code>" } else { "" }
-        );
-        metric_table(a, out, &summary);
-        let _ = writeln!(out, "</details>");
-    }
-    if !other.is_empty() {
-        let _ = writeln!(
-            out,
-            "<details><summary><b>Other computed metrics</b> ({}): halving blocks and windows, means, event counts, per-entity medians</summary>",
-            other.len()
-        );
-        metric_table(a, out, &other);
-        let _ = writeln!(out, "</details>");
-    }
-    let _ = writeln!(out, "</section>");
 }
 
 /// Distinct values of parameter `p` over the groups, numeric order when all are numbers.
@@ -626,7 +391,7 @@ fn parameter_section(a: &Analysis, out: &mut String) {
     let _ = writeln!(out, "<section id=\"parameters\">\n<h2>Metrics against parameters</h2>");
     let _ = writeln!(
         out,
-        "<p>For each varied parameter, each metric that differs between settings: the dot is the median over the runs at that value, the thick bar P25–P75, the whisker P5–P95. Values are evenly spaced in increasing order. When other parameters vary too, each combination of them is a separate series (up to {MAX_PARAMETER_SERIES}; beyond, all runs at a value are pooled).</p>"
+        "<p>For each varied parameter, each metric that differs between settings: the dot is the median over the runs at that value, the thick bar P25–P75, the whisker P5–P95. Numeric values are evenly spaced in increasing order, their medians joined; text and list values are categories, not joined. When other parameters vary too, each combination of them is a separate series (up to {MAX_PARAMETER_SERIES}; beyond, all runs at a value are pooled).</p>"
     );
     // Metrics that differ between groups: key risk metrics, then run summaries, then the rest.
     let mut varying: Vec<usize> = Vec::new();
@@ -636,7 +401,10 @@ fn parameter_section(a: &Analysis, out: &mut String) {
         (MetricSource::Computed, false) => 2,
     };
     for level in 0..3 {
-        for m in (0..a.metric_names.len()).filter(|&m| tier(m) == level) {
+        let mut in_tier: Vec<usize> = (0..a.metric_names.len()).filter(|&m| tier(m) == level).collect();
+        // Key metrics in the headline's order.
+        in_tier.sort_by_key(|&m| key_rank(&a.metric_names[m]).unwrap_or(usize::MAX));
+        for m in in_tier {
             let medians: Vec<f64> =
                 (0..a.study.groups.len()).filter_map(|g| a.stats[g][m].map(|s| s.spread.median())).collect();
             let (lo, hi) = medians.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
@@ -676,7 +444,13 @@ fn parameter_section(a: &Analysis, out: &mut String) {
             combos = vec!["all other settings pooled".into()];
         }
         let _ = writeln!(out, "<h3>Against <code>{}</code></h3>\n<div class=\"charts\">", escape(param));
-        for &m in varying.iter().take(MAX_PARAMETER_CHARTS) {
+        // Numeric values are ordered (a line between medians reads as a trend); text and
+        // lists are categories.
+        let ordered = categories.iter().all(|v| numeric_value(v).is_some());
+        let shown: Vec<usize> = varying.iter().copied().take(MAX_PARAMETER_CHARTS).collect();
+        let full_titles: Vec<String> = shown.iter().map(|&m| sentence(&describe(&a.metric_names[m]).name)).collect();
+        let titles = svg::distinct_labels(&full_titles, 40);
+        for (&m, title) in shown.iter().zip(titles) {
             let mut series = Vec::new();
             for (k, c) in combos.iter().enumerate() {
                 let mut points = Vec::new();
@@ -704,13 +478,13 @@ fn parameter_section(a: &Analysis, out: &mut String) {
             }
             let q = describe(&a.metric_names[m]);
             let text = ChartText {
-                title: svg::truncate(&sentence(&q.name), 46),
+                title,
                 subtitle: format!("{} runs", a.study.runs.len()),
                 x_label: param.clone(),
                 y_label: q.label(),
             };
             let labels = compact_labels(&categories);
-            let chart = svg::errorbar_chart(&text, &labels, &series);
+            let chart = svg::errorbar_chart(&text, &labels, &series, ordered);
             figure(
                 out,
                 &chart,
@@ -774,10 +548,11 @@ pub fn definitions(a: &Analysis) -> String {
 <dt>Percentiles</dt><dd>Type 7 (R's default, NumPy's <code>linear</code>): for n sorted values and level p, h = (n − 1)p and Q(p) = x[⌊h⌋] + (h − ⌊h⌋)(x[⌊h⌋+1] − x[⌊h⌋]).</dd>\n\
 <dt>Bands</dt><dd>At each block, the percentiles over the runs of a setting that have a sample there (runs aligned by block; <code>n</code> in <code>bands.csv</code>). Kept blocks: multiples of {stride} blocks and each run's last sample.</dd>\n\
 <dt>Confidence interval of the mean</dt><dd>Percentile bootstrap, {resamples} resamples with replacement, {level}% level; indices drawn from a ChaCha12 stream keyed by seed {seed} and the metric's and setting's names, so the report is reproducible.</dd>\n\
-<dt>Maximum drawdown</dt><dd>max over t of 1 − P<sub>t</sub> / max<sub>s≤t</sub> P<sub>s</sub>, over every sample of a price column; <em>recovery days</em>: from the trough to the first sample back at the peak (absent when the run ends below it; <code>recovered</code> is then 0).</dd>\n\
+<dt>Measured from the event</dt><dd>The <code>.event.</code> metrics start at the run's first scripted shock (a <code>shock</code> row of <code>events.csv</code>), else its first halving, at or after <code>run.burn_in</code> (<code>event.day</code>): from the last sample before it, whose price is the first peak, to the end. <em>Trough days</em>: from the event to the drawdown's trough. Runs that never regain the peak have no recovery days; <code>never_recovered</code> is 1 for them, and the tables say how many of the runs they are.</dd>\n\
+<dt>Maximum drawdown</dt><dd>max over t of 1 − P<sub>t</sub> / max<sub>s≤t</sub> P<sub>s</sub>, over every sample of a price column after <code>run.burn_in</code> (or from the event); <em>recovery days</em>: from the trough to the first sample back at the peak (absent when the run ends below it; <code>recovered</code> is then 0).</dd>\n\
 <dt>VaR and ES (95%, 99%)</dt><dd>Historical, from daily simple returns of the price at day boundaries (the last sample at or before each multiple of 7,200 blocks): VaR = −Q(1 − c) of the returns (type 7), ES = −mean of the returns at or below that quantile. Positive numbers are losses.</dd>\n\
 <dt>Peak sell pressure over depth</dt><dd>max over samples of sell pressure (per day) / exchange depth, same currency: the share of the book sold in a day at the worst moment.</dd>\n\
-<dt>Exit fraction after a halving</dt><dd><code>miner_exit</code> events in [h, h + 30 days) over <code>active_miners</code> at the last sample before the halving block h. Halvings are numbered in the order they occur in each run.</dd>\n\
+<dt>Exit fraction after a halving</dt><dd>miners' <code>exit</code> events (subject <code>miner N</code>) in [h, h + 30 days) over <code>active_miners</code> at the last sample before the halving block h. Halvings are numbered in the order they occur in each run.</dd>\n\
 <dt>GPUs online before / after</dt><dd><code>gpus_online</code> (or the sum of <code>gpus_online_*</code>) at the last sample before h and at h + 30 days.</dd>\n\
 <dt>Attackers</dt><dd>Mean attacker share (emission, stake, cost) from the first sample with a positive share; the ratio of emission share to stake or cost share; the last value of cumulative attack cost.</dd>\n\
 <dt>Nakamoto coefficient</dt><dd>The fewest entities (largest first) holding more than {threshold}% of the total, at each block of a per-entity table's stake or emission column (or as the model writes it, e.g. <code>nakamoto_stake</code>).</dd>\n\
@@ -816,7 +591,17 @@ pub fn render_html(a: &Analysis) -> String {
     let _ = writeln!(out, "<p class=\"facts\">{}</p>", facts.join(" · "));
     let _ = writeln!(
         out,
-        "<nav><a href=\"#headline\">Headline metrics</a><a href=\"#over-time\">Over time</a>{}{}<a href=\"#notes\">Notes</a><a href=\"#definitions\">Definitions</a></nav>\n</header>",
+        "<nav>{}<a href=\"#headline\">Headline metrics</a>{}<a href=\"#over-time\">Over time</a>{}{}<a href=\"#notes\">Notes</a><a href=\"#definitions\">Definitions</a></nav>\n</header>",
+        if a.metric_names.iter().any(|m| m.starts_with("flag.")) {
+            "<a href=\"#plausibility\">Plausibility</a>"
+        } else {
+            ""
+        },
+        if a.metric_index("tao_market_cap_usd.event.max_loss_usd").is_some() {
+            "<a href=\"#risk-summary\">Risk summary</a>"
+        } else {
+            ""
+        },
         if a.bands.first().is_some_and(|b| b.iter().any(|b| !b.key.entity.is_empty())) {
             "<a href=\"#entities\">Per-entity series</a>"
         } else {
@@ -830,9 +615,11 @@ pub fn render_html(a: &Analysis) -> String {
     );
     let _ = writeln!(
         out,
-        "<section id=\"how-to-read\">\n<h2>How to read this report</h2>\n<p>A run is one seed of one setting; a setting is one combination of the varied parameters. Runs differ only by seed within a setting, so the spread within a setting is the model's randomness and differences between settings are the parameters' effect. Metrics are computed per run, then summarised over seeds. Tables beside this file hold every number: <code>metrics.csv</code> (per setting and metric), <code>bands.csv</code> (every band, long format), <code>runs.csv</code> (per run); load them with <code>pandas.read_csv</code> or <code>polars.read_csv</code> without options.</p>\n</section>"
+        "<section id=\"how-to-read\">\n<h2>How to read this report</h2>\n<p>A run is one seed of one setting; a setting is one combination of the varied parameters. Runs differ only by seed within a setting, so the spread within a setting is the model's randomness and differences between settings are the parameters' effect. Metrics are computed per run, then summarised over seeds. Settings are named <code>s01</code>, <code>s02</code>... everywhere; <code>settings.csv</code> maps them to the parameters' full values. Tables beside this file hold every number: <code>metrics.csv</code> (per setting and metric), <code>bands.csv</code> and <code>entity_bands.csv</code> (every band, long format), <code>runs.csv</code> (per run, with the plausibility flags); load them with <code>pandas.read_csv</code> or <code>polars.read_csv</code> without options.</p>\n</section>"
     );
-    headline_section(a, &mut out);
+    crate::headline::plausibility_section(a, &mut out);
+    crate::headline::headline_section(a, &mut out);
+    crate::headline::risk_summary_section(a, &mut out);
     let mut notes = Vec::new();
     over_time_section(a, &mut out, &mut notes);
     entity_section(a, &mut out);
@@ -842,23 +629,18 @@ pub fn render_html(a: &Analysis) -> String {
     page(&title, &out)
 }
 
-/// Writes `report.html`, `bands.csv`, `metrics.csv` and `runs.csv` into `out_dir`; returns
-/// their paths.
+/// Writes `report.html` and the CSV tables ([`crate::tables::TABLE_FILES`]) into `out_dir`;
+/// returns their paths, in name order.
 pub fn write_report(a: &Analysis, out_dir: &Path) -> Result<Vec<PathBuf>> {
-    let files: BTreeMap<&str, String> = [
-        ("bands.csv", bands_csv(a)?),
-        ("metrics.csv", metrics_csv(a)?),
-        ("runs.csv", runs_csv(a)?),
-        ("report.html", render_html(a)),
-    ]
-    .into_iter()
-    .collect();
-    let mut written = Vec::new();
-    for (name, text) in files {
-        let path = out_dir.join(name);
-        write_atomic(&path, text.as_bytes())?;
-        written.push(path);
-    }
+    let mut staging = crate::tables::Staging::default();
+    crate::tables::stage_tables(a, out_dir, &mut staging)?;
+    let html = render_html(a);
+    staging.file(&out_dir.join("report.html"), |w| {
+        std::io::Write::write_all(w, html.as_bytes()).map_err(|e| crate::Error::io(out_dir, "cannot write", e))
+    })?;
+    let mut written = staging.paths();
+    staging.commit()?;
+    written.sort();
     Ok(written)
 }
 
@@ -869,9 +651,31 @@ mod tests {
     #[test]
     fn compact_labels_keep_values_apart() {
         let v = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        // A list of events: every legend was the same truncated TOML; now what differs.
+        let events = v(&[
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 7, factor = 0.5, kind = "depth_cut" }]"#,
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 21, factor = 0.5, kind = "depth_cut" }]"#,
+            r#"[{ at = "5d", factor = 0.6, kind = "price_jump" }, { at = "5d", days = 7, factor = 0.02, kind = "depth_cut" }]"#,
+        ]);
+        assert_eq!(compact_labels(&events), v(&["days=7, factor=0.5", "days=21, factor=0.5", "days=7, factor=0.02"]));
         assert_eq!(compact_labels(&v(&["2000000", "20000000"])), v(&["2M", "20M"]));
         assert_eq!(compact_labels(&v(&["15650000", "15660000"])), v(&["15.65M", "15.66M"]));
         assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));
+    }
+
+    #[test]
+    fn prices_that_span_a_factor_of_3_get_a_log_axis() {
+        let values = vec![100.0, 1_000.0, 10.0];
+        let layer = BandLayer {
+            name: "s01".into(),
+            color: "#000".into(),
+            x: vec![0.0, 1.0, 2.0],
+            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
+            shade: false,
+        };
+        let chart = |name: &str| series_chart(name, series_text(name, String::new()), std::slice::from_ref(&layer));
+        assert!(chart("tao_price_usd").contains("(log scale)"));
+        assert!(!chart("active_miners").contains("(log scale)"), "counts stay linear");
     }
 
     #[test]
@@ -880,15 +684,5 @@ mod tests {
         let idx = spread_indices(100, 10);
         assert_eq!((idx.len(), idx[0], idx[9]), (10, 0, 99));
         assert!(idx.windows(2).all(|w| w[0] < w[1]));
-    }
-
-    #[test]
-    fn atomic_writes_leave_only_the_file() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let path = dir.path().join("x.csv");
-        write_atomic(&path, b"a\n").expect("write");
-        write_atomic(&path, b"b\n").expect("overwrite");
-        assert_eq!(std::fs::read(&path).expect("read"), b"b\n");
-        assert_eq!(std::fs::read_dir(dir.path()).expect("ls").count(), 1);
     }
 }

@@ -102,6 +102,14 @@ pub struct Study {
 }
 
 impl Study {
+    /// The short label of setting `g` (`s01`, `s02`, ...; three digits from 100 settings):
+    /// every CSV row and chart names a setting by it, and `settings.csv` maps it to the
+    /// parameters' full values (which can be long TOML, e.g. a list of events).
+    pub fn setting_label(&self, g: usize) -> String {
+        let width = self.groups.len().to_string().len().max(2);
+        format!("s{:0width$}", g + 1)
+    }
+
     /// Indices of the runs of group `g`.
     pub fn runs_of(&self, g: usize) -> Vec<usize> {
         self.runs.iter().enumerate().filter(|(_, r)| r.group == g).map(|(i, _)| i).collect()
@@ -156,10 +164,26 @@ fn run_facts(manifest: &sim::output::Manifest) -> Vec<(String, String)> {
         facts.push(("description".into(), description));
     }
     if let Some(profile) = &manifest.calibration_profile {
-        let name = profile.get("name").map(json_scalar).unwrap_or_else(|| profile.to_string());
-        facts.push(("calibration profile".into(), name));
+        facts.push(("calibration profile".into(), profile_summary(profile)));
     }
     facts
+}
+
+/// Most characters of a fact taken from a manifest's text (a profile's source or origin).
+const MAX_FACT_CHARS: usize = 160;
+
+/// A calibration profile in one line: its name or source and the start of its digest (the
+/// manifest also holds its whole TOML, ~60 lines, which a report header must not repeat).
+fn profile_summary(profile: &serde_json::Value) -> String {
+    let field = |key: &str| profile.get(key).map(json_scalar).filter(|v| !v.trim().is_empty());
+    let mut text = field("name").or_else(|| field("source")).unwrap_or_else(|| "unnamed".into());
+    if text.chars().count() > MAX_FACT_CHARS {
+        text = text.chars().take(MAX_FACT_CHARS - 1).chain(['…']).collect();
+    }
+    match field("sha256") {
+        Some(digest) => format!("{text} (sha256 {}…)", digest.chars().take(12).collect::<String>()),
+        None => text,
+    }
 }
 
 fn load_run(root: &Path) -> Result<Study> {
@@ -367,4 +391,23 @@ fn flatten_scenario(value: &serde_json::Value, prefix: &str, out: &mut Vec<(Stri
 /// The numeric value of a parameter setting, if it is a number.
 pub fn numeric_value(text: &str) -> Option<f64> {
     text.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_calibration_profile_is_summarised_in_one_line() {
+        let toml = "format = \"taosim-calibration/1\"\n".repeat(60);
+        let profile = serde_json::json!({
+            "origin": "published GPU peaks x assumed efficiency 0.40",
+            "sha256": "f0f4c1a366f1d6d32d6788ad73b2625e1adea9faa8dad95c47b63097cbdd7ae3",
+            "source": "built-in default profile (kernels/profiles/default.toml)",
+            "toml": toml,
+        });
+        let summary = profile_summary(&profile);
+        assert_eq!(summary, "built-in default profile (kernels/profiles/default.toml) (sha256 f0f4c1a366f1…)");
+        assert_eq!(profile_summary(&serde_json::json!({"name": "h100-measured"})), "h100-measured");
+    }
 }

@@ -152,6 +152,41 @@ pub fn truncate(text: &str, max: usize) -> String {
     out
 }
 
+/// Short labels that keep distinct names distinct: the start and the end of a long name
+/// (`subnets.price…var95_daily_loss_fraction.worst`), `max` characters, or more of both where
+/// `max` would make two labels the same (at worst, the names in full).
+pub fn distinct_labels(names: &[String], max: usize) -> Vec<String> {
+    let shorten = |name: &str, keep: usize| -> String {
+        let chars: Vec<char> = name.chars().collect();
+        if chars.len() <= keep {
+            return name.to_string();
+        }
+        let tail = (keep.saturating_sub(1) * 3) / 5;
+        let head = keep.saturating_sub(1) - tail;
+        let mut out: String = chars[..head].iter().collect();
+        out.push('…');
+        out.extend(&chars[chars.len() - tail..]);
+        out
+    };
+    let longest = names.iter().map(|n| n.chars().count()).max().unwrap_or(0);
+    for keep in max..longest {
+        let labels: Vec<String> = names.iter().map(|n| shorten(n, keep)).collect();
+        let mut unique: Vec<&String> = labels.iter().collect();
+        unique.sort();
+        unique.dedup();
+        let distinct_names = {
+            let mut n: Vec<&String> = names.iter().collect();
+            n.sort();
+            n.dedup();
+            n.len()
+        };
+        if unique.len() == distinct_names {
+            return labels;
+        }
+    }
+    names.to_vec()
+}
+
 /// A legend entry: a colour, how it is drawn and its name.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LegendEntry {
@@ -222,8 +257,22 @@ fn open_svg(out: &mut String, f: &Frame, text: &ChartText) {
 
 /// Grid, axes, ticks and axis labels.
 fn axes(out: &mut String, f: &Frame, xs: &Scale, ys: &Scale, text: &ChartText, x_percent: bool, y_percent: bool) {
+    axes_labelled(out, f, xs, ys, text, x_percent, tick_labels(&ys.ticks, ys.step, y_percent));
+}
+
+/// [`axes`] with the value axis's tick labels given (a logarithmic axis writes its values,
+/// not its positions).
+fn axes_labelled(
+    out: &mut String,
+    f: &Frame,
+    xs: &Scale,
+    ys: &Scale,
+    text: &ChartText,
+    x_percent: bool,
+    y_labels: Vec<String>,
+) {
     let (l, r, t, b) = (f.left, f.width - f.right, f.top, f.height - f.bottom);
-    for (tick, label) in ys.ticks.iter().zip(tick_labels(&ys.ticks, ys.step, y_percent)) {
+    for (tick, label) in ys.ticks.iter().zip(y_labels) {
         let y = f.y(ys, *tick);
         let _ = write!(
             out,
@@ -321,9 +370,84 @@ fn area(f: &Frame, xs: &Scale, ys: &Scale, x: &[f64], lower: &[f64], upper: &[f6
     d
 }
 
+/// Smallest ratio of the highest to the lowest value for which [`band_chart_auto`] draws a
+/// logarithmic axis: below it a log axis would only compress the chart.
+pub const LOG_AXIS_MIN_RATIO: f64 = 3.0;
+
+/// A logarithmic value axis over `[lo, hi]` (both positive): positions are log10 of values,
+/// ticks at 1, 2 and 5 times powers of ten (powers of ten alone over more than 3 decades),
+/// the axis running from the tick at or below `lo` to the tick at or above `hi`. Returns the
+/// scale (in log10 units) and the tick labels (the values, compact).
+pub fn log_scale(lo: f64, hi: f64) -> (Scale, Vec<String>) {
+    let (lo_e, hi_e) = (libm::floor(libm::log10(lo)) as i32, libm::ceil(libm::log10(hi)) as i32);
+    let mantissas: &[f64] = if hi_e - lo_e > 3 { &[1.0] } else { &[1.0, 2.0, 5.0] };
+    let candidates: Vec<f64> =
+        (lo_e..=hi_e).flat_map(|e| mantissas.iter().map(move |m| m * libm::pow(10.0, f64::from(e)))).collect();
+    let below = candidates.iter().copied().filter(|v| *v <= lo * (1.0 + 1e-12)).fold(candidates[0], f64::max);
+    let above = candidates.iter().copied().filter(|v| *v >= hi * (1.0 - 1e-12)).fold(f64::INFINITY, f64::min);
+    let above = if above.is_finite() { above } else { libm::pow(10.0, f64::from(hi_e)) };
+    let ticks: Vec<f64> = candidates.into_iter().filter(|v| *v >= below && *v <= above).collect();
+    let labels = ticks.iter().map(|v| crate::format::compact_number(*v)).collect();
+    let scale = Scale {
+        min: libm::log10(below),
+        max: libm::log10(above),
+        ticks: ticks.iter().map(|v| libm::log10(*v)).collect(),
+        step: 0.0,
+    };
+    (scale, labels)
+}
+
+/// [`band_chart`], on a logarithmic value axis when every value drawn is positive and the
+/// highest is at least [`LOG_AXIS_MIN_RATIO`] times the lowest (a price that crashes after
+/// a spike: on a linear axis the crash is flattened under the spike). Returns the chart and
+/// whether the axis is logarithmic.
+pub fn band_chart_auto(text: &ChartText, layers: &[BandLayer]) -> (String, bool) {
+    if !wants_log_axis(layers) {
+        return (band_chart(text, layers), false);
+    }
+    let (lo, hi) = value_range(layers);
+    let logged: Vec<BandLayer> = layers
+        .iter()
+        .map(|l| BandLayer {
+            levels: l.levels.clone().map(|level| level.iter().map(|v| libm::log10(*v)).collect()),
+            ..l.clone()
+        })
+        .collect();
+    let (ys, labels) = log_scale(lo, hi);
+    (band_chart_on(text, &logged, Some((ys, labels))), true)
+}
+
+/// Whether [`band_chart_auto`] draws `layers` on a logarithmic axis: every value drawn is
+/// positive and the highest is at least [`LOG_AXIS_MIN_RATIO`] times the lowest.
+pub fn wants_log_axis(layers: &[BandLayer]) -> bool {
+    let (lo, hi) = value_range(layers);
+    lo > 0.0 && hi.is_finite() && hi >= LOG_AXIS_MIN_RATIO * lo
+}
+
+/// The lowest and highest value a band chart draws (P5 and P95 of shaded layers, medians of
+/// the others).
+fn value_range(layers: &[BandLayer]) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for l in layers {
+        let (low, high) = if l.shade { (&l.levels[0], &l.levels[4]) } else { (&l.levels[2], &l.levels[2]) };
+        for v in low.iter().filter(|v| v.is_finite()) {
+            lo = lo.min(*v);
+        }
+        for v in high.iter().filter(|v| v.is_finite()) {
+            hi = hi.max(*v);
+        }
+    }
+    (lo, hi)
+}
+
 /// Percentile bands over time: for each layer a light P5–P95 area, a darker P25–P75 area and
 /// the median line. A single point is drawn as a dot with a vertical P5–P95 bar.
 pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
+    band_chart_on(text, layers, None)
+}
+
+/// [`band_chart`] on a given value axis (positions and labels), or a linear one.
+fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, Vec<String>)>) -> String {
     let entries: Vec<LegendEntry> =
         layers.iter().map(|l| LegendEntry { color: l.color.clone(), name: l.name.clone() }).collect();
     let mut f = Frame { width: BAND_CHART_WIDTH, height: 0.0, left: 64.0, right: 18.0, top: 68.0, bottom: 48.0 };
@@ -346,10 +470,17 @@ pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
         }
     }
     let xs = nice_scale(x_lo, x_hi, 8);
-    let ys = nice_scale(y_lo, y_hi, 5);
+    let (ys, y_labels) = match y_axis {
+        Some(axis) => axis,
+        None => {
+            let ys = nice_scale(y_lo, y_hi, 5);
+            let labels = tick_labels(&ys.ticks, ys.step, false);
+            (ys, labels)
+        }
+    };
     let mut out = String::new();
     open_svg(&mut out, &f, text);
-    axes(&mut out, &f, &xs, &ys, text, false, false);
+    axes_labelled(&mut out, &f, &xs, &ys, text, false, y_labels);
     for l in layers {
         let idx = thinned(l.x.len(), MAX_POINTS_DRAWN);
         if idx.is_empty() {
@@ -386,6 +517,44 @@ pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
     out
 }
 
+/// A histogram of values (one per run): `ceil(sqrt(n))` equal bins between the smallest and
+/// the largest value (5 to 30 of them), bar heights the number of runs in each.
+pub fn histogram(text: &ChartText, values: &[f64], color: &str) -> String {
+    let values: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let mut f = Frame { width: 360.0, height: 0.0, left: 48.0, right: 14.0, top: 68.0, bottom: 52.0 };
+    f.height = f.top + 170.0 + f.bottom;
+    let (lo, hi) = values.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| (l.min(*v), h.max(*v)));
+    let xs = nice_scale(lo, hi, 5);
+    let bins = (libm::ceil(libm::sqrt(values.len() as f64)) as usize).clamp(5, 30);
+    let width = (xs.max - xs.min) / bins as f64;
+    let mut counts = vec![0usize; bins];
+    for v in &values {
+        let b = (((v - xs.min) / width) as usize).min(bins - 1);
+        counts[b] += 1;
+    }
+    let top = counts.iter().copied().max().unwrap_or(0).max(1);
+    let ys = nice_scale(0.0, top as f64, 4);
+    let mut out = String::new();
+    open_svg(&mut out, &f, text);
+    axes(&mut out, &f, &xs, &ys, text, false, false);
+    for (b, &count) in counts.iter().enumerate() {
+        if count == 0 {
+            continue;
+        }
+        let (x0, x1) = (f.x(&xs, xs.min + b as f64 * width), f.x(&xs, xs.min + (b + 1) as f64 * width));
+        let (y, base) = (f.y(&ys, count as f64), f.y(&ys, 0.0));
+        let _ = write!(
+            out,
+            r#"<rect x="{x:.1}" y="{y:.1}" width="{w:.1}" height="{h:.1}" fill="{color}" fill-opacity="0.6" stroke="{color}" stroke-width="1"><title>{count} run(s)</title></rect>"#,
+            x = x0 + 0.5,
+            w = (x1 - x0 - 1.0).max(0.5),
+            h = (base - y).max(0.0),
+        );
+    }
+    out.push_str("</svg>");
+    out
+}
+
 /// One point of an error-bar chart: a category and the spread of a metric there.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ErrorPoint {
@@ -406,12 +575,37 @@ pub struct ErrorSeries {
     pub points: Vec<ErrorPoint>,
 }
 
+/// Longest category label of an error-bar chart, in characters (labels are shortened from
+/// both ends and kept distinct, [`distinct_labels`]).
+pub const MAX_CATEGORY_CHARS: usize = 26;
+
+/// Angle of category labels that do not fit side by side, in degrees.
+const CATEGORY_ANGLE: f64 = 35.0;
+
 /// A metric against the values of a parameter: for each category and series, the median as a
-/// dot, P25–P75 as a thick bar and P5–P95 as a thin whisker; medians of a series are joined.
-pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSeries]) -> String {
+/// dot, P25–P75 as a thick bar and P5–P95 as a thin whisker. With `ordered` categories (the
+/// values of a numeric parameter, ascending) the medians of a series are joined; unordered
+/// ones (text, lists) are not, since a line between them would suggest a trend. Every
+/// category is labelled: level when the labels fit, slanted when they do not.
+pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSeries], ordered: bool) -> String {
     let entries: Vec<LegendEntry> =
         series.iter().map(|s| LegendEntry { color: s.color.clone(), name: s.name.clone() }).collect();
     let mut f = Frame { width: 360.0, height: 0.0, left: 58.0, right: 12.0, top: 68.0, bottom: 48.0 };
+    let categories = distinct_labels(categories, MAX_CATEGORY_CHARS);
+    let n = categories.len().max(1) as f64;
+    let longest = categories.iter().map(|c| text_width(c, 11.0)).fold(0.0f64, f64::max);
+    let slanted = longest + 8.0 > f.plot_width() / n;
+    // A slanted label reaches down by its width times sin(angle).
+    let drop = if slanted { longest * libm::sin(CATEGORY_ANGLE.to_radians()) } else { 0.0 };
+    f.bottom += drop;
+    // A slanted label ends at its tick and reaches left by its width times cos(angle): the
+    // chart widens so that the first one is not cut at the left edge.
+    if slanted {
+        let reach = longest * libm::cos(CATEGORY_ANGLE.to_radians()) + 6.0;
+        let extra = (reach - f.left - f.plot_width() / (2.0 * n)).max(0.0);
+        f.left += extra;
+        f.width += extra;
+    }
     let legend_height = legend_rows(&entries, f.plot_width()).len() as f64 * 18.0;
     f.bottom += legend_height + 6.0;
     f.height = f.top + 190.0 + f.bottom;
@@ -423,27 +617,45 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
         }
     }
     let ys = nice_scale(lo, hi, 5);
-    let n = categories.len().max(1) as f64;
     let xs = Scale { min: -0.5, max: n - 0.5, ticks: Vec::new(), step: 1.0 };
     let mut out = String::new();
     open_svg(&mut out, &f, text);
-    axes(&mut out, &f, &xs, &ys, text, false, false);
-    // Label every category when they fit, else every `step`-th (the first always).
-    let longest = categories.iter().map(|c| text_width(c, 11.0)).fold(0.0f64, f64::max) + 8.0;
-    let step = (longest / (f.plot_width() / n)).ceil().max(1.0) as usize;
-    let max_chars = ((f.plot_width() / n * step as f64) / 6.2).max(3.0) as usize;
+    // The x label goes below the slanted category labels.
+    let mut axis_text = text.clone();
+    if slanted {
+        axis_text.x_label = String::new();
+    }
+    axes(&mut out, &f, &xs, &ys, &axis_text, false, false);
+    let b = f.height - f.bottom;
     for (i, c) in categories.iter().enumerate() {
-        if i % step != 0 {
-            continue;
-        }
         let x = f.x(&xs, i as f64);
-        let b = f.height - f.bottom;
+        let label = escape(c);
         let _ = write!(
             out,
-            r#"<line x1="{x:.1}" y1="{b:.1}" x2="{x:.1}" y2="{y2:.1}" stroke="{AXIS}" stroke-width="1"/><text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>"#,
-            y2 = b + 4.0,
-            ty = b + 17.0,
-            label = escape(&truncate(c, max_chars)),
+            r#"<line x1="{x:.1}" y1="{b:.1}" x2="{x:.1}" y2="{y2:.1}" stroke="{AXIS}" stroke-width="1"/>"#,
+            y2 = b + 4.0
+        );
+        if slanted {
+            let ty = b + 14.0;
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="end" transform="rotate(-{CATEGORY_ANGLE} {x:.1} {ty:.1})">{label}</text>"#
+            );
+        } else {
+            let _ = write!(
+                out,
+                r#"<text x="{x:.1}" y="{ty:.1}" font-size="11" fill="{MUTED}" text-anchor="middle">{label}</text>"#,
+                ty = b + 17.0
+            );
+        }
+    }
+    if slanted {
+        let _ = write!(
+            out,
+            r#"<text x="{cx:.1}" y="{y:.1}" font-size="12" fill="{INK}" text-anchor="middle">{xl}</text>"#,
+            cx = f.left + f.plot_width() / 2.0,
+            y = b + drop + 30.0,
+            xl = escape(&text.x_label)
         );
     }
     let slot = f.plot_width() / n * 0.5;
@@ -455,7 +667,7 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
             let x = f.x(&xs, p.category as f64) + offset;
             let _ = write!(line, "{}{x:.1} {:.1}", if j == 0 { "M" } else { " L" }, f.y(&ys, p.levels[2]));
         }
-        if s.points.len() > 1 {
+        if ordered && s.points.len() > 1 {
             let _ = write!(
                 out,
                 r#"<path d="{line}" fill="none" stroke="{c}" stroke-width="1" stroke-opacity="0.5"/>"#,
@@ -594,6 +806,96 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn shortened_labels_stay_distinct() {
+        let names: Vec<String> = [
+            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.worst",
+            "subnets.price_tao_per_alpha.var95_daily_loss_fraction.median",
+            "subnets.price_tao_per_alpha.var99_daily_loss_fraction.worst",
+            "short",
+        ]
+        .map(String::from)
+        .to_vec();
+        let labels = distinct_labels(&names, 40);
+        // Shortened (more than 40 characters only where 40 would make two the same).
+        assert!(labels[..3].iter().zip(&names).all(|(l, n)| l.contains('…') && l.len() < n.len()), "{labels:?}");
+        let mut unique = labels.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 4, "{labels:?}");
+        assert_eq!(labels[3], "short");
+        // Truncating the end alone made the first three one label.
+        let ends: Vec<String> = names.iter().map(|n| truncate(n, 40)).collect();
+        assert_eq!(ends[0], ends[1]);
+    }
+
+    #[test]
+    fn error_bars_label_every_category_and_join_only_ordered_ones() {
+        let point = |category| ErrorPoint { category, levels: [1.0, 2.0, 3.0, 4.0, 5.0] };
+        let series = [ErrorSeries { name: "s".into(), color: "#000".into(), points: (0..6).map(point).collect() }];
+        let text =
+            ChartText { title: "t".into(), subtitle: String::new(), x_label: "events".into(), y_label: "y".into() };
+        // Six list-valued settings, as the readable labels of a sweep over events.
+        let long: Vec<String> =
+            [7, 21].iter().flat_map(|d| [0.5, 0.1, 0.02].map(|f| format!("days={d}, factor={f}"))).collect();
+        let chart = errorbar_chart(&text, &long, &series, false);
+        for label in &long {
+            assert!(chart.contains(&format!(">{label}</text>")), "{label} labelled: {chart}");
+        }
+        assert!(chart.contains("rotate(-35"), "slanted when they do not fit side by side");
+        // The first label ends at its tick and reaches left by width x cos(35°): inside the chart.
+        let first_x: f64 = chart
+            .split("text-anchor=\"end\" transform=\"rotate(-35 ")
+            .nth(1)
+            .expect("a slanted label")
+            .split(' ')
+            .next()
+            .expect("x")
+            .parse()
+            .expect("number");
+        assert!(first_x - text_width(&long[0], 11.0) * libm::cos(35f64.to_radians()) >= 0.0, "{first_x}");
+        assert!(!chart.contains("<path"), "categories are not joined by a line");
+        let numbers: Vec<String> = ["0.15", "0.3", "0.6", "1", "2", "3"].map(String::from).to_vec();
+        let chart = errorbar_chart(&text, &numbers, &series, true);
+        assert!(chart.contains("<path") && !chart.contains("rotate("), "ordered values are joined, labels level");
+    }
+
+    #[test]
+    fn a_histogram_counts_every_run_once() {
+        let text =
+            ChartText { title: "loss".into(), subtitle: String::new(), x_label: "USD".into(), y_label: "runs".into() };
+        let values: Vec<f64> = (0..25).map(f64::from).chain([f64::NAN]).collect();
+        let svg = histogram(&text, &values, "#000");
+        let counts: usize =
+            svg.split("<title>").skip(2).filter_map(|t| t.split(" run(s)").next()?.parse::<usize>().ok()).sum();
+        assert_eq!(counts, 25, "{svg}");
+    }
+
+    #[test]
+    fn log_scales_tick_at_round_values_and_keep_a_crash_visible() {
+        let (s, labels) = log_scale(113.0, 260.0);
+        assert_eq!(labels, ["100", "200", "500"]);
+        assert!((s.min - 2.0).abs() < 1e-12 && (s.max - libm::log10(500.0)).abs() < 1e-12);
+        let (_, labels) = log_scale(0.3, 40_000.0);
+        assert_eq!(labels, ["0.1", "1", "10", "100", "1,000", "10k", "100k"], "powers of ten over 5 decades");
+        // A spike to 1,000 then a crash to 10: on a linear axis 10 and 100 sit within 9% of
+        // the height of each other; on the log axis a decade apart (a third of the height).
+        let layer = |values: Vec<f64>| BandLayer {
+            name: "a".into(),
+            color: "#000".into(),
+            x: (0..values.len()).map(|i| i as f64).collect(),
+            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
+            shade: false,
+        };
+        let text = ChartText { title: "p".into(), subtitle: String::new(), x_label: "d".into(), y_label: "USD".into() };
+        let (svg, log) = band_chart_auto(&text, &[layer(vec![100.0, 1_000.0, 10.0])]);
+        assert!(log && svg.contains(">1,000<") && svg.contains(">10<"), "{svg}");
+        let (_, log) = band_chart_auto(&text, &[layer(vec![100.0, 120.0, 90.0])]);
+        assert!(!log, "a narrow range stays linear");
+        let (_, log) = band_chart_auto(&text, &[layer(vec![-1.0, 120.0, 90.0])]);
+        assert!(!log, "non-positive values stay linear");
+    }
 
     #[test]
     fn nice_scales_cover_the_data_with_round_ticks() {

@@ -149,8 +149,9 @@ pub fn write_run(dir: &Path, spec: &Spec, seed: u64) -> Result<()> {
             let at = block + 1 + (i * (next - block)) / (exits as u64).max(1);
             events.push(vec![
                 at.min(next).to_string(),
-                "miner_exit".into(),
-                format!("miner-{}", exited + i),
+                // As the simulator writes it: kind `exit`, subject `miner <id>`.
+                "exit".into(),
+                format!("miner {}", exited + i),
                 "1".into(),
                 "left after losses".into(),
             ]);

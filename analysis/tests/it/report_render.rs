@@ -52,8 +52,18 @@ fn check_html(html: &str) -> Vec<String> {
         }
         titles.push(title.to_string());
     }
-    let text: String = doc.descendants().filter_map(|n| n.text()).collect();
-    assert!(!text.contains("NaN") && !text.contains("inf"), "no NaN or infinity in the text");
+    // Words, not substrings: text nodes joined with spaces (a metric `x.min` followed by
+    // `fair_price` is not "inf").
+    let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+    for node in text {
+        for word in node.split(|c: char| !c.is_ascii_alphanumeric() && c != '-') {
+            let w = word.trim_start_matches('-');
+            assert!(
+                !matches!(w, "NaN" | "nan" | "inf" | "Inf" | "infinity" | "Infinity"),
+                "no NaN or infinity in: {node}"
+            );
+        }
+    }
     titles
 }
 
@@ -90,7 +100,7 @@ fn a_real_sweep_renders_a_well_formed_report_with_its_tables() {
     assert_eq!(analysis.study.failed.len(), 1);
     assert_eq!(analysis.study.params, vec!["chain.emission.schedule"]);
     let files = write_report(&analysis, &sweep).unwrap();
-    assert_eq!(files.len(), 4);
+    assert_eq!(files.len(), 6);
     let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
     let titles = check_html(&html);
     // Columns that change over time are drawn; the others are listed as constant.
@@ -110,22 +120,24 @@ fn a_real_sweep_renders_a_well_formed_report_with_its_tables() {
     assert!(html.contains("Failed runs (1)") && html.contains("model panicked: test failure"));
     assert!(html.contains("id=\"parameters\""), "a metric against the varied parameter");
 
+    // Settings are named by a short label; settings.csv maps it to the full values.
+    let (header, rows) = read_csv(&sweep.join("settings.csv"));
+    assert_eq!(header, ["setting", "chain.emission.schedule", "runs"]);
+    assert_eq!(rows, [["s01", "halving", "3"], ["s02", "smooth", "3"]]);
     let (header, rows) = read_csv(&sweep.join("bands.csv"));
-    assert_eq!(
-        header,
-        ["group", "chain.emission.schedule", "series", "entity", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"]
-    );
+    assert_eq!(header, ["setting", "series", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"]);
     let first = rows
         .iter()
-        .find(|r| r[1] == "halving" && r[2] == "total_issuance_tao" && r[4] == "0")
+        .find(|r| r[0] == "s01" && r[1] == "total_issuance_tao" && r[2] == "0")
         .expect("issuance at block 0");
     assert_eq!((column(&header, first, "n"), column(&header, first, "p50")), ("3", "15700000"));
     // Day 16 ends at block 115,200: every run has it, sampled exactly.
-    let last = rows.iter().rev().find(|r| r[1] == "halving" && r[2] == "total_issuance_tao").unwrap();
+    let last = rows.iter().rev().find(|r| r[0] == "s01" && r[1] == "total_issuance_tao").unwrap();
     assert_eq!(column(&header, last, "block"), "115200");
     assert_eq!(column(&header, last, "day"), "16");
 
     let (header, rows) = read_csv(&sweep.join("metrics.csv"));
+    assert_eq!(&header[..3], ["setting", "chain.emission.schedule", "metric"]);
     let get = |group: &str, metric: &str| -> BTreeMap<String, String> {
         let row = rows.iter().find(|r| r[1] == group && r[2] == metric).unwrap_or_else(|| panic!("{group} {metric}"));
         header.iter().cloned().zip(row.iter().cloned()).collect()
@@ -139,7 +151,16 @@ fn a_real_sweep_renders_a_well_formed_report_with_its_tables() {
 
     let (header, rows) = read_csv(&sweep.join("runs.csv"));
     assert_eq!(rows.len(), 6);
-    assert_eq!(&header[..4], ["run_id", "group", "seed", "chain.emission.schedule"]);
+    assert_eq!(&header[..4], ["run_id", "setting", "seed", "chain.emission.schedule"]);
+    // Event counts are 0 in runs that never logged the kind, never empty (NaN in pandas).
+    let counts: Vec<usize> = (0..header.len()).filter(|&i| header[i].starts_with("events.")).collect();
+    assert!(!counts.is_empty(), "{header:?}");
+    for i in counts {
+        assert!(rows.iter().all(|r| r[i].parse::<f64>().is_ok()), "{} has an empty cell", header[i]);
+    }
+    let halvings = header.iter().position(|h| h == "events.halving_count").expect("halving count");
+    let smooth: Vec<&str> = rows.iter().filter(|r| r[3] == "smooth").map(|r| r[halvings].as_str()).collect();
+    assert_eq!(smooth, ["0", "0", "0"], "smooth emission never halves: 0 halvings, not missing");
 }
 
 #[test]
@@ -167,21 +188,23 @@ fn a_sweep_of_128_subnets_draws_the_top_k_and_the_rest() {
     assert_eq!(lines, 9, "8 medians and the rest's");
     assert!(html.contains("rest: mean of 120"));
 
-    let (header, rows) = read_csv(&sweep.join("bands.csv"));
+    // Entity bands: one integer id per row (pandas reads the column as integers); the rest's
+    // aggregates are series of their own in bands.csv.
+    let (header, rows) = read_csv(&sweep.join("entity_bands.csv"));
+    assert_eq!(header, ["setting", "series", "entity", "block", "day", "n", "p5", "p25", "p50", "p75", "p95"]);
+    assert!(rows.iter().all(|r| r[2].parse::<u16>().is_ok()), "every entity is a netuid");
     let entities = |series: &str| -> Vec<String> {
-        let mut e: Vec<String> = rows
-            .iter()
-            .filter(|r| r[0] == "0" && r[2] == series)
-            .map(|r| column(&header, r, "entity").to_string())
-            .collect();
+        let mut e: Vec<String> =
+            rows.iter().filter(|r| r[0] == "s01" && r[1] == series).map(|r| r[2].clone()).collect();
         e.dedup();
         e
     };
-    let emission = entities("subnets.emission_tao_per_day");
-    assert_eq!(emission.len(), 10, "8 subnets, rest_mean, rest_sum: {emission:?}");
-    assert!(emission.contains(&"rest_sum".to_string()) && emission.contains(&"rest_mean".to_string()));
-    let price = entities("subnets.price_tao");
-    assert_eq!(price.len(), 9, "a price has no meaningful sum: {price:?}");
+    assert_eq!(entities("subnets.emission_tao_per_day").len(), 8);
+    assert_eq!(entities("subnets.price_tao").len(), 8);
+    let (_, rows) = read_csv(&sweep.join("bands.csv"));
+    let has = |series: &str| rows.iter().any(|r| r[0] == "s01" && r[1] == series);
+    assert!(has("subnets.emission_tao_per_day.rest_mean") && has("subnets.emission_tao_per_day.rest_sum"));
+    assert!(has("subnets.price_tao.rest_mean") && !has("subnets.price_tao.rest_sum"), "a price has no meaningful sum");
 
     let (_, rows) = read_csv(&sweep.join("metrics.csv"));
     for metric in [
@@ -220,7 +243,7 @@ fn reports_are_the_same_bytes_for_any_thread_count_and_location() {
     };
     render(1, &tmp.path().join("one"));
     render(3, &tmp.path().join("three"));
-    for name in ["report.html", "bands.csv", "metrics.csv", "runs.csv"] {
+    for name in ["report.html", "settings.csv", "bands.csv", "entity_bands.csv", "metrics.csv", "runs.csv"] {
         let a = std::fs::read(tmp.path().join("one").join(name)).unwrap();
         let b = std::fs::read(tmp.path().join("three").join(name)).unwrap();
         assert!(a == b, "{name} differs between 1 and 3 threads");
@@ -258,4 +281,66 @@ fn malformed_sweeps_are_refused_with_the_file_named() {
     let empty = tempfile::tempdir().unwrap();
     let e = analyse_folder(empty.path(), &Options::default()).unwrap_err().to_string();
     assert!(e.contains("not a taosim run or sweep folder"), "{e}");
+}
+
+/// A grid of 4 depths x 2 sell fractions (8 settings, more than fit side by side): the
+/// headline shows every setting as a row with both parameters, never an evenly chosen subset
+/// (which mixed the two parameters), and the legends tell the settings apart.
+#[test]
+fn a_grid_of_8_settings_shows_every_setting_and_distinct_legends() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sweep = tmp.path().join("grid");
+    let params = vec!["market.depth_usd".to_string(), "market.sell_fraction".to_string()];
+    let mut points = Vec::new();
+    for depth in [2e6, 5e6, 1e7, 2e7] {
+        for sell in [0.1, 0.3] {
+            let spec = analysis::synthetic::Spec { sell_fraction: sell, ..crate::fixtures::short_spec(depth, 0) };
+            points.push((vec![depth.to_string(), sell.to_string()], spec));
+        }
+    }
+    analysis::synthetic::write_sweep(&sweep, &params, &points, &[1, 2], &[]).unwrap();
+    let analysis = analyse_folder(&sweep, &Options::default()).unwrap();
+    assert_eq!(analysis.study.groups.len(), 8);
+    write_report(&analysis, &sweep).unwrap();
+    let html = std::fs::read_to_string(sweep.join("report.html")).unwrap();
+    check_html(&html);
+    let headline = &html[html.find("id=\"headline\"").unwrap()..html.find("id=\"over-time\"").unwrap()];
+    assert!(!headline.contains("evenly chosen"), "no subset of the settings");
+    for (g, (depth, sell)) in [
+        ("2M", "0.1"),
+        ("2M", "0.3"),
+        ("5M", "0.1"),
+        ("5M", "0.3"),
+        ("10M", "0.1"),
+        ("10M", "0.3"),
+        ("20M", "0.1"),
+        ("20M", "0.3"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let row =
+            format!("<tr><td class=\"l\">s0{}</td><td class=\"l\">{depth}</td><td class=\"l\">{sell}</td>", g + 1);
+        assert!(headline.contains(&row), "{row} in the headline");
+    }
+    // Every chart's legend names each drawn setting once, distinctly.
+    let doc = roxmltree::Document::parse_with_options(&html, xml_options()).unwrap();
+    let chart = doc
+        .descendants()
+        .find(|n| {
+            n.tag_name().name() == "svg"
+                && n.children()
+                    .any(|c| c.tag_name().name() == "title" && c.text() == Some("TAO/USD price (USD per TAO)"))
+        })
+        .expect("a price chart");
+    let legend: Vec<&str> = chart
+        .descendants()
+        .filter(|n| n.tag_name().name() == "text")
+        .filter_map(|n| n.text())
+        .filter(|t| t.starts_with("s0"))
+        .collect();
+    let mut distinct = legend.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert!(legend.len() >= 8 && distinct.len() == legend.len(), "{legend:?}");
 }
