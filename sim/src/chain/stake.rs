@@ -142,6 +142,32 @@ impl ChainState {
         Ok(())
     }
 
+    /// Moves `alpha` of `origin`'s stake through `hotkey` on subnet `netuid` to `destination`
+    /// (`transfer_stake` within one subnet: no swap, the hotkey's total and the subnet's alpha
+    /// outstanding unchanged). Fails without any change when `origin` holds less, on root
+    /// or an unknown subnet, or for an unknown coldkey.
+    pub fn transfer_stake(
+        &mut self,
+        origin: ColdkeyId,
+        destination: ColdkeyId,
+        hotkey: HotkeyId,
+        netuid: NetUid,
+        alpha: Rao,
+    ) -> Result<(), ChainError> {
+        self.check_coldkey(origin)?;
+        self.check_coldkey(destination)?;
+        if netuid == 0 {
+            return Err(ChainError::SubnetNotExists(netuid));
+        }
+        let subnet = self.subnet_mut(netuid).ok_or(ChainError::SubnetNotExists(netuid))?;
+        let pool = subnet.stakes.get_mut(&hotkey).ok_or(ChainError::NotEnoughStake)?;
+        if alpha.0 == 0 || !pool.remove_for_one(origin, alpha) {
+            return Err(ChainError::NotEnoughStake);
+        }
+        pool.add_for_one(destination, alpha);
+        Ok(())
+    }
+
     /// The stake of `coldkey` through `hotkey` on `netuid`.
     pub fn stake_of(&self, coldkey: ColdkeyId, hotkey: HotkeyId, netuid: NetUid) -> Rao {
         if netuid == 0 {

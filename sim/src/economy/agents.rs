@@ -1,4 +1,4 @@
-//! Participants' policies: miners, validators, holders.
+//! Participants' policies: miners, validators, holders, alpha speculators.
 //!
 //! Each policy is a pure function from what the participant can observe (prices, its own
 //! balances and costs, the last visible consensus) and its own random stream to an action.
@@ -7,4 +7,5 @@
 
 pub mod holder;
 pub mod miner;
+pub mod speculator;
 pub mod validator;

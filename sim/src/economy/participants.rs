@@ -1,5 +1,5 @@
-//! Participants in the network: miners with GPU fleets, validators, holders, attackers, and
-//! the external TAO/USD market they trade on.
+//! Participants in the network: miners with GPU fleets, validators, holders, alpha speculators,
+//! attackers, and the external TAO/USD market they trade on.
 //!
 //! Each participant is a deterministic policy (the pure functions of [`crate::economy::agents`]) with
 //! its own random stream (`["miner", id, "decide"]`, `["validator", id, "eval"]`, ...). They act
@@ -27,6 +27,7 @@ pub mod graph;
 mod holders;
 mod miners;
 mod record;
+mod speculators;
 mod trading;
 
 use crate::chain::emission::EmissionSchedule;
@@ -48,6 +49,7 @@ use crate::label;
 use crate::rng::{Stream, below, stream, unit_f64};
 use config::{EventKind, EventSpec, ParticipantsSection};
 use serde::Serialize;
+pub use speculators::{News, Speculator};
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// A row for `events.csv`, collected here and written by the network's recorder.
@@ -262,6 +264,12 @@ pub struct Participants {
     pub validators: Vec<Validator>,
     /// Holders.
     pub holders: Vec<Holder>,
+    /// Alpha speculators.
+    pub speculators: Vec<Speculator>,
+    /// Each subnet's news factor, as speculators see it.
+    pub news: BTreeMap<u16, News>,
+    /// Speculators' median multiple (days of emission), fixed at their first decision.
+    pub speculator_days: Option<f64>,
     /// Attacks started.
     pub attacks: Vec<Attack>,
     /// The scenario's events.
@@ -485,6 +493,9 @@ impl Participants {
             miners: Vec::new(),
             validators: Vec::new(),
             holders: Vec::new(),
+            speculators: Vec::new(),
+            news: BTreeMap::new(),
+            speculator_days: None,
             attacks: Vec::new(),
             events: events.to_vec(),
             start_date,
@@ -531,6 +542,7 @@ impl Participants {
                 h.take = libm::round(take * 65_535.0).clamp(0.0, 11_796.0) as u16;
             }
         }
+        p.add_speculators(chain)?;
         for v in &mut p.validators {
             v.own_stake = own_stakes(chain, v.coldkey, v.hotkey);
         }
@@ -831,6 +843,7 @@ impl Participants {
         for i in 0..self.holders.len() {
             self.holder_step(i, chain, block, dt_days);
         }
+        self.speculators_step(chain, dt_days);
         self.validators_sell(chain);
         let flows = self.market.take_flows();
         self.sell_pressure_tao_per_day = flows.net_sold_tao / dt_days;

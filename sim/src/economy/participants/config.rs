@@ -4,6 +4,7 @@
 
 use crate::economy::agents::holder::HolderPolicy;
 use crate::economy::agents::miner::SellPolicy;
+use crate::economy::agents::speculator::SpeculatorPolicy;
 use crate::engine::time::BLOCKS_PER_DAY;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -27,6 +28,8 @@ pub struct ParticipantsSection {
     pub validators: ValidatorsSection,
     /// Holders and stakers.
     pub holders: HoldersSection,
+    /// Alpha speculators (none unless asked for).
+    pub speculators: SpeculatorsSection,
 }
 
 /// One GPU type miners can own.
@@ -127,6 +130,28 @@ pub struct HoldersSection {
     pub reentry_days: f64,
 }
 
+/// Alpha speculators: traders who value each subnet's alpha by its TAO emission and trade
+/// the pools toward that value (see [`crate::economy::agents::speculator`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SpeculatorsSection {
+    /// Number of speculators. 0 ..= 10,000.
+    pub count: u32,
+    /// TAO each starts with (from the world account). 0 ..= 1e7.
+    pub tao_each: f64,
+    /// Share of every subnet's staked alpha the speculators hold at the start, taken from the
+    /// own stake of the subnet's largest validator. 0 ..= 0.5.
+    pub genesis_alpha_share: f64,
+    /// How they value alpha and how fast they trade.
+    pub policy: SpeculatorPolicy,
+}
+
+impl Default for SpeculatorsSection {
+    fn default() -> Self {
+        Self { count: 0, tao_each: 10_000.0, genesis_alpha_share: 0.1, policy: SpeculatorPolicy::default() }
+    }
+}
+
 impl Default for ParticipantsSection {
     fn default() -> Self {
         Self {
@@ -136,6 +161,7 @@ impl Default for ParticipantsSection {
             miners: MinersSection::default(),
             validators: ValidatorsSection::default(),
             holders: HoldersSection::default(),
+            speculators: SpeculatorsSection::default(),
         }
     }
 }
@@ -270,6 +296,16 @@ impl ParticipantsSection {
         check(c, "holders.policy.inertia", h.policy.inertia, 0.0, 100.0);
         check(c, "holders.momentum_days", f64::from(h.momentum_days), 1.0, 1000.0);
         check(c, "holders.reentry_days", h.reentry_days, 0.0, 1e4);
+        let s = &self.speculators;
+        check(c, "speculators.count", f64::from(s.count), 0.0, 1e4);
+        check(c, "speculators.tao_each", s.tao_each, 0.0, 1e7);
+        check(c, "speculators.genesis_alpha_share", s.genesis_alpha_share, 0.0, 0.5);
+        check(c, "speculators.policy.value_days", s.policy.value_days, 0.0, 1e6);
+        check(c, "speculators.policy.belief_sd", s.policy.belief_sd, 0.0, 3.0);
+        check(c, "speculators.policy.band", s.policy.band, 0.0, 5.0);
+        check(c, "speculators.policy.reversion_per_day", s.policy.reversion_per_day, 0.0, 1.0);
+        check(c, "speculators.policy.news_daily_sd", s.policy.news_daily_sd, 0.0, 1.0);
+        check(c, "speculators.policy.news_half_life_days", s.policy.news_half_life_days, 0.1, 1e4);
         out
     }
 }

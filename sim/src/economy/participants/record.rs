@@ -35,6 +35,8 @@ impl Participants {
                 "validator_dividends_copier_tao_per_day",
                 "validator_dividends_cabal_tao_per_day",
                 "holders_staked",
+                "speculators_alpha_tao",
+                "speculators_free_tao",
                 "attackers_emission_share",
                 "attackers_stake_share",
                 "attack_cost_usd",
@@ -97,6 +99,9 @@ impl Participants {
         }
         out.extend(by_policy.iter().map(|d| d.to_string()));
         out.push(self.holders.iter().filter(|h| h.target.is_some()).count().to_string());
+        let (alpha_tao, free_tao) = self.speculators_books(chain);
+        out.push(alpha_tao.to_string());
+        out.push(free_tao.to_string());
         let (em, sub): (f64, f64) =
             self.attacks.iter().fold((0.0, 0.0), |(a, b), x| (a + x.emission_tao, b + x.subnet_emission_tao));
         out.push(if sub > 0.0 { (em / sub).to_string() } else { String::new() });

@@ -408,3 +408,84 @@ fn usd_is_conserved_between_the_venue_and_everyone_who_trades_through_it() {
     let (sold, bought) = p.market.queued();
     assert!(sold < 1e-6 && bought < 1e-6, "every queued order filled: {sold} TAO, {bought} USD");
 }
+
+/// Sum of the subnets' spot prices.
+fn spot_sum(chain: &ChainState) -> f64 {
+    chain.netuids().into_iter().map(|n| price_of(chain, n)).sum()
+}
+
+/// The default network with `count` speculators (no news, no holders) a few blocks in, so
+/// every subnet has had its emission.
+fn speculating(count: u32, extra: &[&str]) -> (ChainState, Participants) {
+    let count = format!("participants.speculators.count={count}");
+    let mut o =
+        vec![count.as_str(), "participants.holders.count=0", "participants.speculators.policy.news_daily_sd=0.0"];
+    o.extend_from_slice(extra);
+    let (mut chain, mut p) = setup(&scenario(&o));
+    advance(&mut chain, &mut p, 10);
+    (chain, p)
+}
+
+#[test]
+fn speculators_start_with_alpha_moved_not_bought() {
+    let (before, _) = speculating(0, &[]);
+    let (chain, p) = speculating(4, &["participants.speculators.genesis_alpha_share=0.2"]);
+    chain.check_conservation().expect("conserved");
+    // No swap: the pools and the hotkeys' totals are those of the network without them.
+    assert_eq!(spot_sum(&chain), spot_sum(&before));
+    for netuid in chain.netuids() {
+        let (a, b) = (chain.subnet(netuid).expect("subnet"), before.subnet(netuid).expect("subnet"));
+        assert_eq!((a.pool.tao, a.pool.alpha, a.alpha_out), (b.pool.tao, b.pool.alpha, b.alpha_out));
+        let held: u64 = p.speculators.iter().map(|s| chain.stake_of(s.coldkey, s.positions[&netuid], netuid).0).sum();
+        let share = held as f64 / a.staked_alpha() as f64;
+        assert!((share - 0.2).abs() < 0.01, "subnet {netuid}: speculators hold {share}");
+    }
+}
+
+#[test]
+fn speculators_sell_a_pumped_subnet_back_toward_its_value() {
+    let pump = |count: u32| {
+        let (mut chain, mut p) = speculating(count, &["participants.speculators.genesis_alpha_share=0.3"]);
+        // Their first decision fixes the multiple that prices this network fairly.
+        p.speculators_step(&mut chain, 1.0);
+        let whale = chain.create_coldkey(Rao::from_tao(200_000)).expect("funded");
+        let hotkey = chain.subnet(1).expect("subnet 1").neurons[1].hotkey;
+        let before = price_of(&chain, 1);
+        chain.add_stake(whale, hotkey, 1, Rao::from_tao(15_000), None).expect("staked");
+        let pumped = price_of(&chain, 1);
+        for _ in 0..10 {
+            p.speculators_step(&mut chain, 1.0);
+        }
+        chain.check_conservation().expect("conserved");
+        (before, pumped, price_of(&chain, 1))
+    };
+    let (before, pumped, after) = pump(8);
+    assert!(pumped > 1.5 * before, "the whale lifts the price: {before} -> {pumped}");
+    assert!(after < pumped, "speculators sell it down: {pumped} -> {after}");
+    // Ten days at 20 % of the gap a day close most of it while their alpha lasts, without
+    // overshooting the value.
+    let gap = |p: f64| libm::log(p / before);
+    assert!(gap(after) < 0.5 * gap(pumped) && gap(after) > -0.05, "gap {} -> {}", gap(pumped), gap(after));
+    let (_, pumped0, after0) = pump(0);
+    assert_eq!(pumped0, after0, "without speculators nothing moves it back");
+}
+
+#[test]
+fn a_longer_multiple_lifts_prices_and_a_shorter_one_lowers_them() {
+    // The multiple that prices this network fairly, fixed at the first decision.
+    let (mut chain, mut p) = speculating(8, &[]);
+    p.speculators_step(&mut chain, 1.0);
+    let fair = p.speculator_days.expect("calibrated");
+    let sum_after = |days: f64| {
+        let days = format!("participants.speculators.policy.value_days={days}");
+        let (mut chain, mut p) = speculating(8, &[days.as_str(), "participants.speculators.genesis_alpha_share=0.3"]);
+        let start = spot_sum(&chain);
+        for _ in 0..10 {
+            p.speculators_step(&mut chain, 1.0);
+        }
+        (start, spot_sum(&chain))
+    };
+    let (start, low) = sum_after(fair / 4.0);
+    let (_, high) = sum_after(fair * 4.0);
+    assert!(low < 0.9 * start && high > 1.1 * start, "{low} < {start} < {high}");
+}
