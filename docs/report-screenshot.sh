@@ -5,7 +5,7 @@
 # minutes on 2 cores) and its report, under /tmp/taosim-shot.
 set -eu
 dir=${1:-}
-out=${2:-docs/report-liquidity-shock.png}
+out=${2:-docs/src/images/report-liquidity-shock.png}
 taosim=${TAOSIM:-target/release/taosim}
 if [ -z "$dir" ]; then
     dir=/tmp/taosim-shot/report

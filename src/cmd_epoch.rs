@@ -1,6 +1,6 @@
 //! `taosim epoch`: one subnet's Yuma epoch from a JSON file (or stdin) to JSON on stdout.
 //!
-//! The format is `sim::chain::yuma::json`'s; see `notes/yuma-readme.md`. Bad input is one line
+//! The format is `sim::chain::yuma::json`'s; see `docs/src/yuma.md`. Bad input is one line
 //! on stderr naming the file and the field, exit code 2.
 
 use clap::Args;

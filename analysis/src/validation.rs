@@ -9,7 +9,7 @@
 //! checked against a **reference band** taken from what the real network and its market did
 //! (`economy-calibration.md` in the project's shared specification, row by row, or the
 //! acceptance of the issue that asked for the command). The bands are one table, [`BANDS`];
-//! the README prints it ([`markdown_table`], kept equal by a test).
+//! the book's validation chapter (docs/src/validation.md) prints it ([`markdown_table`], kept equal by a test).
 //!
 //! The figures are stylized facts (Cont 2001, *Quantitative Finance* 1:223) and ranges, not
 //! calibration targets: a model inside every band is plausible, not calibrated.
@@ -159,7 +159,7 @@ impl Statistic {
 pub struct Band {
     /// The figure.
     pub figure: Figure,
-    /// What the figure is, for people (the README's table).
+    /// What the figure is, for people (the validation chapter's table).
     pub what: &'static str,
     /// The statistic across seeds the band applies to.
     pub statistic: Statistic,
@@ -442,7 +442,7 @@ pub fn csv_text(rows: &[Row]) -> Result<String> {
     String::from_utf8(bytes).map_err(|e| Error::format("validation.csv", e.to_string()))
 }
 
-/// The bands as a Markdown table (the README's).
+/// The bands as a Markdown table (the one in docs/src/validation.md).
 pub fn markdown_table() -> String {
     let mut out = String::from(
         "| figure | definition (per run, daily rows after the burn-in) | checked across seeds | band | source |\n",

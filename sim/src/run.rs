@@ -434,7 +434,7 @@ mod tests {
 
     /// Every shipped scenario with a market keeps TAO/USD positive and within 0.05x - 10x of
     /// its start over its whole horizon (daily samples). mainnet-like and subnets-64 are too
-    /// large for a debug test; their release runs are in the README.
+    /// large for a debug test (mainnet-like's prices are checked by `taosim validate`).
     #[test]
     fn every_shipped_market_stays_within_a_plausible_range_of_its_start() {
         let paths = shipped_scenarios();
@@ -443,8 +443,8 @@ mod tests {
             let overrides = ["run.sample_every_blocks=7200".to_string()];
             let name = path.file_stem().and_then(|n| n.to_str()).unwrap_or_default().to_string();
             if name == "mainnet-like" || name == "subnets-64" {
-                // Too large for a debug test (20 days of mainnet-like take minutes); their
-                // paths are checked in the README's release runs.
+                // Too large for a debug test (20 days of mainnet-like take minutes);
+                // mainnet-like's prices are checked by `taosim validate`.
                 continue;
             }
             let scenario = load(Source::File(&path), &overrides).expect("valid scenario");
