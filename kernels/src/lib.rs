@@ -17,6 +17,7 @@
 //!   simulator reads. Measured timings never feed a run directly; they go through a profile.
 #![warn(missing_docs)]
 
+pub mod block;
 pub mod calibrate;
 pub mod cpu;
 #[cfg(feature = "cuda")]
