@@ -6,6 +6,7 @@
 //! written atomically; an existing file is replaced only with `--force`.
 
 use clap::Args;
+use kernels::block::train::TrainingBlock;
 use kernels::calibrate::{self, Plan};
 use kernels::device::{Probe, probe};
 use kernels::differential;
@@ -34,6 +35,10 @@ pub struct CalibrateArgs {
     /// Untimed warm-up repetitions per shape (default: 2 on the CPU, 3 on a GPU).
     #[arg(long)]
     warmup: Option<usize>,
+    /// Tiny shapes and 3 samples: seconds on any machine. Shows that calibration works; its
+    /// figures say little about the device.
+    #[arg(long)]
+    quick: bool,
 }
 
 /// Exit code for bad input.
@@ -62,7 +67,11 @@ pub fn run(args: CalibrateArgs) -> ExitCode {
             }
         }
     };
-    let mut plan = if use_gpu { Plan::gpu_default() } else { Plan::cpu_default() };
+    let mut plan = match (args.quick, use_gpu) {
+        (true, _) => Plan::quick(),
+        (false, true) => Plan::gpu_default(),
+        (false, false) => Plan::cpu_default(),
+    };
     if let Some(s) = args.samples {
         plan.samples = s;
     }
@@ -94,13 +103,28 @@ pub fn run(args: CalibrateArgs) -> ExitCode {
         }
         Ok(backend)
     };
-    let measurement = match calibrate::measure(&plan, &mut factory, &mut |line| eprintln!("calibrate: {line}")) {
+    let mut measurement = match calibrate::measure(&plan, &mut factory, &mut |line| eprintln!("calibrate: {line}")) {
         Ok(m) => m,
         Err(e) => {
             eprintln!("error: calibration failed: {e}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
+    let mut block_factory = |shape, state, batch| -> kernels::Result<Box<dyn TrainingBlock>> {
+        let (backend, choice) =
+            kernels::open_block(shape, AdamW::default(), CompressionConfig::default(), state, batch, use_gpu)?;
+        if use_gpu && let Choice::Cpu(why) = choice {
+            return Err(kernels::Error::NoGpu(why));
+        }
+        Ok(backend)
+    };
+    match calibrate::measure_blocks(&plan, &mut block_factory, &mut |line| eprintln!("calibrate: {line}")) {
+        Ok(blocks) => measurement.blocks = blocks,
+        Err(e) => {
+            eprintln!("error: calibration of the decoder block failed: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    }
     let profile = calibrate::profile_from(measurement, &format!("taosim calibrate {}", env!("CARGO_PKG_VERSION")));
     report_fit(&profile);
     if let Err(e) = profile.write_atomic(&args.out) {

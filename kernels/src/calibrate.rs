@@ -7,10 +7,13 @@
 //! (both compute-bound), and the achieved bytes/s of the AdamW update and of the outer step
 //! (memory-bound). The profile ([`crate::profile`]) turns these into speeds of GPU types.
 
+use crate::block::train::{BlockState, TrainingBlock};
+use crate::block::{self, BlockBatch, BlockShape};
 use crate::error::{Error, Result};
 use crate::profile::{
     self, Fitted, GemmRecord, Measurement, Profile, Scaling, StepRecord, assumed_scaling, builtin_catalogue,
 };
+use crate::provenance::{self as prov, BlockRecord};
 use crate::step::{Batch, Precision, StepShape, TrainState, TrainingStep, initial_state};
 
 /// Most repetitions a series may have (bounds a mistyped `--samples`).
@@ -40,6 +43,8 @@ pub struct Plan {
     pub gemms: Vec<GemmShape>,
     /// Step shapes.
     pub steps: Vec<StepShape>,
+    /// Decoder-block shapes (d, heads, sequence), timed by [`measure_blocks`].
+    pub blocks: Vec<BlockShape>,
     /// Seed of the step's data.
     pub seed: u64,
 }
@@ -58,6 +63,26 @@ impl Plan {
                 StepShape::new(256, 256, 1024),
                 StepShape::new(512, 512, 2048),
             ],
+            // SwiGLU widths near LLaMA's 8/3 d, rounded to multiples of 64.
+            blocks: vec![
+                BlockShape::new(1, 128, 256, 4, 704),
+                BlockShape::new(1, 256, 512, 8, 1408),
+                BlockShape::new(1, 512, 512, 8, 1408),
+            ],
+            seed: 1,
+        }
+    }
+
+    /// A plan of seconds on any machine (`taosim calibrate --quick`): tiny shapes, 3 samples.
+    /// Its figures show that calibration works, not what the device can do.
+    pub fn quick() -> Self {
+        let g = |m, n, k, precision| GemmShape { m, n, k, precision };
+        Self {
+            warmup: 1,
+            samples: 3,
+            gemms: vec![g(128, 128, 128, Precision::F32), g(256, 256, 256, Precision::Bf16)],
+            steps: vec![StepShape::new(32, 64, 128)],
+            blocks: vec![BlockShape::new(1, 32, 64, 2, 192), BlockShape::new(2, 32, 128, 4, 320)],
             seed: 1,
         }
     }
@@ -80,6 +105,12 @@ impl Plan {
                 StepShape::new(2048, 1024, 4096),
                 StepShape::new(4096, 2048, 8192),
                 StepShape::new(8192, 4096, 16384),
+            ],
+            // From a 1B-class to a 7B-class layer (LLaMA's 4096 / 32 heads / 11008).
+            blocks: vec![
+                BlockShape::new(4, 2048, 1024, 16, 2816),
+                BlockShape::new(2, 2048, 2048, 16, 5632),
+                BlockShape::new(1, 4096, 4096, 32, 11008),
             ],
             seed: 1,
         }
@@ -104,6 +135,9 @@ impl Plan {
         }
         for s in &self.steps {
             s.validate()?;
+        }
+        for b in &self.blocks {
+            b.validate()?;
         }
         Ok(())
     }
@@ -244,7 +278,73 @@ pub fn measure(plan: &Plan, factory: &mut Factory<'_>, progress: &mut dyn FnMut(
         fitted,
         gemms,
         steps,
+        blocks: Vec::new(),
     })
+}
+
+/// Makes a block back end for a shape and its initial state.
+pub type BlockFactory<'a> = dyn FnMut(BlockShape, BlockState, BlockBatch<f32>) -> Result<Box<dyn TrainingBlock>> + 'a;
+
+/// Times every block shape of `plan`: `warmup` untimed inner + outer steps, then `samples`
+/// timed ones; each phase's median. `progress` hears each finished shape.
+pub fn measure_blocks(
+    plan: &Plan,
+    factory: &mut BlockFactory<'_>,
+    progress: &mut dyn FnMut(&str),
+) -> Result<Vec<BlockRecord>> {
+    plan.validate()?;
+    let mut records = Vec::with_capacity(plan.blocks.len());
+    for shape in &plan.blocks {
+        let (params, batch) = block::initial(shape, plan.seed);
+        let mut backend = factory(*shape, BlockState::new(shape, params), batch)?;
+        for _ in 0..plan.warmup {
+            backend.inner_step()?;
+            backend.outer_step()?;
+        }
+        let mut inner = Vec::with_capacity(plan.samples);
+        let mut outer = Vec::with_capacity(plan.samples);
+        for _ in 0..plan.samples {
+            inner.push(backend.inner_step()?);
+            outer.push(backend.outer_step()?);
+        }
+        let inner_times: Vec<f64> = inner.iter().map(|t| t.total_s()).collect();
+        let med = |values: Vec<f64>| summarise(&values).median;
+        let si = summarise(&inner_times);
+        let flops = shape.step_flops();
+        let gpu = backend.device().kind == "gpu";
+        let record = BlockRecord {
+            batch: shape.batch,
+            seq: shape.seq,
+            d_model: shape.d_model,
+            heads: shape.heads,
+            d_ff: shape.d_ff,
+            params: shape.params(),
+            step_flops: flops,
+            precision: if gpu { "bf16" } else { "f32" }.into(),
+            inner_median_s: si.median,
+            inner_spread: si.spread,
+            forward_median_s: med(inner.iter().map(|t| t.forward_s).collect()),
+            backward_median_s: med(inner.iter().map(|t| t.backward_s).collect()),
+            optimizer_median_s: med(inner.iter().map(|t| t.optimizer_s).collect()),
+            outer_median_s: med(outer.iter().map(|t| t.total_s()).collect()),
+            achieved_flops_per_s: if si.median > 0.0 { flops / si.median } else { 0.0 },
+            tokens_per_s: if si.median > 0.0 { shape.tokens() as f64 / si.median } else { 0.0 },
+            inner_times_s: inner_times,
+        };
+        progress(&format!(
+            "block {shape}: forward {:.2} ms, backward {:.2} ms, AdamW {:.2} ms, outer {:.2} ms; \
+             {:.1} GFLOP/s, {:.0} tokens/s (spread {:.1}%)",
+            record.forward_median_s * 1e3,
+            record.backward_median_s * 1e3,
+            record.optimizer_median_s * 1e3,
+            record.outer_median_s * 1e3,
+            record.achieved_flops_per_s / 1e9,
+            record.tokens_per_s,
+            record.inner_spread * 100.0
+        ));
+        records.push(record);
+    }
+    Ok(records)
 }
 
 /// The fitted figures: the largest shapes' achieved rates (see the module docs).
@@ -278,12 +378,45 @@ pub fn scaling_for(m: &Measurement, catalogue: &[profile::GpuType]) -> Scaling {
         return assumed_scaling();
     };
     let f = &m.fitted;
+    let peak = gpu.peak_bf16_dense_tflops * 1e12;
+    let bytes_efficiency = (f.optimizer_bytes_per_s / (gpu.memory_tb_per_s * 1e12)).min(1.0);
+    // A timed decoder block (bf16 GEMMs, attention, norms, SwiGLU) is the most direct figure:
+    // its achieved FLOP/s over the dense peak.
+    if let Some(b) = m.blocks.iter().max_by(|a, b| a.step_flops.total_cmp(&b.step_flops))
+        && b.achieved_flops_per_s > 0.0
+        && bytes_efficiency > 0.0
+    {
+        let flops_efficiency = (b.achieved_flops_per_s / peak).min(1.0);
+        return Scaling {
+            basis: "measured".into(),
+            reference_gpu: Some(gpu.name.clone()),
+            flops_efficiency,
+            bytes_efficiency,
+            source: format!(
+                "Measured on {}: the decoder block B={} S={} d={} H={} f={} trained at {:.1} TFLOP/s, {:.1}% \
+                 of the published dense BF16 peak ({:.0} TFLOP/s), so flops_efficiency = {:.3}; AdamW moved \
+                 {:.0} GB/s, {:.1}% of the published {:.2} TB/s.",
+                m.device_name,
+                b.batch,
+                b.seq,
+                b.d_model,
+                b.heads,
+                b.d_ff,
+                b.achieved_flops_per_s / 1e12,
+                flops_efficiency * 100.0,
+                gpu.peak_bf16_dense_tflops,
+                flops_efficiency,
+                f.optimizer_bytes_per_s / 1e9,
+                bytes_efficiency * 100.0,
+                gpu.memory_tb_per_s
+            ),
+        };
+    }
     let (gemm_fraction, step_ratio) = (
-        f.gemm_bf16_flops_per_s / (gpu.peak_bf16_dense_tflops * 1e12),
+        f.gemm_bf16_flops_per_s / peak,
         if f.gemm_f32_flops_per_s > 0.0 { f.step_flops_per_s / f.gemm_f32_flops_per_s } else { 0.0 },
     );
     let flops_efficiency = (gemm_fraction * step_ratio).min(1.0);
-    let bytes_efficiency = (f.optimizer_bytes_per_s / (gpu.memory_tb_per_s * 1e12)).min(1.0);
     if !(flops_efficiency > 0.0 && bytes_efficiency > 0.0) {
         return assumed_scaling();
     }
@@ -318,12 +451,23 @@ pub fn profile_from(m: Measurement, created_by: &str) -> Profile {
     } else {
         profile::cpu_only_note(&m.device_name)
     };
-    Profile { format: profile::FORMAT.into(), note, created_by: created_by.into(), scaling, measured: m, gpus }
+    let mut p = Profile {
+        format: profile::FORMAT.into(),
+        note,
+        created_by: created_by.into(),
+        scaling,
+        measured: m,
+        gpus,
+        provenance: Vec::new(),
+    };
+    p.provenance = prov::figure_sources(&p);
+    p
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::block::train::CpuBlock;
     use crate::cpu::CpuStep;
     use crate::sparseloco::CompressionConfig;
     use crate::step::AdamW;
@@ -345,17 +489,31 @@ mod tests {
             samples: 3,
             gemms: vec![GemmShape { m: 64, n: 64, k: 64, precision: Precision::F32 }],
             steps: vec![StepShape::new(16, 64, 128), StepShape::new(32, 64, 128)],
+            blocks: vec![BlockShape::new(1, 8, 64, 2, 128)],
             seed: 3,
         };
         let mut lines = Vec::new();
         let mut factory = |shape, state, batch| -> Result<Box<dyn TrainingStep>> {
             Ok(Box::new(CpuStep::new(shape, AdamW::default(), CompressionConfig::default(), state, batch)?))
         };
-        let m = measure(&plan, &mut factory, &mut |l| lines.push(l.to_string())).expect("measure");
+        let mut m = measure(&plan, &mut factory, &mut |l| lines.push(l.to_string())).expect("measure");
+        let mut block_factory = |shape, state, batch| -> Result<Box<dyn TrainingBlock>> {
+            Ok(Box::new(CpuBlock::new(shape, AdamW::default(), CompressionConfig::default(), state, batch)?))
+        };
+        m.blocks = measure_blocks(&plan, &mut block_factory, &mut |l| lines.push(l.to_string())).expect("blocks");
+        assert_eq!(lines.len(), 4);
+        assert!(lines[3].starts_with("block B=1 S=8 d=64 H=2 f=128: forward "), "{}", lines[3]);
+        let b = &m.blocks[0];
+        assert_eq!(
+            (b.inner_times_s.len(), b.precision.as_str(), b.params),
+            (3, "f32", 4 * 64 * 64 + 3 * 64 * 128 + 128)
+        );
+        assert!(b.forward_median_s > 0.0 && b.backward_median_s > 0.0 && b.optimizer_median_s > 0.0);
+        assert!(b.outer_median_s > 0.0);
+        assert!((b.tokens_per_s - 8.0 / b.inner_median_s).abs() < 1e-9 * b.tokens_per_s);
         assert_eq!(m.device_kind, "cpu");
         assert_eq!(m.gemms.len(), 1);
         assert_eq!(m.steps.len(), 2);
-        assert_eq!(lines.len(), 3);
         for s in &m.steps {
             assert_eq!(s.inner_times_s.len(), 3);
             assert!(s.inner_median_s > 0.0 && s.outer_median_s > 0.0);
@@ -367,7 +525,9 @@ mod tests {
         let p = profile_from(m, "test");
         assert_eq!(p.scaling, assumed_scaling(), "a CPU measurement says nothing about GPU efficiency");
         assert!(p.note.contains("No GPU measurement is included yet"));
+        assert!(p.provenance.iter().any(|f| f.figure == "measured.blocks" && f.basis == "measured"));
         let text = p.to_toml().expect("toml");
+        assert!(text.contains("[[measured.blocks]]") && text.contains("[[provenance]]"), "{text}");
         assert_eq!(Profile::parse(std::path::Path::new("t"), &text).expect("parse"), p);
     }
 
@@ -390,6 +550,7 @@ mod tests {
             fitted,
             gemms: vec![],
             steps: vec![],
+            blocks: vec![],
         };
         let s = scaling_for(&m, &builtin_catalogue());
         assert_eq!(s.basis, "measured");
@@ -397,8 +558,33 @@ mod tests {
         // 700/989 of peak on GEMMs, the step at 80% of the GEMM rate.
         assert!((s.flops_efficiency - 700.0 / 989.0 * 0.8).abs() < 1e-12);
         assert!((s.bytes_efficiency - 0.8).abs() < 1e-12);
-        let unknown = Measurement { device_name: "Tesla V100".into(), ..m };
+        let unknown = Measurement { device_name: "Tesla V100".into(), ..m.clone() };
         assert_eq!(scaling_for(&unknown, &builtin_catalogue()), assumed_scaling());
+        // A timed block takes precedence: its achieved FLOP/s over the peak, whatever the GEMMs say.
+        let record = |flops: f64, achieved: f64| BlockRecord {
+            batch: 1,
+            seq: 4096,
+            d_model: 4096,
+            heads: 32,
+            d_ff: 11008,
+            params: 0,
+            step_flops: flops,
+            precision: "bf16".into(),
+            inner_times_s: vec![1.0],
+            inner_median_s: 1.0,
+            inner_spread: 0.0,
+            forward_median_s: 0.3,
+            backward_median_s: 0.6,
+            optimizer_median_s: 0.1,
+            outer_median_s: 0.1,
+            achieved_flops_per_s: achieved,
+            tokens_per_s: 4096.0,
+        };
+        let with_blocks = Measurement { blocks: vec![record(1e12, 100e12), record(5e12, 445.05e12)], ..m };
+        let s = scaling_for(&with_blocks, &builtin_catalogue());
+        assert!((s.flops_efficiency - 0.45).abs() < 1e-12, "the largest block: 445.05 / 989");
+        assert!(s.source.contains("decoder block B=1 S=4096 d=4096 H=32 f=11008"), "{}", s.source);
+        assert!((s.bytes_efficiency - 0.8).abs() < 1e-12);
     }
 
     #[test]

@@ -26,6 +26,7 @@ pub mod device;
 pub mod differential;
 pub mod error;
 pub mod profile;
+pub mod provenance;
 pub mod reference;
 pub mod sparseloco;
 pub mod step;
@@ -88,4 +89,37 @@ fn open_gpu(
 ) -> Result<(Box<dyn TrainingStep>, Choice)> {
     let cpu = cpu::CpuStep::new(shape, adamw, compression, state, batch)?;
     Ok((Box::new(cpu), Choice::Cpu("this build has no CUDA back end (rebuild with `--features cuda`)".into())))
+}
+
+/// Opens the best back end for a decoder block, as [`open`] does for the MLP step: the CUDA
+/// block when `prefer_gpu` and the probe finds a GPU, otherwise the CPU block (with the reason).
+pub fn open_block(
+    shape: block::BlockShape,
+    adamw: AdamW,
+    compression: CompressionConfig,
+    state: block::train::BlockState,
+    batch: block::BlockBatch<f32>,
+    prefer_gpu: bool,
+) -> Result<(Box<dyn block::train::TrainingBlock>, Choice)> {
+    let reason = if !prefer_gpu {
+        "the CPU was asked for".to_string()
+    } else {
+        match device::probe() {
+            device::Probe::Unavailable(why) => why,
+            device::Probe::Gpu { .. } => return open_gpu_block(shape, adamw, compression, state, batch),
+        }
+    };
+    let cpu = block::train::CpuBlock::new(shape, adamw, compression, state, batch)?;
+    Ok((Box::new(cpu), Choice::Cpu(reason)))
+}
+
+fn open_gpu_block(
+    shape: block::BlockShape,
+    adamw: AdamW,
+    compression: CompressionConfig,
+    state: block::train::BlockState,
+    batch: block::BlockBatch<f32>,
+) -> Result<(Box<dyn block::train::TrainingBlock>, Choice)> {
+    let cpu = block::train::CpuBlock::new(shape, adamw, compression, state, batch)?;
+    Ok((Box::new(cpu), Choice::Cpu("this build has no CUDA block (rebuild with `--features cuda`)".into())))
 }

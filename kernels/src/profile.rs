@@ -50,6 +50,10 @@ pub struct Profile {
     pub measured: Measurement,
     /// GPU types with their published peaks.
     pub gpus: Vec<GpuType>,
+    /// Per figure: measured (on which device), assumed or published
+    /// ([`crate::provenance::figure_sources`]); absent in profiles written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<crate::provenance::FigureSource>,
 }
 
 /// How GPU types get their speed (see the module docs).
@@ -111,6 +115,9 @@ pub struct Measurement {
     /// Timed training steps.
     #[serde(default)]
     pub steps: Vec<StepRecord>,
+    /// Timed decoder blocks ([`crate::block`]); absent in profiles written before they existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<crate::provenance::BlockRecord>,
 }
 
 /// The per-device model fitted to the timings.
