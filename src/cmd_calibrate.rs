@@ -1,12 +1,14 @@
 //! `taosim calibrate`: time training steps on this machine and write a calibration profile.
 //!
 //! With a GPU (built with `--features cuda`, found by the probe, not overridden by
-//! `TAOSIM_FORCE_CPU`) it first checks the CUDA step against the CPU reference on the same
-//! inputs, then measures the GPU; otherwise it says why and measures the CPU. The profile is
+//! `TAOSIM_FORCE_CPU`) it first checks the CUDA step and the CUDA decoder block against the
+//! CPU on the same inputs, then measures the GPU; otherwise it says why and measures the CPU. The profile is
 //! written atomically; an existing file is replaced only with `--force`.
 
 use clap::Args;
-use kernels::block::train::TrainingBlock;
+use kernels::block::BlockShape;
+use kernels::block::differential::BlockReport;
+use kernels::block::train::{BlockState, TrainingBlock};
 use kernels::calibrate::{self, Plan};
 use kernels::device::{Probe, probe};
 use kernels::differential;
@@ -94,6 +96,17 @@ pub fn run(args: CalibrateArgs) -> ExitCode {
                 return ExitCode::from(EXIT_FAILED);
             }
         }
+        match check_gpu_block_against_cpu() {
+            Ok(report) if report.passed() => eprintln!("calibrate: CUDA block vs CPU block: {report}"),
+            Ok(report) => {
+                eprintln!("error: the CUDA block disagrees with the CPU block: {report}; no profile written");
+                return ExitCode::from(EXIT_FAILED);
+            }
+            Err(e) => {
+                eprintln!("error: CUDA block vs CPU block check: {e}");
+                return ExitCode::from(EXIT_FAILED);
+            }
+        }
     }
     let mut factory = |shape, state, batch| -> kernels::Result<Box<dyn TrainingStep>> {
         let (backend, choice) =
@@ -146,6 +159,20 @@ fn check_gpu_against_cpu() -> kernels::Result<differential::Report> {
     }
     let mut cpu = kernels::cpu::CpuStep::new(shape, adamw, compression, state, batch)?;
     differential::compare(gpu.as_mut(), &mut cpu, 3)
+}
+
+/// The CUDA block against the CPU block on the same inputs (3 inner steps, 1 outer step).
+fn check_gpu_block_against_cpu() -> kernels::Result<BlockReport> {
+    let shape = BlockShape::new(2, 64, 128, 2, 320);
+    let (params, batch) = kernels::block::initial(&shape, 7);
+    let state = BlockState::new(&shape, params);
+    let (adamw, compression) = (AdamW { lr: 1e-3, ..AdamW::default() }, CompressionConfig::default());
+    let (mut gpu, choice) = kernels::open_block(shape, adamw, compression, state.clone(), batch.clone(), true)?;
+    if let Choice::Cpu(why) = choice {
+        return Err(kernels::Error::NoGpu(why));
+    }
+    let (mut cpu, _) = kernels::open_block(shape, adamw, compression, state, batch, false)?;
+    kernels::block::differential::compare(gpu.as_mut(), cpu.as_mut(), 3)
 }
 
 fn report_fit(p: &Profile) {

@@ -22,6 +22,7 @@
 //! [N, d] projections and nothing is copied or transposed.
 
 pub mod backward;
+pub mod differential;
 pub mod forward;
 pub mod gradcheck;
 pub mod train;

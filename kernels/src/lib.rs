@@ -9,6 +9,10 @@
 //! - [`cpu`]: the CPU back end (f32, `matrixmultiply`), always available;
 //! - `cuda` (feature `cuda`): the CUDA back end (cuBLAS GEMMs, NVRTC kernels, CUDA events),
 //!   loaded at run time so the crate builds without a CUDA toolkit;
+//! - [`block`]: a real decoder block (RMSNorm, causal multi-head attention, SwiGLU, residuals;
+//!   forward, backward, AdamW, the SparseLoCo outer step) on the CPU, with its gradient check;
+//! - `cuda_block` (feature `cuda`): the same block on CUDA, bf16 GEMMs with f32 accumulation;
+//! - [`provenance`]: timed blocks and, per profile figure, where it came from;
 //! - [`device`]: finding a GPU without letting cudarc panic, and the `TAOSIM_FORCE_CPU` override;
 //! - [`reference`](mod@reference): a plain-loop f64 reference of the step for tests;
 //! - [`differential`]: the check that two back ends agree on the same inputs;
@@ -22,6 +26,8 @@ pub mod calibrate;
 pub mod cpu;
 #[cfg(feature = "cuda")]
 pub mod cuda;
+#[cfg(feature = "cuda")]
+pub mod cuda_block;
 pub mod device;
 pub mod differential;
 pub mod error;
@@ -113,6 +119,18 @@ pub fn open_block(
     Ok((Box::new(cpu), Choice::Cpu(reason)))
 }
 
+#[cfg(feature = "cuda")]
+fn open_gpu_block(
+    shape: block::BlockShape,
+    adamw: AdamW,
+    compression: CompressionConfig,
+    state: block::train::BlockState,
+    batch: block::BlockBatch<f32>,
+) -> Result<(Box<dyn block::train::TrainingBlock>, Choice)> {
+    Ok((Box::new(cuda_block::CudaBlock::new(shape, adamw, compression, state, batch)?), Choice::Gpu))
+}
+
+#[cfg(not(feature = "cuda"))]
 fn open_gpu_block(
     shape: block::BlockShape,
     adamw: AdamW,
@@ -121,5 +139,5 @@ fn open_gpu_block(
     batch: block::BlockBatch<f32>,
 ) -> Result<(Box<dyn block::train::TrainingBlock>, Choice)> {
     let cpu = block::train::CpuBlock::new(shape, adamw, compression, state, batch)?;
-    Ok((Box::new(cpu), Choice::Cpu("this build has no CUDA block (rebuild with `--features cuda`)".into())))
+    Ok((Box::new(cpu), Choice::Cpu("this build has no CUDA back end (rebuild with `--features cuda`)".into())))
 }
