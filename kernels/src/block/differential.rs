@@ -15,7 +15,14 @@ pub const LOSS_TOLERANCE: f64 = 1e-2;
 /// Each parameter gradient and the input gradient after the first step: ‖a - b‖ / ‖b‖.
 pub const GRADIENT_TOLERANCE: f64 = 5e-2;
 /// Parameters after the inner steps and the outer step: ‖a - b‖ / ‖b‖.
-pub const PARAM_TOLERANCE: f64 = 1e-2;
+///
+/// AdamW's first steps move every entry by about ±lr (m / sqrt(v) is the gradient's sign), so an
+/// entry whose gradient is small enough for bf16 to flip its sign ends 2 lr per step away. With
+/// about 1 % of the entries flipped, lr 1e-3 and 3 steps, the expected difference is
+/// sqrt(0.01) × 6e-3 / rms(θ) ≈ 0.02 for the down projection (rms 1/sqrt(3 f) ≈ 0.03 at f = 320);
+/// a wrong update rule (a missing bias correction, a wrong sign) moves every entry and gives 0.1
+/// or more.
+pub const PARAM_TOLERANCE: f64 = 5e-2;
 
 /// What the check found.
 #[derive(Clone, Debug, PartialEq)]
