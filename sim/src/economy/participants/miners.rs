@@ -79,6 +79,10 @@ impl Participants {
         m.receive_usd(usd, matches!(sell, SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. }));
         let profit = reward_tao * price_usd - cost_today;
         m.profit_usd_per_day = profit / dt_days;
+        if let Some(g) = self.gpus.get_mut(m.gpu) {
+            g.income_usd += reward_tao * price_usd;
+            g.rent_usd += cost_today;
+        }
         let counts = self.decisions > 1;
         if m.positions.is_empty() || (counts && m.streak.record(profit, patience)) {
             self.miner_exit(i, chain, block);
@@ -102,6 +106,9 @@ impl Participants {
         m.streak = LossStreak::default();
         m.state = MinerState::Exited(block);
         self.exits += 1;
+        if let Some(g) = self.gpus.get_mut(m.gpu) {
+            g.exits += 1;
+        }
         let gpu = self.gpus.get(m.gpu).map_or(String::new(), |g| g.name.clone());
         let detail = format!(
             "left after {} losing decisions: {} x {gpu} offline, sold {} TAO",
