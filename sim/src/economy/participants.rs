@@ -309,6 +309,8 @@ pub struct Participants {
     pub start_date: Option<String>,
     /// Quality of each mining hotkey (what honest validators evaluate); 0 when offline.
     pub quality: BTreeMap<HotkeyId, f64>,
+    /// Training subnets (`tasks.training_netuids`): the Gauntlet's state and books.
+    pub training: Vec<training::TrainingSubnet>,
     /// Incentive vectors after each epoch, newest last (kept only while copiers exist).
     pub consensus_history: BTreeMap<u16, VecDeque<Vec<u16>>>,
     price_history: BTreeMap<u16, VecDeque<f64>>,
@@ -544,6 +546,7 @@ impl Participants {
             events: events.to_vec(),
             start_date,
             quality: BTreeMap::new(),
+            training: Vec::new(),
             consensus_history: BTreeMap::new(),
             price_history: BTreeMap::new(),
             log: Vec::new(),
@@ -585,6 +588,19 @@ impl Participants {
             if let Some(h) = chain.hotkeys.get_mut(hotkey.0 as usize) {
                 h.take = libm::round(take * 65_535.0).clamp(0.0, 11_796.0) as u16;
             }
+        }
+        let mut netuids = cfg.miners.tasks.training_netuids.clone();
+        netuids.sort_unstable();
+        netuids.dedup();
+        for netuid in netuids {
+            if chain.subnet(netuid).is_none() {
+                return Err(ScenarioError::new(
+                    "scenario",
+                    "participants.miners.tasks.training_netuids",
+                    format!("subnet {netuid} does not exist at the start; allowed: {:?}", chain.netuids()),
+                ));
+            }
+            p.training.push(training::TrainingSubnet::new(seed, netuid, chain.block.0));
         }
         p.add_speculators(chain)?;
         for v in &mut p.validators {
@@ -764,12 +780,18 @@ impl Participants {
         for v in &mut self.validators {
             v.rounds_since_eval = v.rounds_since_eval.saturating_add(1);
         }
+        if !self.training.is_empty() {
+            self.evaluate_training_windows(chain);
+        }
         let by_hotkey: BTreeMap<HotkeyId, usize> =
             self.validators.iter().enumerate().map(|(i, v)| (v.hotkey, i)).collect();
         for netuid in chain.netuids() {
             let Some(s) = chain.subnet(netuid) else { continue };
             let n = s.neurons.len();
-            let q: Vec<f64> = s.neurons.iter().map(|nr| self.quality.get(&nr.hotkey).copied().unwrap_or(0.0)).collect();
+            // On a training subnet honest validators weight by the Gauntlet's weights.
+            let q: Vec<f64> = self.gauntlet_weights_of(netuid).unwrap_or_else(|| {
+                s.neurons.iter().map(|nr| self.quality.get(&nr.hotkey).copied().unwrap_or(0.0)).collect()
+            });
             let here: Vec<(u16, usize)> = s
                 .neurons
                 .iter()
@@ -886,6 +908,7 @@ impl Participants {
                 }
             }
         }
+        self.close_training_books(dt_days);
         for i in 0..self.holders.len() {
             self.holder_step(i, chain, block, dt_days);
         }
@@ -958,5 +981,9 @@ fn network_tao(amount: Rao) -> String {
 
 #[cfg(test)]
 mod profile_tests;
+pub mod training;
+#[cfg(test)]
+mod training_tests;
+
 #[cfg(test)]
 mod tests;

@@ -48,6 +48,7 @@ impl Participants {
             .iter()
             .map(|s| s.to_string()),
         );
+        c.extend(self.training_columns());
         c
     }
 
@@ -117,6 +118,7 @@ impl Participants {
         out.push(c.gini_stake.to_string());
         out.push(c.nakamoto_emission.to_string());
         out.push(c.gini_emission.to_string());
+        out.extend(self.training_sample(chain));
         out
     }
 
