@@ -53,12 +53,12 @@ fn default_run_shows_the_halving_at_the_right_block_and_replays() {
     // block 100,000; the coinbase recycles ~0.0004 TAO of rounding by then, so the issuance
     // crosses 15.75M in block 100,001 and block 100,002 is the first minted at 0.25 TAO. (The
     // rounding depends on the pools, which participants trade through since the default
-    // scenario has them: 0.000400021 TAO recycled by block 100,000 with them, 0.000400017
+    // scenario has them: 0.000399872 TAO recycled by block 100,000 with them, 0.000400017
     // without.)
-    assert!(events.contains("\n100002,halving,tao,0.25,halving 2 at issuance 15750000.499599976 TAO"), "{events}");
+    assert!(events.contains("\n100002,halving,tao,0.25,halving 2 at issuance 15750000.499600124 TAO"), "{events}");
     let ts = std::fs::read_to_string(run_dir.join("timeseries.csv")).expect("timeseries");
-    assert!(ts.contains("\n100000,13.88888888888889,15749999.999599979,0.5,1,50000,0.000400021,"), "before");
-    assert!(ts.contains("\n100100,13.902777777777779,15750025.24959958,0.25,2,50025.25,0.00040042,"), "after");
+    assert!(ts.contains("\n100000,13.88888888888889,15749999.999600128,0.5,1,50000,0.000399872,"), "before");
+    assert!(ts.contains("\n100100,13.902777777777779,15750025.249599729,0.25,2,50025.25,0.000400271,"), "after");
     let manifest: serde_json::Value =
         serde_json::from_slice(&std::fs::read(run_dir.join("manifest.json")).expect("manifest")).expect("json");
     assert_eq!(manifest["seed"], 42);

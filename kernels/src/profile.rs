@@ -89,6 +89,15 @@ pub struct GpuType {
     pub memory_gb: f64,
     /// Where the figures come from.
     pub source: String,
+    /// This type's own achieved fraction of its dense BF16 peak, replacing
+    /// `scaling.flops_efficiency` for it (a type measured apart, or a study that slows one
+    /// type down). (0, 1]; absent: the profile-wide figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flops_efficiency: Option<f64>,
+    /// This type's own achieved fraction of its memory bandwidth, replacing
+    /// `scaling.bytes_efficiency` for it. (0, 1]; absent: the profile-wide figure.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_efficiency: Option<f64>,
 }
 
 /// The measured device and its figures.
@@ -218,6 +227,8 @@ pub fn builtin_catalogue() -> Vec<GpuType> {
         memory_tb_per_s: tb,
         memory_gb: gb,
         source: source.to_string(),
+        flops_efficiency: None,
+        bytes_efficiency: None,
     };
     vec![
         gpu(
@@ -396,6 +407,13 @@ impl Profile {
                     return Err(profile_error(path, format!("{field}.{what}: {v} is out of range; allowed (0, 1e6)")));
                 }
             }
+            for (what, v) in [("flops_efficiency", g.flops_efficiency), ("bytes_efficiency", g.bytes_efficiency)] {
+                if let Some(v) = v
+                    && !(v > 0.0 && v <= 1.0)
+                {
+                    return Err(profile_error(path, format!("{field}.{what}: {v} is out of range; allowed (0, 1]")));
+                }
+            }
             if self.gpus[..i].iter().any(|o| o.name.eq_ignore_ascii_case(&g.name)) {
                 return Err(profile_error(path, format!("{field}.name: listed twice")));
             }
@@ -421,12 +439,15 @@ impl Profile {
         self.gpus.iter().map(|g| g.name.as_str()).collect()
     }
 
-    /// Achieved rates of one GPU of type `name`: peak × efficiency.
+    /// Achieved rates of one GPU of type `name`: peak × efficiency (the type's own
+    /// efficiency where it has one, the profile-wide one otherwise).
     pub fn throughput(&self, name: &str) -> Result<Throughput> {
         let g = self.gpu(name)?;
+        let flops_efficiency = g.flops_efficiency.unwrap_or(self.scaling.flops_efficiency);
+        let bytes_efficiency = g.bytes_efficiency.unwrap_or(self.scaling.bytes_efficiency);
         Ok(Throughput {
-            flops_per_s: g.peak_bf16_dense_tflops * 1e12 * self.scaling.flops_efficiency,
-            bytes_per_s: g.memory_tb_per_s * 1e12 * self.scaling.bytes_efficiency,
+            flops_per_s: g.peak_bf16_dense_tflops * 1e12 * flops_efficiency,
+            bytes_per_s: g.memory_tb_per_s * 1e12 * bytes_efficiency,
         })
     }
 
@@ -531,6 +552,23 @@ mod tests {
         assert!((bytes - 1.0 / p.scaling.bytes_efficiency).abs() < 1e-9);
         let e = p.step_time_s("V100", 1.0, 1.0).expect_err("unknown").to_string();
         assert!(e.starts_with("unknown GPU type `V100`; the profile knows: B200, H200"), "{e}");
+    }
+
+    #[test]
+    fn a_type_of_its_own_efficiency_changes_only_that_type() {
+        let mut p = Profile::builtin_default().expect("default profile");
+        let before = (p.throughput("H100").expect("H100"), p.throughput("B200").expect("B200"));
+        let h100 = p.gpus.iter_mut().find(|g| g.name == "H100").expect("H100 listed");
+        h100.flops_efficiency = Some(p.scaling.flops_efficiency / 4.0);
+        let after = (p.throughput("H100").expect("H100"), p.throughput("B200").expect("B200"));
+        assert_eq!(after.0.flops_per_s, before.0.flops_per_s / 4.0);
+        assert_eq!(after.0.bytes_per_s, before.0.bytes_per_s, "bytes keep the profile-wide figure");
+        assert_eq!(after.1, before.1, "other types unchanged");
+        let text = p.to_toml().expect("toml");
+        assert!(text.contains("flops_efficiency = 0.1"), "the override is written");
+        let bad = text.replace("flops_efficiency = 0.1\n", "flops_efficiency = 1.5\n");
+        let e = Profile::parse(Path::new("p.toml"), &bad).expect_err("out of range");
+        assert!(e.to_string().contains("gpus[2] (H100).flops_efficiency: 1.5"), "{e}");
     }
 
     #[test]

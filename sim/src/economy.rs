@@ -4,6 +4,7 @@
 //! - [`venue`]: the TAO/USD venue participants trade on: a liquidity profile that refills,
 //!   market makers with finite inventory, and orders executed over time;
 //! - [`market`]: the older constant-product market (being replaced by the venue);
+//! - [`gpus`]: GPU kinds' rent (reference table) and throughput per subnet task (profile);
 //! - [`agents`]: participants' policies as pure functions (miners, validators, holders);
 //! - [`participants`]: the participants' state, their decisions and the scenario's events
 //!   (shocks and attacks), acting on the chain only through its operations.
@@ -15,6 +16,7 @@
 
 pub mod agents;
 pub mod fair_value;
+pub mod gpus;
 pub mod market;
 pub mod participants;
 pub mod venue;

@@ -5,6 +5,7 @@
 //! The network applies the actions through the chain's operations; nothing here touches chain
 //! state. Behaviour is floating point (with `libm`), never chain state.
 
+pub mod gauntlet;
 pub mod holder;
 pub mod miner;
 pub mod speculator;

@@ -41,6 +41,7 @@ use crate::economy::agents::miner::{
     LossStreak, SellPolicy, pick_by_expected, quality, registration_pays, tao_to_sell, task_affinity,
 };
 use crate::economy::agents::validator::{ValidatorPolicy, cabal_weights, copier_weights, draw_take, honest_weights};
+use crate::economy::gpus::{Task, subnet_task, task_throughput};
 use crate::economy::market::{Market, MarketParams};
 use crate::economy::venue::{OrderId, Side};
 use crate::engine::time::BLOCKS_PER_DAY;
@@ -74,12 +75,19 @@ pub struct GpuKind {
     pub name: String,
     /// Output column name (`gpus_online_rtx_4090`).
     pub column: String,
-    /// Achieved TFLOP/s of one GPU (calibration profile).
-    pub tflops: f64,
-    /// USD per GPU-hour.
+    /// Tokens per second of one GPU on each task (index [`Task::index`]), from the
+    /// calibration profile (see [`crate::economy::gpus`]).
+    pub tokens_per_s: [f64; 2],
+    /// USD per GPU-hour (the scenario's, or the reference rent).
     pub usd_per_hour: f64,
     /// Relative frequency.
     pub share: f64,
+    /// What miners with this kind earned over the run, USD at the price of each decision.
+    pub income_usd: f64,
+    /// The rent they were charged over the run, USD.
+    pub rent_usd: f64,
+    /// Exits of miners with this kind.
+    pub exits: u64,
 }
 
 /// Where a miner is registered.
@@ -246,6 +254,29 @@ pub struct ParticipantsSummary {
     pub final_price_usd: f64,
     /// The attacks and their books.
     pub attacks: Vec<Attack>,
+    /// Per GPU kind: throughput, rent, income and exits over the run.
+    pub gpus: Vec<GpuSummary>,
+}
+
+/// One GPU kind's books over a run (in `summary.json`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct GpuSummary {
+    /// The kind.
+    pub name: String,
+    /// Training tokens per second of one GPU on training subnets.
+    pub training_tokens_per_s: f64,
+    /// Decode tokens per second of one GPU on inference subnets.
+    pub inference_tokens_per_s: f64,
+    /// USD per GPU-hour.
+    pub usd_per_hour: f64,
+    /// What its miners earned, USD.
+    pub income_usd: f64,
+    /// The rent they were charged, USD.
+    pub rent_usd: f64,
+    /// Exits of its miners.
+    pub exits: u64,
+    /// Its GPUs online at the end.
+    pub gpus_online: u64,
 }
 
 /// All participants, the market and their bookkeeping.
@@ -278,6 +309,8 @@ pub struct Participants {
     pub start_date: Option<String>,
     /// Quality of each mining hotkey (what honest validators evaluate); 0 when offline.
     pub quality: BTreeMap<HotkeyId, f64>,
+    /// Training subnets (`tasks.training_netuids`): the Gauntlet's state and books.
+    pub training: Vec<training::TrainingSubnet>,
     /// Incentive vectors after each epoch, newest last (kept only while copiers exist).
     pub consensus_history: BTreeMap<u16, VecDeque<Vec<u16>>>,
     price_history: BTreeMap<u16, VecDeque<f64>>,
@@ -477,12 +510,25 @@ impl Participants {
             let t = profile.throughput(&g.name).map_err(|e| {
                 ScenarioError::new("scenario", format!("participants.miners.gpu_types[{i}].name"), e.to_string())
             })?;
+            let usd_per_hour = g
+                .usd_per_gpu_hour
+                .or_else(|| crate::economy::gpus::reference_rent_usd_per_hour(&g.name))
+                .ok_or_else(|| {
+                    ScenarioError::new(
+                        "scenario",
+                        format!("participants.miners.gpu_types[{i}].usd_per_gpu_hour"),
+                        format!("missing, and `{}` has no reference rent; give one", g.name),
+                    )
+                })?;
             gpus.push(GpuKind {
                 name: g.name.clone(),
                 column: gpu_column(&g.name),
-                tflops: t.flops_per_s / 1e12,
-                usd_per_hour: g.usd_per_gpu_hour,
+                tokens_per_s: task_throughput(t, &cfg.miners.tasks),
+                usd_per_hour,
                 share: g.share,
+                income_usd: 0.0,
+                rent_usd: 0.0,
+                exits: 0,
             });
         }
         let mut p = Self {
@@ -500,6 +546,7 @@ impl Participants {
             events: events.to_vec(),
             start_date,
             quality: BTreeMap::new(),
+            training: Vec::new(),
             consensus_history: BTreeMap::new(),
             price_history: BTreeMap::new(),
             log: Vec::new(),
@@ -541,6 +588,19 @@ impl Participants {
             if let Some(h) = chain.hotkeys.get_mut(hotkey.0 as usize) {
                 h.take = libm::round(take * 65_535.0).clamp(0.0, 11_796.0) as u16;
             }
+        }
+        let mut netuids = cfg.miners.tasks.training_netuids.clone();
+        netuids.sort_unstable();
+        netuids.dedup();
+        for netuid in netuids {
+            if chain.subnet(netuid).is_none() {
+                return Err(ScenarioError::new(
+                    "scenario",
+                    "participants.miners.tasks.training_netuids",
+                    format!("subnet {netuid} does not exist at the start; allowed: {:?}", chain.netuids()),
+                ));
+            }
+            p.training.push(training::TrainingSubnet::new(seed, netuid, chain.block.0));
         }
         p.add_speculators(chain)?;
         for v in &mut p.validators {
@@ -655,15 +715,17 @@ impl Participants {
         self.miners.len() - 1
     }
 
-    /// Redraws the quality of each of a miner's positions from its compute split over them.
+    /// Redraws the quality of each of a miner's positions from its GPUs' throughput on each
+    /// subnet's task, split over its positions.
     fn refresh_quality(&mut self, i: usize) {
         let cfg = &self.cfg.miners;
         let m = &mut self.miners[i];
-        let tflops = self.gpus.get(m.gpu).map_or(0.0, |g| g.tflops);
-        let compute = f64::from(m.gpus) * tflops / m.positions.len().max(1) as f64;
+        let share = f64::from(m.gpus) / m.positions.len().max(1) as f64;
         for pos in &m.positions {
+            let task = subnet_task(self.seed, pos.netuid, &cfg.tasks);
+            let per_gpu = self.gpus.get(m.gpu).map_or(0.0, |g| g.tokens_per_s[task.index()]);
             let affinity = task_affinity(self.seed, pos.netuid, m.gpu, cfg.task_affinity_sd);
-            let q = quality(compute * affinity, cfg.quality_elasticity, cfg.quality_noise_sd, &mut m.rng);
+            let q = quality(share * per_gpu * affinity, cfg.quality_elasticity, cfg.quality_noise_sd, &mut m.rng);
             self.quality.insert(pos.hotkey, q);
         }
     }
@@ -718,12 +780,18 @@ impl Participants {
         for v in &mut self.validators {
             v.rounds_since_eval = v.rounds_since_eval.saturating_add(1);
         }
+        if !self.training.is_empty() {
+            self.evaluate_training_windows(chain);
+        }
         let by_hotkey: BTreeMap<HotkeyId, usize> =
             self.validators.iter().enumerate().map(|(i, v)| (v.hotkey, i)).collect();
         for netuid in chain.netuids() {
             let Some(s) = chain.subnet(netuid) else { continue };
             let n = s.neurons.len();
-            let q: Vec<f64> = s.neurons.iter().map(|nr| self.quality.get(&nr.hotkey).copied().unwrap_or(0.0)).collect();
+            // On a training subnet honest validators weight by the Gauntlet's weights.
+            let q: Vec<f64> = self.gauntlet_weights_of(netuid).unwrap_or_else(|| {
+                s.neurons.iter().map(|nr| self.quality.get(&nr.hotkey).copied().unwrap_or(0.0)).collect()
+            });
             let here: Vec<(u16, usize)> = s
                 .neurons
                 .iter()
@@ -840,6 +908,7 @@ impl Participants {
                 }
             }
         }
+        self.close_training_books(dt_days);
         for i in 0..self.holders.len() {
             self.holder_step(i, chain, block, dt_days);
         }
@@ -909,6 +978,12 @@ fn chain_has_weights(chain: &ChainState, netuid: u16, uid: u16) -> bool {
 fn network_tao(amount: Rao) -> String {
     amount.decimal_tao()
 }
+
+#[cfg(test)]
+mod profile_tests;
+pub mod training;
+#[cfg(test)]
+mod training_tests;
 
 #[cfg(test)]
 mod tests;

@@ -138,6 +138,11 @@ pub struct FleetSection {
     pub step_jitter: f64,
     /// Probability that a peer sits a round out, 0 ..= 1.
     pub offline_probability: f64,
+    /// The peers' achieved fraction of their GPUs' dense BF16 peak, when the scenario states
+    /// its own (a training stack the profile did not measure); absent: the calibration
+    /// profile's figure for the GPU type. (0, 1].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flops_efficiency: Option<f64>,
 }
 
 impl Default for TrainingConfig {
@@ -204,6 +209,7 @@ impl Default for FleetSection {
             quality: 1.0,
             step_jitter: 0.02,
             offline_probability: 0.0,
+            flops_efficiency: None,
         }
     }
 }
@@ -303,6 +309,9 @@ impl TrainingConfig {
             c.real(&at("quality"), f.quality, 0.0, 10.0, false);
             c.real(&at("step_jitter"), f.step_jitter, 0.0, 1.0, false);
             c.real(&at("offline_probability"), f.offline_probability, 0.0, 1.0, false);
+            if let Some(e) = f.flops_efficiency {
+                c.real(&at("flops_efficiency"), e, 0.0, 1.0, true);
+            }
             peers = peers.saturating_add(f.peers);
         }
         if peers > MAX_PEERS {

@@ -38,8 +38,10 @@ pub struct ParticipantsSection {
 pub struct GpuOffer {
     /// The calibration profile's name for it (`"H100"`).
     pub name: String,
-    /// What an hour of one costs, in USD (rental or capex + power amortised).
-    pub usd_per_gpu_hour: f64,
+    /// What an hour of one costs, in USD (rental or capex + power amortised). Absent: the
+    /// reference rent of [`crate::economy::gpus::RENTS`] (`economy-calibration.md` §3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_gpu_hour: Option<f64>,
     /// Relative frequency among miners' fleets (normalised over the list).
     pub share: f64,
 }
@@ -76,6 +78,49 @@ pub struct MinersSection {
     pub gpus_max: u32,
     /// GPU types and their costs.
     pub gpu_types: Vec<GpuOffer>,
+    /// What subnets ask of miners' GPUs: a miner's quality follows its GPUs' throughput on
+    /// its subnet's task (see [`crate::economy::gpus`]).
+    pub tasks: TasksSection,
+}
+
+/// Subnets' tasks and the model sizes that turn a GPU kind's profile figures into throughput.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TasksSection {
+    /// Chance that a subnet's task is training (drawn once per subnet); the others serve
+    /// inference. 0 ..= 1.
+    pub training_share: f64,
+    /// Subnets whose task is training whatever the draw (a training subnet such as Templar).
+    pub training_netuids: Vec<u16>,
+    /// Parameters of the model training subnets train. 1e6 ..= 1e13.
+    pub training_parameters: f64,
+    /// Its layers. 1 ..= 1000.
+    pub training_layers: u32,
+    /// Its model width. 1 ..= 100,000.
+    pub training_d_model: u32,
+    /// Its training sequence length, tokens. 1 ..= 1,000,000.
+    pub sequence_length: u32,
+    /// Parameters of the model inference subnets serve (bf16 weights). 1e6 ..= 1e13.
+    pub inference_parameters: f64,
+    /// Sequences decoded together. 1 ..= 100,000.
+    pub inference_batch: u32,
+}
+
+impl Default for TasksSection {
+    /// Half the subnets train, half serve; both an 8B LLaMA-like model (32 layers, d 4096,
+    /// sequence 2048), served at batch 16 (a latency-bound serving batch).
+    fn default() -> Self {
+        Self {
+            training_share: 0.5,
+            training_netuids: Vec::new(),
+            training_parameters: 8e9,
+            training_layers: 32,
+            training_d_model: 4096,
+            sequence_length: 2048,
+            inference_parameters: 8e9,
+            inference_batch: 16,
+        }
+    }
 }
 
 /// Validators: the starting network's validators get policies by these fractions (in UID
@@ -171,7 +216,7 @@ impl Default for ParticipantsSection {
 /// A100 80GB ~$1.3, RTX 4090 ~$0.4. They stand for rental or amortised capex + power; a study
 /// should set its own.
 pub fn default_gpu_types() -> Vec<GpuOffer> {
-    let offer = |name: &str, usd: f64, share: f64| GpuOffer { name: name.into(), usd_per_gpu_hour: usd, share };
+    let offer = |name: &str, usd: f64, share: f64| GpuOffer { name: name.into(), usd_per_gpu_hour: Some(usd), share };
     vec![
         offer("H100", 2.5, 0.35),
         offer("H200", 3.5, 0.15),
@@ -197,6 +242,7 @@ impl Default for MinersSection {
             gpus_min: 1,
             gpus_max: 8,
             gpu_types: default_gpu_types(),
+            tasks: TasksSection::default(),
         }
     }
 }
@@ -264,12 +310,27 @@ impl ParticipantsSection {
             c.push(("miners.gpu_types".into(), "empty; name at least one GPU type".into()));
         }
         for (i, g) in m.gpu_types.iter().enumerate() {
-            check(c, &format!("miners.gpu_types[{i}].usd_per_gpu_hour"), g.usd_per_gpu_hour, 0.0, 1e4);
+            match g.usd_per_gpu_hour {
+                Some(usd) => check(c, &format!("miners.gpu_types[{i}].usd_per_gpu_hour"), usd, 0.0, 1e4),
+                None if crate::economy::gpus::reference_rent_usd_per_hour(&g.name).is_none() => c.push((
+                    format!("miners.gpu_types[{i}].usd_per_gpu_hour"),
+                    format!("missing, and `{}` has no reference rent; give one", g.name),
+                )),
+                None => {}
+            }
             check(c, &format!("miners.gpu_types[{i}].share"), g.share, 0.0, 1e6);
         }
         if !m.gpu_types.is_empty() && m.gpu_types.iter().map(|g| g.share).sum::<f64>() <= 0.0 {
             c.push(("miners.gpu_types".into(), "the shares sum to 0; at least one must be positive".into()));
         }
+        let t = &m.tasks;
+        check(c, "miners.tasks.training_share", t.training_share, 0.0, 1.0);
+        check(c, "miners.tasks.training_parameters", t.training_parameters, 1e6, 1e13);
+        check(c, "miners.tasks.training_layers", f64::from(t.training_layers), 1.0, 1e3);
+        check(c, "miners.tasks.training_d_model", f64::from(t.training_d_model), 1.0, 1e5);
+        check(c, "miners.tasks.sequence_length", f64::from(t.sequence_length), 1.0, 1e6);
+        check(c, "miners.tasks.inference_parameters", t.inference_parameters, 1e6, 1e13);
+        check(c, "miners.tasks.inference_batch", f64::from(t.inference_batch), 1.0, 1e5);
         let v = &self.validators;
         check(c, "validators.honest_noise_sd", v.honest_noise_sd, 0.0, 5.0);
         check(c, "validators.lazy_fraction", v.lazy_fraction, 0.0, 1.0);

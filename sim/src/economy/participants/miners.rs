@@ -14,6 +14,12 @@ impl Participants {
         let mut stake_tao = 0.0;
         let mut kept = Vec::new();
         let positions = std::mem::take(&mut self.miners[i].positions);
+        let training_positions = positions
+            .iter()
+            .filter(|p| self.training.iter().any(|t| t.netuid == p.netuid))
+            .map(|p| p.netuid)
+            .collect::<Vec<_>>();
+        let position_count = positions.len().max(1) as f64;
         for pos in positions {
             let registered = chain.subnet(pos.netuid).is_some_and(|s| s.uid_of(pos.hotkey).is_some());
             let stake = chain.stake_of(coldkey, pos.hotkey, pos.netuid);
@@ -79,6 +85,16 @@ impl Participants {
         m.receive_usd(usd, matches!(sell, SellPolicy::CoverCosts | SellPolicy::CoverCostsPlus { .. }));
         let profit = reward_tao * price_usd - cost_today;
         m.profit_usd_per_day = profit / dt_days;
+        if let Some(g) = self.gpus.get_mut(m.gpu) {
+            g.income_usd += reward_tao * price_usd;
+            g.rent_usd += cost_today;
+        }
+        // A training subnet's books: its share of the miner's income and rent (positions
+        // split the GPUs evenly).
+        for netuid in training_positions {
+            self.book_training_peer(netuid, reward_tao * price_usd / position_count, cost_today / position_count);
+        }
+        let m = &mut self.miners[i];
         let counts = self.decisions > 1;
         if m.positions.is_empty() || (counts && m.streak.record(profit, patience)) {
             self.miner_exit(i, chain, block);
@@ -102,6 +118,9 @@ impl Participants {
         m.streak = LossStreak::default();
         m.state = MinerState::Exited(block);
         self.exits += 1;
+        if let Some(g) = self.gpus.get_mut(m.gpu) {
+            g.exits += 1;
+        }
         let gpu = self.gpus.get(m.gpu).map_or(String::new(), |g| g.name.clone());
         let detail = format!(
             "left after {} losing decisions: {} x {gpu} offline, sold {} TAO",

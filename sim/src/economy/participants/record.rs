@@ -48,6 +48,7 @@ impl Participants {
             .iter()
             .map(|s| s.to_string()),
         );
+        c.extend(self.training_columns());
         c
     }
 
@@ -117,6 +118,7 @@ impl Participants {
         out.push(c.gini_stake.to_string());
         out.push(c.nakamoto_emission.to_string());
         out.push(c.gini_emission.to_string());
+        out.extend(self.training_sample(chain));
         out
     }
 
@@ -128,6 +130,26 @@ impl Participants {
             exits: self.exits,
             final_price_usd: self.market.price_usd(),
             attacks: self.attacks.clone(),
+            gpus: self
+                .gpus
+                .iter()
+                .enumerate()
+                .map(|(k, g)| GpuSummary {
+                    name: g.name.clone(),
+                    training_tokens_per_s: g.tokens_per_s[Task::Training.index()],
+                    inference_tokens_per_s: g.tokens_per_s[Task::Inference.index()],
+                    usd_per_hour: g.usd_per_hour,
+                    income_usd: g.income_usd,
+                    rent_usd: g.rent_usd,
+                    exits: g.exits,
+                    gpus_online: self
+                        .miners
+                        .iter()
+                        .filter(|m| m.attack.is_none() && m.state == MinerState::Active && m.gpu == k)
+                        .map(|m| u64::from(m.gpus))
+                        .sum(),
+                })
+                .collect(),
         }
     }
 }
