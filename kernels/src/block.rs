@@ -22,6 +22,8 @@
 //! [N, d] projections and nothing is copied or transposed.
 
 pub mod backward;
+#[cfg(test)]
+pub mod bf16_emulation;
 pub mod differential;
 pub mod forward;
 pub mod gradcheck;

@@ -4,25 +4,25 @@
 //! The CUDA block multiplies in bf16 (8 significant bits, relative rounding 2^-9 ≈ 0.2 %) with
 //! f32 accumulation; the CPU block in f32. So the check compares norms of differences, not
 //! bits: ‖a - b‖ / ‖b‖ per tensor. A wrong transpose, a missing scale or a wrong stride gives
-//! an error of order 1; bf16 rounding through the block's chain of GEMMs gives about 1 %.
+//! an error of order 1; bf16 rounding through the block's chain of GEMMs gives under 1 %.
 
 use super::train::TrainingBlock;
 use super::{Params, Tensor};
 use crate::error::Result;
 
+// The tolerances are about 3 to 60 times what the CUDA block's arithmetic gives when emulated
+// on the CPU (`bf16_emulation`: bf16 GEMM inputs, f32 accumulation) on the CUDA test's shapes:
+// loss 1.5e-5, worst gradient 5.7e-3, parameters after 3 AdamW steps 3.6e-3. A wrong
+// transpose, stride or scale gives errors of order 1.
+
 /// Loss after the first forward pass: relative difference.
-pub const LOSS_TOLERANCE: f64 = 1e-2;
+pub const LOSS_TOLERANCE: f64 = 1e-3;
 /// Each parameter gradient and the input gradient after the first step: ‖a - b‖ / ‖b‖.
-pub const GRADIENT_TOLERANCE: f64 = 5e-2;
-/// Parameters after the inner steps and the outer step: ‖a - b‖ / ‖b‖.
-///
-/// AdamW's first steps move every entry by about ±lr (m / sqrt(v) is the gradient's sign), so an
-/// entry whose gradient is small enough for bf16 to flip its sign ends 2 lr per step away. With
-/// about 1 % of the entries flipped, lr 1e-3 and 3 steps, the expected difference is
-/// sqrt(0.01) × 6e-3 / rms(θ) ≈ 0.02 for the down projection (rms 1/sqrt(3 f) ≈ 0.03 at f = 320);
-/// a wrong update rule (a missing bias correction, a wrong sign) moves every entry and gives 0.1
-/// or more.
-pub const PARAM_TOLERANCE: f64 = 5e-2;
+pub const GRADIENT_TOLERANCE: f64 = 2e-2;
+/// Parameters after the inner steps and the outer step: ‖a - b‖ / ‖b‖. AdamW's first steps
+/// move every entry by about ±lr, so a gradient small enough for bf16 to flip its sign costs
+/// 2 lr per step; a wrong update rule moves every entry and gives 0.1 or more.
+pub const PARAM_TOLERANCE: f64 = 2e-2;
 
 /// What the check found.
 #[derive(Clone, Debug, PartialEq)]
