@@ -1,5 +1,6 @@
 //! Criterion benches of the CPU training step: the inner step (forward, backward, AdamW), the
-//! SparseLoCo outer step, and the compression (chunked top-k + quantisation) alone.
+//! SparseLoCo outer step, and the compression (chunked top-k + quantisation) alone; and the
+//! decoder block's inner step (throughput in tokens).
 //!
 //! `cargo bench --bench kernels_cpu`; throughput is reported in elements (parameters) so that
 //! criterion prints parameters per second next to each time.
@@ -67,5 +68,25 @@ fn compress(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, inner_step, outer_step, compress);
+fn block_inner_step(c: &mut Criterion) {
+    use kernels::block::train::{BlockState, CpuBlock, TrainingBlock};
+    use kernels::block::{BlockShape, initial};
+    let mut group = c.benchmark_group("kernels_cpu/block_inner_step");
+    group.measurement_time(Duration::from_secs(4));
+    for shape in [BlockShape::new(1, 128, 256, 4, 704), BlockShape::new(1, 256, 512, 8, 1408)] {
+        let (params, batch) = initial(&shape, 1);
+        let state = BlockState::new(&shape, params);
+        let mut block = match CpuBlock::new(shape, AdamW::default(), CompressionConfig::default(), state, batch) {
+            Ok(b) => b,
+            Err(e) => panic!("bench shape {shape}: {e}"),
+        };
+        group.throughput(Throughput::Elements(shape.tokens() as u64));
+        group.bench_with_input(BenchmarkId::from_parameter(shape), &shape, |b, _| {
+            b.iter(|| black_box(block.inner_step().map(|t| t.loss).unwrap_or(f32::NAN)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, inner_step, outer_step, compress, block_inner_step);
 criterion_main!(benches);
