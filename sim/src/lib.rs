@@ -8,6 +8,8 @@
 //! - [`network`]: the simulated network, the model the engine runs;
 //! - [`economy`]: the economy around the chain: the TAO/USD market, miners, validators,
 //!   holders, attackers and scenario events (uses the chain; the chain never uses it);
+//! - [`governance`]: governance models (sudo, senate, collectives), conviction locks and the
+//!   attackers' capital;
 //! - [`output`]: run folders, atomic writes, digests and the manifest;
 //! - [`debris`]: staging folders a killed process leaves, and their cleanup;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
@@ -22,6 +24,7 @@ pub mod debris;
 pub mod economy;
 pub mod engine;
 pub mod error;
+pub mod governance;
 pub mod network;
 pub mod output;
 pub mod rng;

@@ -186,7 +186,7 @@ fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(Ch
         .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
     chain.set_payout(scenario.chain.consensus.payout());
     let participants = if scenario.participants.enabled {
-        Some(Participants::new(
+        let mut p = Participants::new(
             &scenario.participants,
             &scenario.market,
             &scenario.events,
@@ -194,7 +194,12 @@ fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(Ch
             scenario.seed,
             profile,
             &mut chain,
-        )?)
+        )?;
+        p.governance = crate::governance::GovernanceState::new(
+            scenario.governance.clone().unwrap_or_default(),
+            scenario.attacker.clone().unwrap_or_default(),
+        );
+        Some(p)
     } else {
         None
     };

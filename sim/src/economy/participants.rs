@@ -23,6 +23,7 @@
 mod attacks;
 pub mod config;
 mod events;
+mod governance;
 pub mod graph;
 mod holders;
 mod miners;
@@ -246,6 +247,9 @@ pub struct ParticipantsSummary {
     pub final_price_usd: f64,
     /// The attacks and their books.
     pub attacks: Vec<Attack>,
+    /// The governance attacks and their books.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<crate::governance::GovernanceAttack>,
 }
 
 /// All participants, the market and their bookkeeping.
@@ -304,6 +308,8 @@ pub struct Participants {
     pub event_orders: BTreeMap<OrderId, EventOrder>,
     /// USD each scenario event received (negative: paid) through the venue.
     pub event_usd: Vec<f64>,
+    /// Governance: the model, conviction locks, the attackers' capital and books.
+    pub governance: crate::governance::GovernanceState,
 }
 
 /// A scenario trade (sell_tao, buy_tao) and how it went.
@@ -513,6 +519,7 @@ impl Participants {
             subnet_scores: Vec::new(),
             event_orders: BTreeMap::new(),
             event_usd: vec![0.0; events.len()],
+            governance: crate::governance::GovernanceState::default(),
         };
         // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
         let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
@@ -910,5 +917,7 @@ fn network_tao(amount: Rao) -> String {
     amount.decimal_tao()
 }
 
+#[cfg(test)]
+mod governance_tests;
 #[cfg(test)]
 mod tests;

@@ -173,6 +173,7 @@ impl Participants {
     /// and cost.
     pub fn finish(&mut self, chain: &ChainState) {
         let block = chain.block.0;
+        self.finish_governance(chain);
         self.update_attack_shares(chain);
         let rows: Vec<(String, String, String)> = self
             .attacks

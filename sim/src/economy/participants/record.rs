@@ -128,6 +128,7 @@ impl Participants {
             exits: self.exits,
             final_price_usd: self.market.price_usd(),
             attacks: self.attacks.clone(),
+            governance: self.governance.attacks.clone(),
         }
     }
 }
