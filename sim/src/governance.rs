@@ -162,11 +162,14 @@ pub struct GovernanceState {
     pub attacks: Vec<GovernanceAttack>,
     /// Hostile-owner miners to register when a takeover captures (index into `attacks`).
     pub hostile_count: BTreeMap<usize, u32>,
+    /// The consensus attacks (cabal, takeover) buy their TAO as `attacker.funding` says (the
+    /// scenario has an `[attacker]` section); otherwise they take it from outside at spot.
+    pub priced_consensus: bool,
 }
 
 impl GovernanceState {
     /// State for a scenario's sections.
     pub fn new(cfg: GovernanceSection, attacker: AttackerSection) -> Self {
-        Self { cfg, attacker, ..Self::default() }
+        Self { cfg, attacker, priced_consensus: true, ..Self::default() }
     }
 }

@@ -199,6 +199,7 @@ fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(Ch
             scenario.governance.clone().unwrap_or_default(),
             scenario.attacker.clone().unwrap_or_default(),
         );
+        p.governance.priced_consensus = scenario.attacker.is_some();
         Some(p)
     } else {
         None

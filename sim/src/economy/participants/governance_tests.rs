@@ -212,3 +212,21 @@ fn tokens_are_conserved_exactly_with_every_governance_attack_active() {
         assert!(ev.lines().any(|l| l.split(',').nth(1) == Some(kind)), "no {kind} row");
     }
 }
+
+#[test]
+fn a_consensus_takeover_pays_the_venues_impact_with_an_attacker_section() {
+    let mut s = scenario(&["run.horizon=600", "run.sample_every_blocks=100"]);
+    s.events = vec![EventSpec {
+        netuid: Some(4),
+        step_tao: Some(5_000.0),
+        ..EventSpec::new(At::Block(100), EventKind::Takeover)
+    }];
+    let spot = simulate(&s, Vec::new(), Vec::new(), Vec::new(), None).expect("runs").0;
+    s.attacker = Some(AttackerSection::default());
+    let priced = simulate(&s, Vec::new(), Vec::new(), Vec::new(), None).expect("runs").0;
+    let (a, b) = (&spot.participants.expect("p").attacks[0], &priced.participants.expect("p").attacks[0]);
+    assert!(a.reached && b.reached);
+    // The same TAO, bought through the book: more USD than at spot (its impact).
+    assert!((a.cost_tao - b.cost_tao).abs() < 1e-6 * a.cost_tao, "{a:?} {b:?}");
+    assert!(b.cost_usd > a.cost_usd * 1.001, "{} vs {}", b.cost_usd, a.cost_usd);
+}
