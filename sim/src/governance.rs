@@ -29,11 +29,15 @@ pub struct GovernanceSection {
     pub multisig_threshold: u32,
     /// Sudo: signers (n).
     pub multisig_signers: u32,
+    /// `OwnerCutAutoLockEnabled` of every subnet (the chain's default: on): owners' cuts are
+    /// locked to their hotkey as they arrive (a decaying lock with full owner conviction),
+    /// which defends them against conviction takeovers. Off: owners hold no conviction.
+    pub owner_cut_auto_lock: bool,
 }
 
 impl Default for GovernanceSection {
     fn default() -> Self {
-        Self { model: Model::Sudo, multisig_threshold: 3, multisig_signers: 5 }
+        Self { model: Model::Sudo, multisig_threshold: 3, multisig_signers: 5, owner_cut_auto_lock: true }
     }
 }
 
@@ -154,6 +158,8 @@ pub struct GovernanceState {
     pub attacker: AttackerSection,
     /// Locks by (netuid, hotkey): (locking coldkey, perpetual, lock).
     pub locks: BTreeMap<(u16, HotkeyId), (ColdkeyId, bool, LockState)>,
+    /// Owners' auto-locked cuts by subnet: (owner coldkey, its stake when last seen, lock).
+    pub owner_locks: BTreeMap<u16, (ColdkeyId, u64, LockState)>,
     /// Block each coldkey first held root stake (economic collective warm-up).
     pub root_since: BTreeMap<ColdkeyId, u64>,
     /// Coldkeys of the attackers (their seats vote aye).

@@ -14,6 +14,7 @@
 //! - [`debris`]: staging folders a killed process leaves, and their cleanup;
 //! - [`run`]: one run from a scenario to a finished run folder, and replay;
 //! - [`training`]: a decentralised-training subnet (Templar-like), simulated standalone.
+//! - [`search`]: the smallest attack budget that captures, by bisection per seed;
 //! - [`sweep`]: sweep files, parallel resumable sweeps into sweep folders, shards and merges.
 #![warn(missing_docs)]
 
@@ -30,6 +31,7 @@ pub mod output;
 pub mod rng;
 pub mod run;
 pub mod scenario;
+pub mod search;
 pub mod sweep;
 pub mod training;
 

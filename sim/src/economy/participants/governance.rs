@@ -46,7 +46,10 @@ impl Participants {
     pub fn acquire_tao(&mut self, chain: &mut ChainState, coldkey: ColdkeyId, budget: f64) -> Acquired {
         let price_before = self.market.price_usd();
         let (got, usd) = match self.governance.attacker.funding {
-            Funding::World => (budget, budget * price_before),
+            Funding::World => {
+                let got = budget.min(tao_of(chain.balance(WORLD)));
+                (got, got * price_before)
+            }
             Funding::Venue => {
                 let (mut got, mut paid) = (0.0, 0.0);
                 for _ in 0..64 {
@@ -165,8 +168,18 @@ impl Participants {
                 (Ballot { senate: (ayes, members.len()), ..Ballot::default() }, mine)
             }
             Model::Collectives => {
-                let econ = seats(economic, rules::COLLECTIVE_SEATS, 0);
-                let build = seats(building, rules::COLLECTIVE_SEATS, 0);
+                // A rotation with fewer than 16 eligible accounts fails (`set_members`' minimum)
+                // and the previous members stay: here, the honest candidates.
+                let rotate = |c: &[Candidate]| {
+                    if c.len() >= rules::COLLECTIVE_SEATS {
+                        seats(c, rules::COLLECTIVE_SEATS, 0)
+                    } else {
+                        let honest: Vec<Candidate> = c.iter().copied().filter(|x| !x.2).collect();
+                        seats(&honest, rules::COLLECTIVE_SEATS, 0)
+                    }
+                };
+                let econ = rotate(economic);
+                let build = rotate(building);
                 // The union, deduplicated by coldkey: an Economic member votes as a validator.
                 let mut voters: BTreeMap<u64, Vote> = BTreeMap::new();
                 for (k, attacker) in &build {
@@ -471,10 +484,25 @@ impl Participants {
             *lock = conviction::roll_forward(*lock, now, UNLOCK_RATE, MATURITY_RATE, false, *perpetual);
             *scores.entry(*h).or_insert(U64F64::from_bits(0)) += lock.conviction;
         }
-        if let Some(s) = chain.subnet(netuid) {
-            let owner = s.stakes.get(&s.owner_hotkey).map_or(0, |p| p.value_of(s.owner_coldkey).0);
+        if let Some(s) = chain.subnet(netuid)
+            && self.governance.cfg.owner_cut_auto_lock
+        {
+            // The owner's cut arrives as stake on its hotkey; what arrived since the last look
+            // is locked (`do_lock_stake` top-up of a decaying lock), and an owner lock's
+            // conviction is its locked mass.
+            let stake = s.stakes.get(&s.owner_hotkey).map_or(0, |p| p.value_of(s.owner_coldkey).0);
+            let (coldkey, seen, lock) = self.governance.owner_locks.get(&netuid).copied().unwrap_or((
+                s.owner_coldkey,
+                0,
+                LockState::new(0, now),
+            ));
+            let (seen, lock) = if coldkey == s.owner_coldkey { (seen, Some(lock)) } else { (0, None) };
+            let added = stake.saturating_sub(seen);
+            let lock = conviction::top_up(lock, added, now, false);
+            let lock = conviction::roll_forward(lock, now, UNLOCK_RATE, MATURITY_RATE, true, false);
+            self.governance.owner_locks.insert(netuid, (s.owner_coldkey, stake, lock));
             let e = scores.entry(s.owner_hotkey).or_insert(U64F64::from_bits(0));
-            *e = e.saturating_add(U64F64::saturating_from_num(owner));
+            *e = e.saturating_add(lock.conviction);
         }
         let total = scores.values().fold(U64F64::from_bits(0), |a, b| a.saturating_add(*b));
         let list: Vec<(HotkeyId, U64F64)> = scores.into_iter().collect();
