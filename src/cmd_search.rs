@@ -41,6 +41,9 @@ pub struct SearchArgs {
     /// Replace the files in --out if they exist.
     #[arg(long)]
     force: bool,
+    /// Horizon: blocks or a duration ("30d"); default the scenario's.
+    #[arg(long, allow_hyphen_values = true)]
+    horizon: Option<String>,
     /// Override a scenario field: --set governance.model="collectives" (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     set: Vec<String>,
@@ -72,8 +75,12 @@ pub fn search(args: SearchArgs) -> ExitCode {
     if args.set.iter().any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == args.param || k.trim() == "seed")) {
         return bad_input(format!("--set: {} and seed are set by the search itself", args.param));
     }
+    let mut set = args.set.clone();
+    if let Some(h) = &args.horizon {
+        set.push(super::horizon_override(h));
+    }
     let load_at = |v: f64| -> Result<Scenario, Vec<sim::error::ScenarioError>> {
-        let mut overrides = args.set.clone();
+        let mut overrides = set.clone();
         overrides.push(format!("{}={v:?}", args.param));
         scenario::load(Source::File(&args.scenario), &overrides)
     };
