@@ -100,7 +100,7 @@ pub fn search(args: SearchArgs) -> ExitCode {
         return bad_input(format!("{}: no participants or no events: nothing can capture", args.scenario.display()));
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("search-{}", base.name)));
-    let files = [out.join("thresholds.csv"), out.join("curve.csv")];
+    let files = [out.join("thresholds.csv"), out.join("curve.csv"), out.join("curve.svg")];
     if !args.force && files.iter().any(|f| f.exists()) {
         return bad_input(format!("{} holds a search already; pass --force to replace it", out.display()));
     }
@@ -120,7 +120,8 @@ pub fn search(args: SearchArgs) -> ExitCode {
     let curve = search::curve(&thresholds, &grid);
     let written = fs::create_dir_all(&out)
         .and_then(|()| fs::write(&files[0], search::thresholds_csv(&args.param, &rows)))
-        .and_then(|()| fs::write(&files[1], search::curve_csv(&args.param, &curve)));
+        .and_then(|()| fs::write(&files[1], search::curve_csv(&args.param, &curve)))
+        .and_then(|()| fs::write(&files[2], curve_svg(&base.name, &args.param, rows.len(), &curve)));
     if let Err(e) = written {
         eprintln!("error: cannot write {}: {e}", out.display());
         return ExitCode::from(EXIT_FAILED);
@@ -140,4 +141,24 @@ pub fn search(args: SearchArgs) -> ExitCode {
         eprintln!("{} seeds in {:.1} s; wrote {}", rows.len(), started.elapsed().as_secs_f64(), out.display());
     }
     ExitCode::SUCCESS
+}
+
+/// The capture probability against the parameter as an SVG chart (the report's band chart,
+/// one line, no bands).
+fn curve_svg(name: &str, param: &str, seeds: usize, curve: &[(f64, f64)]) -> String {
+    let p: Vec<f64> = curve.iter().map(|c| c.1).collect();
+    let layer = analysis::svg::BandLayer {
+        name: format!("{name}, {seeds} seeds"),
+        color: analysis::svg::color(0).to_string(),
+        x: curve.iter().map(|c| c.0).collect(),
+        levels: [p.clone(), p.clone(), p.clone(), p.clone(), p],
+        shade: false,
+    };
+    let text = analysis::svg::ChartText {
+        title: format!("Capture probability against {param}"),
+        subtitle: "share of seeds whose smallest capturing value is at or below x".into(),
+        x_label: param.to_string(),
+        y_label: "capture probability".into(),
+    };
+    analysis::svg::band_chart(&text, &[layer])
 }

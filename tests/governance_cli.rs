@@ -37,6 +37,8 @@ fn search_brackets_the_senate_capture_budget_and_writes_the_curve() {
     );
     let curve = std::fs::read_to_string(tmp.path().join("o/curve.csv")).expect("curve");
     assert_eq!(curve, "attacker.budget_tao,capture_probability\n100000,0\n700000,1\n1300000,1\n");
+    let svg = std::fs::read_to_string(tmp.path().join("o/curve.svg")).expect("svg");
+    assert!(svg.starts_with("<svg") && svg.contains("Capture probability against attacker.budget_tao"), "{svg}");
     // Again without --force: refused, nothing changed.
     let again = taosim(&["search", &s, "--lo", "1", "--hi", "2", "--out", "o"], tmp.path());
     assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));

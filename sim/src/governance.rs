@@ -142,6 +142,13 @@ pub struct GovernanceAttack {
     pub capture_block: Option<u64>,
     /// Days from the attack's start to capture.
     pub days_to_capture: Option<f64>,
+    /// What a takeover yields after capture, TAO at spot per day: the growth of the
+    /// attacker's stake on the subnet (the owner's cut, now its, and its dividends, less what
+    /// its validator sold) plus its hostile miners' emission.
+    pub value_extracted_tao_per_day: f64,
+    /// The attacker's alpha on the subnet at capture (rao), for the above.
+    #[serde(skip)]
+    pub stake_at_capture: u64,
     /// Honest holders' USD value of their stake on the subnet (takeover) or of root (seat
     /// capture) at the start, and at the last sample (damage to others).
     pub others_value_usd_before: f64,

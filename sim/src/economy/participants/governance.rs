@@ -531,12 +531,14 @@ impl Participants {
             s.owner_hotkey = king;
         }
         let block = chain.block.0;
+        let at_capture = chain.stake_of(new_owner, king, netuid).0;
         let mut hostile: Option<usize> = None;
         for (i, a) in self.governance.attacks.iter_mut().enumerate() {
             if a.kind == "conviction_takeover" && a.netuid == netuid && !a.captured {
                 a.captured = true;
                 a.capture_block = Some(block);
                 a.days_to_capture = Some((block - a.block) as f64 / BLOCKS_PER_DAY as f64);
+                a.stake_at_capture = at_capture;
                 hostile = hostile.or(Some(i));
             }
         }
@@ -589,10 +591,35 @@ impl Participants {
         let block = chain.block.0;
         for i in 0..self.governance.attacks.len() {
             let after = self.others_value_usd(chain, self.governance.attacks[i].netuid);
+            let event = self.governance.attacks[i].event;
+            let extracted: f64 = self
+                .attacks
+                .iter()
+                .filter(|x| x.event == event && x.kind == "owner_self_mining")
+                .map(|x| x.emission_tao)
+                .sum();
+            let grown = if self.governance.attacks[i].kind == "conviction_takeover" {
+                let netuid = self.governance.attacks[i].netuid;
+                let locks = &self.governance.locks;
+                let now: u64 = locks
+                    .iter()
+                    .filter(|((n, _), _)| *n == netuid)
+                    .map(|((_, h), (c, _, _))| chain.stake_of(*c, *h, netuid).0)
+                    .sum();
+                let at = self.governance.attacks[i].stake_at_capture;
+                (now.saturating_sub(at) as f64 / 1e9) * price_of(chain, netuid)
+            } else {
+                0.0
+            };
             let a = &mut self.governance.attacks[i];
             a.others_value_usd_after = after;
+            if let Some(at) = a.capture_block {
+                let extracted = extracted + grown;
+                let days = (block.saturating_sub(at) as f64 / BLOCKS_PER_DAY as f64).max(1.0 / BLOCKS_PER_DAY as f64);
+                a.value_extracted_tao_per_day = extracted / days;
+            }
             let detail = format!(
-                "{} under {} on subnet {}: budget {} TAO, acquired {} TAO for {} USD (impact {} USD), stake {}, seats {}, captured {} after {:?} days; others' stake {} -> {} USD",
+                "{} under {} on subnet {}: budget {} TAO, acquired {} TAO for {} USD (impact {} USD), stake {}, seats {}, captured {} after {:?} days, extracting {} TAO a day; others' stake {} -> {} USD",
                 a.kind,
                 a.model,
                 a.netuid,
@@ -604,6 +631,7 @@ impl Participants {
                 a.seats,
                 a.captured,
                 a.days_to_capture,
+                a.value_extracted_tao_per_day,
                 a.others_value_usd_before,
                 a.others_value_usd_after
             );
