@@ -6,6 +6,7 @@
 mod cmd_calibrate;
 mod cmd_epoch;
 mod cmd_report;
+mod cmd_search;
 mod cmd_sweep;
 mod cmd_validate;
 
@@ -68,6 +69,9 @@ enum Command {
     /// Run a scenario's no-shock baseline over several seeds; check its figures against the
     /// real network's (exit 1 when one is outside its band).
     Validate(cmd_validate::ValidateArgs),
+    /// Bisect, per seed, the smallest attacker budget (or another parameter) at which a
+    /// scenario's attack captures; write the capture-probability curve.
+    Search(cmd_search::SearchArgs),
 }
 
 #[derive(Args)]
@@ -121,6 +125,7 @@ fn main() -> ExitCode {
         Command::Report(args) => cmd_report::report(args),
         Command::Compare(args) => cmd_report::compare(args),
         Command::Validate(args) => cmd_validate::validate(args),
+        Command::Search(args) => cmd_search::search(args),
     }
 }
 

@@ -522,6 +522,7 @@ impl<W: Write> Model for Network<W> {
                     self.epochs += 1;
                     if let Some(p) = self.participants.as_mut() {
                         p.after_epoch(netuid, &self.chain);
+                        p.governance_after_epoch(netuid, &mut self.chain);
                     }
                 }
             }
@@ -534,7 +535,7 @@ impl<W: Write> Model for Network<W> {
             }
             Event::ScenarioEnd(i) => {
                 if let Some(p) = self.participants.as_mut() {
-                    p.end_event(usize::from(i), &self.chain);
+                    p.end_event(usize::from(i), &mut self.chain);
                 }
                 self.flush_log();
             }

@@ -186,7 +186,7 @@ fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(Ch
         .map_err(|e| Error::Invariant { block: 0, message: format!("cannot build the starting state: {e}") })?;
     chain.set_payout(scenario.chain.consensus.payout());
     let participants = if scenario.participants.enabled {
-        Some(Participants::new(
+        let mut p = Participants::new(
             &scenario.participants,
             &scenario.market,
             &scenario.events,
@@ -194,7 +194,13 @@ fn start(scenario: &Scenario, profile: &kernels::profile::Profile) -> Result<(Ch
             scenario.seed,
             profile,
             &mut chain,
-        )?)
+        )?;
+        p.governance = crate::governance::GovernanceState::new(
+            scenario.governance.clone().unwrap_or_default(),
+            scenario.attacker.clone().unwrap_or_default(),
+        );
+        p.governance.priced_consensus = scenario.attacker.is_some();
+        Some(p)
     } else {
         None
     };
@@ -445,6 +451,11 @@ mod tests {
             if name == "mainnet-like" || name == "subnets-64" {
                 // Too large for a debug test (20 days of mainnet-like take minutes);
                 // mainnet-like's prices are checked by `taosim validate`.
+                continue;
+            }
+            if name == "governance-collectives-seat-capture" || name == "governance-conviction-takeover" {
+                // 62 and 120 days take a minute each in a debug build; tests/governance_cli.rs
+                // runs the takeover's attack, the governance-models sweep test the other.
                 continue;
             }
             let scenario = load(Source::File(&path), &overrides).expect("valid scenario");

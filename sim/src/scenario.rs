@@ -57,6 +57,12 @@ pub struct Scenario {
     pub participants: ParticipantsSection,
     /// Timed shocks and attacks (`[[events]]`), any number.
     pub events: Vec<EventSpec>,
+    /// Who governs the chain (`[governance]`, see `sim::governance`); left out: sudo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub governance: Option<crate::governance::GovernanceSection>,
+    /// The governance attackers' capital (`[attacker]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attacker: Option<crate::governance::AttackerSection>,
 }
 
 /// Length and sampling of a run.
@@ -349,6 +355,8 @@ impl Default for Scenario {
             market: MarketParams::default(),
             participants: ParticipantsSection::default(),
             events: Vec::new(),
+            governance: None,
+            attacker: None,
         }
     }
 }
@@ -688,6 +696,12 @@ impl Scenario {
         }
         for (field, message) in self.participants.problems() {
             c.fail(&format!("participants.{field}"), message);
+        }
+        for (field, message) in self.governance.iter().flat_map(|g| g.problems()) {
+            c.fail(&format!("governance.{field}"), message);
+        }
+        for (field, message) in self.attacker.iter().flat_map(|a| a.problems()) {
+            c.fail(&format!("attacker.{field}"), message);
         }
         if self.events.len() > 10_000 {
             c.fail("events", format!("{} events; allowed at most 10000", self.events.len()));

@@ -236,6 +236,14 @@ impl Market {
         Placed { filled, queued }
     }
 
+    /// Buys TAO with up to `usd` USD at once, whatever its size (a market order sweeping the
+    /// book: an attacker in a hurry); empty while frozen. The fill is counted in the flows.
+    pub fn buy_now(&mut self, usd: f64) -> Fill {
+        let fill = self.venue.buy_now(usd);
+        self.record(Side::Buy, fill);
+        fill
+    }
+
     /// Places a parent order executed evenly over `over_days` (a TWAP), from the next step.
     pub fn place_twap(&mut self, owner: u64, side: Side, amount: f64, over_days: f64) -> Option<OrderId> {
         let id = self.venue.submit(owner, side, amount, ExecPolicy::Twap { over_days }).ok()?;

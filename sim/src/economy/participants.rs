@@ -23,6 +23,7 @@
 mod attacks;
 pub mod config;
 mod events;
+mod governance;
 pub mod graph;
 mod holders;
 mod miners;
@@ -256,6 +257,9 @@ pub struct ParticipantsSummary {
     pub attacks: Vec<Attack>,
     /// Per GPU kind: throughput, rent, income and exits over the run.
     pub gpus: Vec<GpuSummary>,
+    /// The governance attacks and their books.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub governance: Vec<crate::governance::GovernanceAttack>,
 }
 
 /// One GPU kind's books over a run (in `summary.json`).
@@ -337,6 +341,8 @@ pub struct Participants {
     pub event_orders: BTreeMap<OrderId, EventOrder>,
     /// USD each scenario event received (negative: paid) through the venue.
     pub event_usd: Vec<f64>,
+    /// Governance: the model, conviction locks, the attackers' capital and books.
+    pub governance: crate::governance::GovernanceState,
 }
 
 /// A scenario trade (sell_tao, buy_tao) and how it went.
@@ -560,6 +566,7 @@ impl Participants {
             subnet_scores: Vec::new(),
             event_orders: BTreeMap::new(),
             event_usd: vec![0.0; events.len()],
+            governance: crate::governance::GovernanceState::default(),
         };
         // Validators: every hotkey holding stake at the start (root or alpha), owners excepted.
         let owners: BTreeSet<HotkeyId> = chain.subnets.iter().flatten().map(|s| s.owner_hotkey).collect();
@@ -980,10 +987,11 @@ fn network_tao(amount: Rao) -> String {
 }
 
 #[cfg(test)]
+mod governance_tests;
+#[cfg(test)]
 mod profile_tests;
+#[cfg(test)]
+mod tests;
 pub mod training;
 #[cfg(test)]
 mod training_tests;
-
-#[cfg(test)]
-mod tests;

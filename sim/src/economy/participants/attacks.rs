@@ -88,14 +88,25 @@ impl Participants {
             while !goal(chain) && spent < max_tao && steps < 1_000 {
                 steps += 1;
                 let amount = Rao::from_tao_f64(step.min(max_tao - spent)).unwrap_or(Rao::ZERO);
-                // The attacker's TAO comes from the rest of the world (held or bought over
-                // the counter beforehand), costed at the market price without book impact:
-                // the attack's slippage is in the subnet's pool.
-                if chain.transfer(WORLD, coldkey, amount).is_err() {
+                // Without an `[attacker]` section the attacker's TAO comes from the rest of the
+                // world (held or bought over the counter beforehand), costed at the market
+                // price without book impact: the attack's slippage is in the subnet's pool.
+                // With one, it is bought as `[attacker].funding` says (through the venue by
+                // default, moving TAO/USD for everyone).
+                let rao = if self.governance.priced_consensus {
+                    let got = self.acquire_tao(chain, coldkey, tao_of(amount));
+                    self.attacks[a].cost_usd += got.usd;
+                    got.tao
+                } else {
+                    if chain.transfer(WORLD, coldkey, amount).is_err() {
+                        break;
+                    }
+                    self.attacks[a].cost_usd += tao_of(amount) * self.market.price_usd();
+                    amount
+                };
+                if rao.0 == 0 {
                     break;
                 }
-                self.attacks[a].cost_usd += tao_of(amount) * self.market.price_usd();
-                let rao = amount;
                 let Ok(alpha) = chain.add_stake(coldkey, hotkey, netuid, rao, None) else { break };
                 spent += tao_of(rao);
                 alpha_got += tao_of(alpha);
@@ -173,6 +184,7 @@ impl Participants {
     /// and cost.
     pub fn finish(&mut self, chain: &ChainState) {
         let block = chain.block.0;
+        self.finish_governance(chain);
         self.update_attack_shares(chain);
         let rows: Vec<(String, String, String)> = self
             .attacks

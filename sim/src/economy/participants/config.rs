@@ -524,6 +524,48 @@ pub enum EventKind {
     /// A large buyer (named `holder`, optional) buys `amount_tao` TAO worth of USD at the
     /// price when it starts, evenly over `over`.
     BuyTao,
+    /// A proposal to `change` a chain parameter or a subnet's emission to `value`, decided by
+    /// the scenario's governance model with honest validators voting `validators_vote`,
+    /// subnet owners `owners_vote`, `triumvirate_ayes` triumvirs and `signatures` multisig
+    /// signers in favour; attackers' seats vote aye.
+    Proposal,
+    /// The sudo key disables `netuid`'s emission (its share 0, the others renormalised), for
+    /// `days` when given.
+    HaltEmission,
+    /// An attacker buys root stake with `[attacker]`'s budget to win senate or collective
+    /// seats, and `days` later votes for a harmful proposal (`change`, `value`, ...).
+    SeatCapture,
+    /// An attacker buys alpha on `netuid` with `[attacker]`'s budget and locks it
+    /// (`perpetual`, default true) to become the conviction leader and take ownership; then,
+    /// with `count`, acts as a hostile owner.
+    ConvictionTakeover,
+    /// `netuid`'s owner turns hostile: weights only its `count` own GPU-less miners.
+    HostileOwner,
+}
+
+/// What a proposal changes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Change {
+    /// `TaoWeight` (value: the fraction, 0 ..= 1).
+    TaoWeight,
+    /// A subnet's emission on (value 1) or off (value 0); needs `netuid`.
+    Emission,
+    /// `SubnetOwnerCut` (value: the fraction, 0 ..= 1).
+    SubnetOwnerCut,
+}
+
+/// How a class of voters votes on a proposal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Vote {
+    /// In favour.
+    Aye,
+    /// Against (the default: honest voters oppose a harmful proposal).
+    #[default]
+    Nay,
+    /// No vote.
+    Abstain,
 }
 
 /// Days in a duration written `"6h"`, `"1d"` or `"30m"`, or why it is not one.
@@ -545,6 +587,10 @@ pub fn duration_days(text: &str) -> Result<f64, String> {
     }
     Ok(v / per_day)
 }
+
+/// Fields a proposal takes (the first seven), and a seat capture (all).
+const PROPOSAL_FIELDS: [&str; 8] =
+    ["change", "value", "netuid", "validators_vote", "owners_vote", "triumvirate_ayes", "signatures", "days"];
 
 /// One `[[events]]` entry. Which fields an event needs depends on its kind (see
 /// [`EventKind`]); the others must be left out.
@@ -588,6 +634,27 @@ pub struct EventSpec {
     /// A label for the trader in `events.csv` (sell_tao, buy_tao).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holder: Option<String>,
+    /// What a proposal changes (proposal, seat_capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<Change>,
+    /// The proposed value (proposal, seat_capture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<f64>,
+    /// Honest validators' vote (senate and Economic collective seats). Default nay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators_vote: Option<Vote>,
+    /// Subnet owners' vote (Building collective seats). Default nay.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owners_vote: Option<Vote>,
+    /// Triumvirs in favour, 0 ..= 3 (collectives' approval track). Default 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub triumvirate_ayes: Option<u32>,
+    /// Multisig signatures in favour (sudo). Default 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signatures: Option<u32>,
+    /// A perpetual (non-decaying) lock (conviction_takeover). Default true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub perpetual: Option<bool>,
 }
 
 impl EventSpec {
@@ -607,6 +674,13 @@ impl EventSpec {
             amount_tao: None,
             over: None,
             holder: None,
+            change: None,
+            value: None,
+            validators_vote: None,
+            owners_vote: None,
+            triumvirate_ayes: None,
+            signatures: None,
+            perpetual: None,
         }
     }
 
@@ -628,8 +702,13 @@ impl EventSpec {
             EventKind::Takeover => (&["netuid", "step_tao"], &["netuid", "step_tao", "max_tao"]),
             EventKind::Sybil | EventKind::OwnerSelfMining => (&["netuid", "count"], &["netuid", "count"]),
             EventKind::SellTao | EventKind::BuyTao => (&["amount_tao", "over"], &["amount_tao", "over", "holder"]),
+            EventKind::Proposal => (&["change", "value"], &PROPOSAL_FIELDS[..7]),
+            EventKind::SeatCapture => (&["change", "value", "days"], &PROPOSAL_FIELDS),
+            EventKind::HaltEmission => (&["netuid"], &["netuid", "days"]),
+            EventKind::ConvictionTakeover => (&["netuid"], &["netuid", "perpetual", "count"]),
+            EventKind::HostileOwner => (&["netuid", "count"], &["netuid", "count"]),
         };
-        let present: [(&str, bool); 11] = [
+        let present: [(&str, bool); 18] = [
             ("factor", self.factor.is_some()),
             ("days", self.days.is_some()),
             ("netuid", self.netuid.is_some()),
@@ -641,6 +720,13 @@ impl EventSpec {
             ("amount_tao", self.amount_tao.is_some()),
             ("over", self.over.is_some()),
             ("holder", self.holder.is_some()),
+            ("change", self.change.is_some()),
+            ("value", self.value.is_some()),
+            ("validators_vote", self.validators_vote.is_some()),
+            ("owners_vote", self.owners_vote.is_some()),
+            ("triumvirate_ayes", self.triumvirate_ayes.is_some()),
+            ("signatures", self.signatures.is_some()),
+            ("perpetual", self.perpetual.is_some()),
         ];
         let kind =
             serde_json::to_value(self.kind).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
@@ -684,6 +770,21 @@ impl EventSpec {
         }
         if let Some(v) = self.max_tao {
             check(c, "max_tao", v, 1e-3, 1e10);
+        }
+        if let Some(v) = self.value {
+            check(c, "value", v, 0.0, 1.0);
+        }
+        if let Some(v) = self.triumvirate_ayes {
+            check(c, "triumvirate_ayes", f64::from(v), 0.0, 3.0);
+        }
+        if let Some(v) = self.signatures {
+            check(c, "signatures", f64::from(v), 0.0, 100.0);
+        }
+        if self.change == Some(Change::Emission) && self.netuid.is_none() {
+            c.push(("netuid".into(), "missing; an `emission` change needs the subnet's netuid".into()));
+        }
+        if self.change == Some(Change::Emission) && self.value.is_some_and(|v| v != 0.0 && v != 1.0) {
+            c.push(("value".into(), "an `emission` change takes 0 (off) or 1 (on)".into()));
         }
         out
     }

@@ -94,14 +94,35 @@ impl Participants {
                 self.start_attack(index, &e, chain, block);
                 None
             }
+            EventKind::Proposal => self.start_proposal(index, &e, chain),
+            EventKind::HaltEmission => {
+                self.halt_emission(index, e.netuid.unwrap_or(0), false, chain);
+                days_blocks
+            }
+            EventKind::SeatCapture => self.start_seat_capture(index, &e, chain),
+            EventKind::ConvictionTakeover => {
+                self.start_takeover(index, &e, chain);
+                None
+            }
+            EventKind::HostileOwner => {
+                self.start_hostile_owner(index, e.netuid.unwrap_or(0), e.count.unwrap_or(0), chain);
+                None
+            }
         }
     }
 
-    /// Ends scenario event `index` (restores depth, lifts a freeze).
-    pub fn end_event(&mut self, index: usize, chain: &ChainState) {
+    /// Ends scenario event `index` (restores depth, lifts a freeze, restores a halted
+    /// subnet's emission, enacts a delayed proposal, holds a seat capture's vote).
+    pub fn end_event(&mut self, index: usize, chain: &mut ChainState) {
         let Some(e) = self.events.get(index) else { return };
         let block = chain.block.0;
         match e.kind {
+            EventKind::HaltEmission => {
+                let netuid = e.netuid.unwrap_or(0);
+                self.halt_emission(index, netuid, true, chain);
+            }
+            EventKind::Proposal => self.end_proposal(index, chain),
+            EventKind::SeatCapture => self.end_seat_capture(index, chain),
             EventKind::DepthCut => {
                 self.market.set_depth_factor(1.0);
                 let d = self.market.depth_usd();

@@ -150,6 +150,7 @@ impl Participants {
                         .sum(),
                 })
                 .collect(),
+            governance: self.governance.attacks.clone(),
         }
     }
 }

@@ -389,7 +389,7 @@ fn usd_is_conserved_between_the_venue_and_everyone_who_trades_through_it() {
             }
         }
         if block == freeze_end {
-            p.end_event(0, &chain);
+            p.end_event(0, &mut chain);
         }
         if block % 7_200 == 1 {
             p.decide(&mut chain);

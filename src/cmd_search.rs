@@ -1,0 +1,164 @@
+//! `taosim search`: the smallest value of a scenario parameter (an attacker's budget) at which
+//! the scenario's attack captures, by bisection per seed; the capture probability against it.
+//! Glue only: the search is `sim::search`.
+
+use clap::Args;
+use sim::scenario::{self, Scenario, Source};
+use sim::search::{self, Threshold};
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+
+/// Arguments of `taosim search`.
+#[derive(Args)]
+pub struct SearchArgs {
+    /// Scenario file (TOML) with an attack.
+    scenario: PathBuf,
+    /// The parameter searched, a dotted scenario field: attacker.budget_tao.
+    #[arg(long, default_value = "attacker.budget_tao")]
+    param: String,
+    /// Lowest value tried.
+    #[arg(long, allow_hyphen_values = true)]
+    lo: f64,
+    /// Highest value tried.
+    #[arg(long, allow_hyphen_values = true)]
+    hi: f64,
+    /// Seeds: the scenario's seed, seed + 1, ... (1 ..= 1000).
+    #[arg(long, default_value_t = 8)]
+    seeds: u64,
+    /// Bisection steps per seed after the two ends (1 ..= 30): the bracket is (hi - lo) / 2^steps.
+    #[arg(long, default_value_t = 6)]
+    steps: u32,
+    /// Points of the capture-probability curve from lo to hi (2 ..= 1000).
+    #[arg(long, default_value_t = 21)]
+    points: usize,
+    /// Folder for thresholds.csv and curve.csv (default: runs/search-<scenario>).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Replace the files in --out if they exist.
+    #[arg(long)]
+    force: bool,
+    /// Horizon: blocks or a duration ("30d"); default the scenario's.
+    #[arg(long, allow_hyphen_values = true)]
+    horizon: Option<String>,
+    /// Override a scenario field: --set governance.model="collectives" (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
+    /// No timing line on stderr.
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Runs `taosim search`.
+pub fn search(args: SearchArgs) -> ExitCode {
+    let started = Instant::now();
+    if !(args.lo.is_finite() && args.hi.is_finite() && args.lo < args.hi) {
+        return bad_input(format!("--lo {} and --hi {}: need finite values with lo < hi", args.lo, args.hi));
+    }
+    if !(1..=1_000).contains(&args.seeds) {
+        return bad_input(format!("--seeds: {} is out of range; allowed 1 ..= 1000", args.seeds));
+    }
+    if !(1..=30).contains(&args.steps) {
+        return bad_input(format!("--steps: {} is out of range; allowed 1 ..= 30", args.steps));
+    }
+    if !(2..=1_000).contains(&args.points) {
+        return bad_input(format!("--points: {} is out of range; allowed 2 ..= 1000", args.points));
+    }
+    if args.set.iter().any(|s| s.split_once('=').is_some_and(|(k, _)| k.trim() == args.param || k.trim() == "seed")) {
+        return bad_input(format!("--set: {} and seed are set by the search itself", args.param));
+    }
+    let mut set = args.set.clone();
+    if let Some(h) = &args.horizon {
+        set.push(super::horizon_override(h));
+    }
+    let load_at = |v: f64| -> Result<Scenario, Vec<sim::error::ScenarioError>> {
+        let mut overrides = set.clone();
+        overrides.push(format!("{}={v:?}", args.param));
+        scenario::load(Source::File(&args.scenario), &overrides)
+    };
+    // Both ends must load (bad input otherwise) before any run.
+    let base = match load_at(args.lo).and_then(|s| load_at(args.hi).map(|_| s)) {
+        Ok(s) => s,
+        Err(errors) => {
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::from(EXIT_BAD_INPUT);
+        }
+    };
+    if base.participants.enabled && !base.events.is_empty() {
+        // An attack to search for.
+    } else {
+        return bad_input(format!("{}: no participants or no events: nothing can capture", args.scenario.display()));
+    }
+    let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("search-{}", base.name)));
+    let files = [out.join("thresholds.csv"), out.join("curve.csv"), out.join("curve.svg")];
+    if !args.force && files.iter().any(|f| f.exists()) {
+        return bad_input(format!("{} holds a search already; pass --force to replace it", out.display()));
+    }
+    let scenario_at = |v: f64| load_at(v).map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
+    let rows = match search::search(args.seeds, base.seed, args.lo, args.hi, args.steps, &scenario_at) {
+        Ok(rows) => rows,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let thresholds: Vec<Threshold> = rows.iter().map(|(_, t)| *t).collect();
+    let mut grid = search::grid(args.lo, args.hi, args.points);
+    grid.extend(thresholds.iter().map(Threshold::value).filter(|v| v.is_finite()));
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let curve = search::curve(&thresholds, &grid);
+    let written = fs::create_dir_all(&out)
+        .and_then(|()| fs::write(&files[0], search::thresholds_csv(&args.param, &rows)))
+        .and_then(|()| fs::write(&files[1], search::curve_csv(&args.param, &curve)))
+        .and_then(|()| fs::write(&files[2], curve_svg(&base.name, &args.param, rows.len(), &curve)));
+    if let Err(e) = written {
+        eprintln!("error: cannot write {}: {e}", out.display());
+        return ExitCode::from(EXIT_FAILED);
+    }
+    println!("seed  status       {} capturing", args.param);
+    for (seed, t) in &rows {
+        println!("{seed:<5} {:<12} {}", t.status(), t.value());
+    }
+    let mut finite: Vec<f64> = thresholds.iter().map(Threshold::value).filter(|v| v.is_finite()).collect();
+    finite.sort_by(f64::total_cmp);
+    if let (Some(min), Some(max)) = (finite.first(), finite.last()) {
+        println!("captures from {min} to {max} across {} of {} seeds", finite.len(), rows.len());
+    } else {
+        println!("no seed captures up to {}", args.hi);
+    }
+    if !args.quiet {
+        eprintln!("{} seeds in {:.1} s; wrote {}", rows.len(), started.elapsed().as_secs_f64(), out.display());
+    }
+    ExitCode::SUCCESS
+}
+
+/// The capture probability against the parameter as an SVG chart (the report's band chart,
+/// one line, no bands).
+fn curve_svg(name: &str, param: &str, seeds: usize, curve: &[(f64, f64)]) -> String {
+    let p: Vec<f64> = curve.iter().map(|c| c.1).collect();
+    let layer = analysis::svg::BandLayer {
+        name: format!("{name}, {seeds} seeds"),
+        color: analysis::svg::color(0).to_string(),
+        x: curve.iter().map(|c| c.0).collect(),
+        levels: [p.clone(), p.clone(), p.clone(), p.clone(), p],
+        shade: false,
+    };
+    let text = analysis::svg::ChartText {
+        title: format!("Capture probability against {param}"),
+        subtitle: "share of seeds whose smallest capturing value is at or below x".into(),
+        x_label: param.to_string(),
+        y_label: "capture probability".into(),
+    };
+    analysis::svg::band_chart(&text, &[layer])
+}

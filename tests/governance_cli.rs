@@ -1,0 +1,82 @@
+//! `taosim search` and the shipped governance scenarios as a user meets them: the smallest
+//! budget that captures, its CSVs, bad input; each governance scenario's attack at work.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn taosim(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_taosim")).args(args).current_dir(dir).output().expect("taosim runs")
+}
+
+fn scenario(name: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(name).display().to_string()
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[test]
+fn search_brackets_the_senate_capture_budget_and_writes_the_curve() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = scenario("governance-senate-seat-capture.toml");
+    let out = taosim(
+        &[
+            "search", &s, "--lo", "100000", "--hi", "1300000", "--seeds", "1", "--steps", "2", "--points", "3",
+            "--out", "o", "-q",
+        ],
+        tmp.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // 100k fails, 1.3M captures; 700k captures (seven hotkeys above the sixth senator's
+    // ~86k), 400k does not: the bracket is (400k, 700k].
+    let thresholds = std::fs::read_to_string(tmp.path().join("o/thresholds.csv")).expect("thresholds");
+    assert_eq!(
+        thresholds,
+        "seed,status,attacker.budget_tao_low,attacker.budget_tao_capturing\n11,between,400000,700000\n"
+    );
+    let curve = std::fs::read_to_string(tmp.path().join("o/curve.csv")).expect("curve");
+    assert_eq!(curve, "attacker.budget_tao,capture_probability\n100000,0\n700000,1\n1300000,1\n");
+    let svg = std::fs::read_to_string(tmp.path().join("o/curve.svg")).expect("svg");
+    assert!(svg.starts_with("<svg") && svg.contains("Capture probability against attacker.budget_tao"), "{svg}");
+    // Again without --force: refused, nothing changed.
+    let again = taosim(&["search", &s, "--lo", "1", "--hi", "2", "--out", "o"], tmp.path());
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+}
+
+#[test]
+fn search_refuses_bad_input_with_exit_2() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = scenario("governance-senate-seat-capture.toml");
+    for args in [
+        vec!["search", &s, "--lo", "5", "--hi", "5"],
+        vec!["search", &s, "--lo", "1", "--hi", "5", "--seeds", "0"],
+        vec!["search", &s, "--lo", "1", "--hi", "5", "--param", "attacker.no_such_field"],
+        vec!["search", &s, "--lo", "1", "--hi", "5", "--set", "attacker.budget_tao=3.0"],
+        vec!["search", "no-such-file.toml", "--lo", "1", "--hi", "5"],
+    ] {
+        let out = taosim(&args, tmp.path());
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", text(&out.stderr));
+        assert!(text(&out.stderr).starts_with("error: "), "{args:?}");
+    }
+    assert!(!tmp.path().join("runs").exists(), "nothing written");
+}
+
+#[test]
+fn the_conviction_takeover_scenario_takes_the_subnet_and_turns_hostile() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = scenario("governance-conviction-takeover.toml");
+    let args = ["run", &s, "--out", "r", "-q", "--horizon", "35d", "--set", "attacker.budget_tao=200000.0"];
+    let out = taosim(&args, tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events = std::fs::read_to_string(tmp.path().join("r/events.csv")).expect("events");
+    assert!(events.contains(",ownership_change,subnet 4,"), "{events}");
+    assert!(events.contains("hostile owner of subnet 4"), "the new owner turns hostile");
+    // With a tenth of the budget the owner's auto-locked cut and the 10 % gate hold.
+    let args = ["run", &s, "--out", "r2", "-q", "--horizon", "35d", "--set", "attacker.budget_tao=20000.0"];
+    let out = taosim(&args, tmp.path());
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let events = std::fs::read_to_string(tmp.path().join("r2/events.csv")).expect("events");
+    assert!(!events.contains(",ownership_change,"));
+    assert!(events.contains(",governance_report,governance 0,false,"));
+}
