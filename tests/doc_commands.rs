@@ -10,9 +10,9 @@
 //! `taosim` lines run the binary under test, shortened so the debug build runs them in seconds
 //! (the same code paths, a shorter horizon): `run` gets `--horizon 1d`, `sweep` gets
 //! `--set run.horizon="6h"`, `validate` `--seeds 2 --horizon 15d`, `calibrate`
-//! `--samples 1 --warmup 0`. A line expects exit code 0 unless its comment says `# exits N`.
-//! Any other command must be one that another check runs (see [`COVERED_ELSEWHERE`]); a command
-//! that nothing runs fails this test.
+//! `--samples 1 --warmup 0`, `search` `--seeds 2 --steps 2 --horizon 1d`. A line expects exit
+//! code 0 unless its comment says `# exits N`. Any other command must be one that another
+//! check runs (see [`COVERED_ELSEWHERE`]); a command that nothing runs fails this test.
 //!
 //! Commands shown inline in prose or tables (`` `taosim run scenarios/x.toml ...` ``), often
 //! the long runs behind a figure, are not run here; [`inline_commands_name_real_flags_and_files`]
@@ -169,6 +169,7 @@ fn shortened(args: &[String]) -> Vec<String> {
             "run" => ["--horizon"].as_slice(),
             "validate" => ["--horizon", "--seeds"].as_slice(),
             "calibrate" => ["--samples", "--warmup"].as_slice(),
+            "search" => ["--seeds", "--steps", "--horizon"].as_slice(),
             _ => [].as_slice(),
         };
         if replaced_flag.contains(&arg.as_str()) {
@@ -186,6 +187,7 @@ fn shortened(args: &[String]) -> Vec<String> {
         "sweep" => &["--set", "run.horizon=\"6h\""],
         "validate" => &["--seeds", "2", "--horizon", "15d"],
         "calibrate" => &["--samples", "1", "--warmup", "0"],
+        "search" => &["--seeds", "2", "--steps", "2", "--horizon", "1d"],
         _ => &[],
     };
     out.extend(extra.iter().map(|s| s.to_string()));
