@@ -208,8 +208,7 @@ class Sweep:
 
         with open(self.path / "summary.csv", newline="") as f:
             rows = list(csv.DictReader(f))
-        key = "run" if rows and "run" in rows[0] else next(iter(rows[0])) if rows else "run"
-        return [r[key] for r in rows if r.get("status", "ok") == "ok"]
+        return [r["run_id"] for r in rows if r["status"] == "ok"]
 
     def run(self, run_id: str) -> Run:
         """One run of the sweep."""
