@@ -46,7 +46,7 @@ def main() -> int:
         for i in range(args.repeats):
             cli_out, py_out = Path(tmp) / f"cli{i}", Path(tmp) / f"py{i}"
             started = time.perf_counter()
-            subprocess.run([str(args.bin), "run", *horizon, "--out", str(cli_out), "-q"], check=True)
+            subprocess.run([str(args.bin), "run", *horizon, "--out", str(cli_out), "-q"], check=True, stdout=subprocess.DEVNULL)
             cli_s.append(time.perf_counter() - started)
             started = time.perf_counter()
             taosim.run(horizon=args.horizon, out=py_out)

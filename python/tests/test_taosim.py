@@ -257,3 +257,20 @@ def test_epoch_matches_the_cli():
     assert len(result["neurons"]) == 4
     with pytest.raises(taosim.ScenarioError, match="uid 7 does not exist"):
         taosim.epoch({"block": 1, "emission": 1, "neurons": [{}, {"weights": [[7, 1]]}]})
+
+
+def test_the_gil_is_released_while_a_run_runs(tmp_path):
+    """The staging folder `.NAME.partial-PID` exists only inside the native run; the main
+    thread can see it only if the run lets go of the GIL."""
+    import threading
+
+    out = tmp_path / "r"
+    staging = tmp_path / f".r.partial-{os.getpid()}"
+    worker = threading.Thread(target=taosim.run, kwargs=dict(horizon="10d", out=out))
+    seen = False
+    worker.start()
+    while worker.is_alive():
+        seen = seen or staging.exists()
+    worker.join()
+    assert (out / "manifest.json").is_file() and not staging.exists()
+    assert seen, "the main thread never ran while the run was in Rust"
