@@ -274,3 +274,13 @@ def test_the_gil_is_released_while_a_run_runs(tmp_path):
     worker.join()
     assert (out / "manifest.json").is_file() and not staging.exists()
     assert seen, "the main thread never ran while the run was in Rust"
+
+
+def test_a_sweep_dict_runs_as_its_toml_text(tmp_path):
+    as_dict = {
+        "sweep": {"seeds": {"count": 2, "first": 1}, "vary": {"chain.emission.schedule": ["halving", "smooth"]}},
+        "base": {"run": {"horizon": 2000, "sample_every_blocks": 500}},
+    }
+    from_dict = taosim.sweep(as_dict, tmp_path / "dict", jobs=2)
+    from_text = taosim.sweep(SWEEP, tmp_path / "text", jobs=2)
+    assert (from_dict.path / "summary.csv").read_bytes() == (from_text.path / "summary.csv").read_bytes()
