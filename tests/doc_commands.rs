@@ -26,7 +26,7 @@ use std::process::Command;
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
 /// Commands the docs show that this test does not run, each with what runs it instead.
-const COVERED_ELSEWHERE: [(&str, &str); 11] = [
+const COVERED_ELSEWHERE: [(&str, &str); 12] = [
     ("cargo build", ".ci/run builds the workspace (and `--features cuda`) on every submission"),
     ("cargo test", ".ci/run runs the README's test command"),
     ("cargo run --release --features cuda", "needs a GPU: kernels/gpu-check.sh runs it on a lent GPU machine"),
@@ -41,6 +41,7 @@ const COVERED_ELSEWHERE: [(&str, &str); 11] = [
     ("docker build", "tests/deploy_k8s.rs checks the Dockerfile; CI has no Docker daemon"),
     ("cargo install mdbook", ".ci/run installs mdBook this way"),
     ("mdbook build docs", ".ci/run builds the book"),
+    ("pip install ./python", ".ci/run (python/ci.sh) installs the package in a fresh virtualenv and runs its pytest"),
 ];
 
 /// The markdown files whose commands are run: the README and every chapter of the book.
