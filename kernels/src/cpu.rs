@@ -243,21 +243,7 @@ impl TrainingStep for CpuStep {
         let mut times = OuterTimes::default();
         let mut payload = Vec::with_capacity(2);
         for (theta, theta0, error, rows, cols) in tensors {
-            let t0 = Instant::now();
-            sparseloco::accumulate_error(theta, theta0, error, cfg.error_decay);
-            let t1 = Instant::now();
-            let indices = sparseloco::select_tensor(error, rows, cols, &cfg)?;
-            let t2 = Instant::now();
-            let compressed = sparseloco::quantise_selected(error, rows, cols, indices, &cfg)?;
-            let t2q = Instant::now();
-            let decoded = sparseloco::decode(&compressed)?;
-            sparseloco::apply_decoded(theta, theta0, error, &decoded, cfg.outer_lr);
-            let t3 = Instant::now();
-            times.pseudo_gradient_s += (t1 - t0).as_secs_f64();
-            times.select_s += (t2 - t1).as_secs_f64();
-            times.quantise_s += (t2q - t2).as_secs_f64();
-            times.decode_s += (t3 - t2q).as_secs_f64();
-            payload.push(compressed);
+            payload.push(timed_outer_tensor(theta, theta0, error, rows, cols, &cfg, &mut times)?);
         }
         self.payload = payload;
         Ok(times)
@@ -293,6 +279,35 @@ impl TrainingStep for CpuStep {
         }
         Ok(times)
     }
+}
+
+/// The SparseLoCo outer step on one tensor (error feedback, top-k selection, quantisation,
+/// decode and apply), each phase timed into `times`; returns the tensor's payload. Shared by
+/// the CPU back ends (the MLP step here and the decoder block).
+pub(crate) fn timed_outer_tensor(
+    theta: &mut [f32],
+    theta0: &mut [f32],
+    error: &mut [f32],
+    rows: usize,
+    cols: usize,
+    cfg: &CompressionConfig,
+    times: &mut OuterTimes,
+) -> Result<Compressed> {
+    let t0 = Instant::now();
+    sparseloco::accumulate_error(theta, theta0, error, cfg.error_decay);
+    let t1 = Instant::now();
+    let indices = sparseloco::select_tensor(error, rows, cols, cfg)?;
+    let t2 = Instant::now();
+    let compressed = sparseloco::quantise_selected(error, rows, cols, indices, cfg)?;
+    let t3 = Instant::now();
+    let decoded = sparseloco::decode(&compressed)?;
+    sparseloco::apply_decoded(theta, theta0, error, &decoded, cfg.outer_lr);
+    let t4 = Instant::now();
+    times.pseudo_gradient_s += (t1 - t0).as_secs_f64();
+    times.select_s += (t2 - t1).as_secs_f64();
+    times.quantise_s += (t3 - t2).as_secs_f64();
+    times.decode_s += (t4 - t3).as_secs_f64();
+    Ok(compressed)
 }
 
 #[cfg(test)]

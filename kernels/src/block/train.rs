@@ -4,9 +4,9 @@
 use super::backward::backward;
 use super::forward::{Workspace, forward};
 use super::{BlockBatch, BlockShape, Params, Tensor};
-use crate::cpu::{adamw_update, cpu_name};
+use crate::cpu::{adamw_update, cpu_name, timed_outer_tensor};
 use crate::error::{Error, Result};
-use crate::sparseloco::{self, Compressed, CompressionConfig};
+use crate::sparseloco::{Compressed, CompressionConfig};
 use crate::step::{AdamW, DeviceInfo, InnerTimes, OuterTimes};
 use std::time::Instant;
 
@@ -177,21 +177,7 @@ impl TrainingBlock for CpuBlock {
                 continue;
             }
             let (rows, cols) = t.dims(&self.shape);
-            let t0 = Instant::now();
-            sparseloco::accumulate_error(theta, theta0, error, cfg.error_decay);
-            let t1 = Instant::now();
-            let indices = sparseloco::select_tensor(error, rows, cols, &cfg)?;
-            let t2 = Instant::now();
-            let compressed = sparseloco::quantise_selected(error, rows, cols, indices, &cfg)?;
-            let t3 = Instant::now();
-            let decoded = sparseloco::decode(&compressed)?;
-            sparseloco::apply_decoded(theta, theta0, error, &decoded, cfg.outer_lr);
-            let t4 = Instant::now();
-            times.pseudo_gradient_s += (t1 - t0).as_secs_f64();
-            times.select_s += (t2 - t1).as_secs_f64();
-            times.quantise_s += (t3 - t2).as_secs_f64();
-            times.decode_s += (t4 - t3).as_secs_f64();
-            payload.push(compressed);
+            payload.push(timed_outer_tensor(theta, theta0, error, rows, cols, &cfg, &mut times)?);
         }
         self.payload = payload;
         Ok(times)
