@@ -14,7 +14,7 @@ use crate::profile::{
     self, Fitted, GemmRecord, Measurement, Profile, Scaling, StepRecord, assumed_scaling, builtin_catalogue,
 };
 use crate::provenance::{self as prov, BlockRecord};
-use crate::step::{Batch, Precision, StepShape, TrainState, TrainingStep, initial_state};
+use crate::step::{Batch, InnerTimes, OuterTimes, Precision, StepShape, TrainState, TrainingStep, initial_state};
 
 /// Most repetitions a series may have (bounds a mistyped `--samples`).
 pub const MAX_SAMPLES: usize = 10_000;
@@ -222,16 +222,8 @@ pub fn measure(plan: &Plan, factory: &mut Factory<'_>, progress: &mut dyn FnMut(
                 });
             }
         }
-        for _ in 0..plan.warmup {
-            backend.inner_step()?;
-            backend.outer_step()?;
-        }
-        let mut inner = Vec::with_capacity(plan.samples);
-        let mut outer = Vec::with_capacity(plan.samples);
-        for _ in 0..plan.samples {
-            inner.push(backend.inner_step()?);
-            outer.push(backend.outer_step()?);
-        }
+        let (inner, outer) =
+            sample_rounds(plan.warmup, plan.samples, || Ok((backend.inner_step()?, backend.outer_step()?)))?;
         let inner_times: Vec<f64> = inner.iter().map(|t| t.total_s()).collect();
         let outer_times: Vec<f64> = outer.iter().map(|t| t.total_s()).collect();
         let med = |f: &dyn Fn(usize) -> f64| summarise(&(0..plan.samples).map(f).collect::<Vec<_>>()).median;
@@ -297,16 +289,8 @@ pub fn measure_blocks(
     for shape in &plan.blocks {
         let (params, batch) = block::initial(shape, plan.seed);
         let mut backend = factory(*shape, BlockState::new(shape, params), batch)?;
-        for _ in 0..plan.warmup {
-            backend.inner_step()?;
-            backend.outer_step()?;
-        }
-        let mut inner = Vec::with_capacity(plan.samples);
-        let mut outer = Vec::with_capacity(plan.samples);
-        for _ in 0..plan.samples {
-            inner.push(backend.inner_step()?);
-            outer.push(backend.outer_step()?);
-        }
+        let (inner, outer) =
+            sample_rounds(plan.warmup, plan.samples, || Ok((backend.inner_step()?, backend.outer_step()?)))?;
         let inner_times: Vec<f64> = inner.iter().map(|t| t.total_s()).collect();
         let med = |values: Vec<f64>| summarise(&values).median;
         let si = summarise(&inner_times);
@@ -462,6 +446,26 @@ pub fn profile_from(m: Measurement, created_by: &str) -> Profile {
     };
     p.provenance = prov::figure_sources(&p);
     p
+}
+
+/// Runs `warmup` untimed rounds (an inner and an outer step each), then `samples` rounds whose
+/// times are kept: the same sampling for the MLP step and the decoder block.
+fn sample_rounds(
+    warmup: usize,
+    samples: usize,
+    mut round: impl FnMut() -> Result<(InnerTimes, OuterTimes)>,
+) -> Result<(Vec<InnerTimes>, Vec<OuterTimes>)> {
+    for _ in 0..warmup {
+        round()?;
+    }
+    let mut inner = Vec::with_capacity(samples);
+    let mut outer = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let (i, o) = round()?;
+        inner.push(i);
+        outer.push(o);
+    }
+    Ok((inner, outer))
 }
 
 #[cfg(test)]

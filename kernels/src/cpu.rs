@@ -83,6 +83,16 @@ pub fn adamw_update(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], h: &
     }
 }
 
+/// The device the CPU back ends (the MLP step and the decoder block) run on.
+pub(crate) fn cpu_device() -> DeviceInfo {
+    DeviceInfo {
+        kind: "cpu".into(),
+        name: cpu_name(),
+        driver: "matrixmultiply 0.3 sgemm".into(),
+        backend: "cpu (matrixmultiply sgemm, 1 thread)".into(),
+    }
+}
+
 /// The CPU's model name from `/proc/cpuinfo` (or `unknown CPU`).
 pub fn cpu_name() -> String {
     std::fs::read_to_string("/proc/cpuinfo")
@@ -134,12 +144,7 @@ impl CpuStep {
             compression,
             state,
             batch,
-            device: DeviceInfo {
-                kind: "cpu".into(),
-                name: cpu_name(),
-                driver: "matrixmultiply 0.3 sgemm".into(),
-                backend: "cpu (matrixmultiply sgemm, 1 thread)".into(),
-            },
+            device: cpu_device(),
             a: vec![0.0; n * f],
             h: vec![0.0; n * f],
             y: vec![0.0; n * d],

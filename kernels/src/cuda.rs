@@ -574,6 +574,21 @@ impl TrainingStep for CudaStep {
 /// Chunk side the kernels assume (checked at compile time against the CPU's constant).
 const _: () = assert!(CHUNK_SIDE == 64);
 
+/// Compiles `source` with NVRTC and checks that every kernel in `names` is in the PTX; fails
+/// (never skips) when NVRTC is missing. Shared by the MLP step's and the block's tests.
+#[cfg(test)]
+pub(crate) fn assert_compiles_with_nvrtc(source: &str, names: &[&str]) {
+    // SAFETY: only tries to open the shared library.
+    assert!(unsafe { cudarc::nvrtc::sys::is_culib_present() }, "libnvrtc not found: is the CUDA toolkit installed?");
+    let ptx = match cudarc::nvrtc::compile_ptx(source) {
+        Ok(ptx) => ptx.to_src(),
+        Err(e) => panic!("the kernels do not compile: {e}"),
+    };
+    for name in names {
+        assert!(ptx.contains(&format!(".entry {name}(")), "kernel {name} missing from the PTX");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -584,31 +599,23 @@ mod tests {
     #[test]
     #[ignore = "needs a CUDA GPU (NVRTC); run by kernels/gpu-check.sh"]
     fn the_kernels_compile_with_nvrtc() {
-        // SAFETY: only tries to open the shared library.
-        assert!(
-            unsafe { cudarc::nvrtc::sys::is_culib_present() },
-            "libnvrtc not found: is the CUDA toolkit installed?"
+        assert_compiles_with_nvrtc(
+            KERNELS,
+            &[
+                "silu_forward",
+                "loss_grad",
+                "silu_backward",
+                "adamw",
+                "error_feedback",
+                "topk_chunks",
+                "reduce_sum",
+                "finish_shift",
+                "chunk_squares",
+                "finish_scale",
+                "quantise",
+                "finish_lookup",
+                "decode_apply",
+            ],
         );
-        let ptx = match cudarc::nvrtc::compile_ptx(KERNELS) {
-            Ok(ptx) => ptx.to_src(),
-            Err(e) => panic!("the kernels do not compile: {e}"),
-        };
-        for name in [
-            "silu_forward",
-            "loss_grad",
-            "silu_backward",
-            "adamw",
-            "error_feedback",
-            "topk_chunks",
-            "reduce_sum",
-            "finish_shift",
-            "chunk_squares",
-            "finish_scale",
-            "quantise",
-            "finish_lookup",
-            "decode_apply",
-        ] {
-            assert!(ptx.contains(&format!(".entry {name}(")), "kernel {name} missing from the PTX");
-        }
     }
 }

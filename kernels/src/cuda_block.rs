@@ -534,17 +534,6 @@ mod tests {
     #[test]
     #[ignore = "needs a CUDA GPU (NVRTC); run by kernels/gpu-check.sh"]
     fn the_block_kernels_compile_with_nvrtc() {
-        // SAFETY: only tries to open the shared library.
-        assert!(
-            unsafe { cudarc::nvrtc::sys::is_culib_present() },
-            "libnvrtc not found: is the CUDA toolkit installed?"
-        );
-        let ptx = match cudarc::nvrtc::compile_ptx(BLOCK_KERNELS) {
-            Ok(ptx) => ptx.to_src(),
-            Err(e) => panic!("the block kernels do not compile: {e}"),
-        };
-        for name in BLOCK_KERNEL_NAMES {
-            assert!(ptx.contains(&format!(".entry {name}(")), "kernel {name} missing from the PTX");
-        }
+        crate::cuda::assert_compiles_with_nvrtc(BLOCK_KERNELS, &BLOCK_KERNEL_NAMES);
     }
 }

@@ -4,7 +4,7 @@
 use super::backward::backward;
 use super::forward::{Workspace, forward};
 use super::{BlockBatch, BlockShape, Params, Tensor};
-use crate::cpu::{adamw_update, cpu_name, timed_outer_tensor};
+use crate::cpu::{adamw_update, cpu_device, timed_outer_tensor};
 use crate::error::{Error, Result};
 use crate::sparseloco::{Compressed, CompressionConfig};
 use crate::step::{AdamW, DeviceInfo, InnerTimes, OuterTimes};
@@ -113,12 +113,7 @@ impl CpuBlock {
             compression,
             state,
             batch,
-            device: DeviceInfo {
-                kind: "cpu".into(),
-                name: cpu_name(),
-                driver: "matrixmultiply 0.3 sgemm".into(),
-                backend: "cpu (matrixmultiply sgemm, 1 thread)".into(),
-            },
+            device: cpu_device(),
             payload: Vec::new(),
         })
     }
