@@ -64,7 +64,7 @@ pub fn check(file: &Path) -> bool {
             return false;
         }
     };
-    if let Some(problem) = profile_problem(&plan) {
+    if let Some(problem) = plan.profile_problem() {
         eprintln!("error: {}: {problem}", file.display());
         return false;
     }
@@ -97,22 +97,6 @@ pub fn check(file: &Path) -> bool {
         plan.points()
     );
     false
-}
-
-/// The first calibration profile the sweep's points name that does not load (each distinct
-/// profile is read once): bad input for the whole sweep, which `check` and `sweep` report
-/// before any run, as `run` does for one scenario.
-fn profile_problem(plan: &Plan) -> Option<String> {
-    let mut seen = std::collections::BTreeSet::new();
-    for point in 0..plan.points() {
-        let Ok(scenario) = plan.scenario(point * plan.seeds.len()) else { continue };
-        if seen.insert(scenario.calibration_profile.clone())
-            && let Err(e) = sim::calibration::UsedProfile::for_scenario(&scenario)
-        {
-            return Some(e.to_string());
-        }
-    }
-    None
 }
 
 fn shape(plan: &Plan) -> String {
@@ -175,7 +159,7 @@ pub fn sweep(args: SweepArgs) -> ExitCode {
         Ok(plan) => plan,
         Err(errors) => return report_error(&SweepError::Invalid(errors)),
     };
-    if let Some(problem) = profile_problem(&plan) {
+    if let Some(problem) = plan.profile_problem() {
         eprintln!("error: {}: {problem}", args.file.display());
         return ExitCode::from(EXIT_BAD_INPUT);
     }

@@ -16,7 +16,7 @@ use sim::run::OutTarget;
 use sim::scenario::{self, Source};
 use sim::sweep as sim_sweep;
 use sim::sweep::execute::MAX_JOBS;
-use sim::sweep::{Plan, Shard, SweepError, plan};
+use sim::sweep::{Shard, SweepError, plan};
 use std::path::{Path, PathBuf};
 
 pyo3::create_exception!(
@@ -115,6 +115,25 @@ fn text_of(kind: &str, value: &str) -> Result<Option<String>, Failure> {
     }
 }
 
+/// The scenario `taosim run` would load for these inputs (see [`run`] for `kind`).
+fn load_scenario(
+    kind: &str,
+    value: &str,
+    seed: Option<u64>,
+    horizon: Option<&str>,
+    set: &[String],
+) -> PyResult<scenario::Scenario> {
+    let overrides = run_overrides(seed, horizon, set)?;
+    let text = text_of(kind, value)?;
+    let path = PathBuf::from(value);
+    let source = match (&text, kind) {
+        (Some(text), _) => Source::Text { name: "<scenario>", text },
+        (None, "file") => Source::File(&path),
+        (None, _) => Source::BuiltIn,
+    };
+    Ok(scenario::load(source, &overrides).map_err(|e| scenario_errors(&e))?)
+}
+
 /// Runs a scenario into a run folder; returns the folder. `kind` says what `value` is
 /// (`default`: the built-in scenario, `file`: a path, `toml`: TOML text, `json`: a table as
 /// JSON). The steps are `taosim run`'s.
@@ -131,15 +150,7 @@ fn run(
     out: Option<PathBuf>,
     force: bool,
 ) -> PyResult<String> {
-    let overrides = run_overrides(seed, horizon.as_deref(), &set)?;
-    let text = text_of(kind, value)?;
-    let path = PathBuf::from(value);
-    let source = match (&text, kind) {
-        (Some(text), _) => Source::Text { name: "<scenario>", text },
-        (None, "file") => Source::File(&path),
-        (None, _) => Source::BuiltIn,
-    };
-    let scenario = scenario::load(source, &overrides).map_err(|e| scenario_errors(&e))?;
+    let scenario = load_scenario(kind, value, seed, horizon.as_deref(), &set)?;
     sim::run::preflight(&scenario).map_err(|e| sim_failure(&e))?;
     let target = match out {
         Some(path) => OutTarget::Exact { path, force },
@@ -160,31 +171,8 @@ fn events_after_horizon(
     horizon: Option<String>,
     set: Vec<String>,
 ) -> PyResult<Vec<String>> {
-    let overrides = run_overrides(seed, horizon.as_deref(), &set)?;
-    let text = text_of(kind, value)?;
-    let path = PathBuf::from(value);
-    let source = match (&text, kind) {
-        (Some(text), _) => Source::Text { name: "<scenario>", text },
-        (None, "file") => Source::File(&path),
-        (None, _) => Source::BuiltIn,
-    };
-    let scenario = scenario::load(source, &overrides).map_err(|e| scenario_errors(&e))?;
+    let scenario = load_scenario(kind, value, seed, horizon.as_deref(), &set)?;
     Ok(sim::run::events_after_horizon(&scenario))
-}
-
-/// The first calibration profile a sweep's points name that does not load: bad input for the
-/// whole sweep before any run, as `taosim sweep` reports it.
-fn profile_problem(plan: &Plan) -> Option<String> {
-    let mut seen = std::collections::BTreeSet::new();
-    for point in 0..plan.points() {
-        let Ok(scenario) = plan.scenario(point * plan.seeds.len()) else { continue };
-        if seen.insert(scenario.calibration_profile.clone())
-            && let Err(e) = sim::calibration::UsedProfile::for_scenario(&scenario)
-        {
-            return Some(e.to_string());
-        }
-    }
-    None
 }
 
 /// Runs a sweep (resuming what `out` holds) as `taosim sweep` does; returns the counts
@@ -215,7 +203,7 @@ fn sweep(
         None => return Err(Failure::BadInput("a sweep needs a file, TOML text or a dict".into()).into()),
     };
     let plan = plan.map_err(|e| sweep_failure(&SweepError::Invalid(e)))?;
-    if let Some(problem) = profile_problem(&plan) {
+    if let Some(problem) = plan.profile_problem() {
         return Err(Failure::BadInput(format!("{name}: {problem}")).into());
     }
     let options = sim_sweep::Options { jobs, shard };

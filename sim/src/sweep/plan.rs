@@ -545,6 +545,22 @@ impl Plan {
         if parts.is_empty() { "the base scenario".into() } else { parts.join(", ") }
     }
 
+    /// The first calibration profile the points name that does not load (each distinct profile
+    /// is read once): bad input for the whole sweep, which `check` and `sweep` (and Python's
+    /// `taosim.sweep`) report before any run, as `run` does for one scenario.
+    pub fn profile_problem(&self) -> Option<String> {
+        let mut seen = std::collections::BTreeSet::new();
+        for point in 0..self.points() {
+            let Ok(scenario) = self.scenario(point * self.seeds.len()) else { continue };
+            if seen.insert(scenario.calibration_profile.clone())
+                && let Err(e) = crate::calibration::UsedProfile::for_scenario(&scenario)
+            {
+                return Some(e.to_string());
+            }
+        }
+        None
+    }
+
     /// The resolved scenario of run `index`, or the range errors of its point.
     pub fn scenario(&self, index: usize) -> Result<Scenario, Vec<ScenarioError>> {
         self.scenario_at(self.point_of(index), self.seed_of(index))
