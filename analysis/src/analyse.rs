@@ -54,6 +54,8 @@ pub struct Options {
     pub bands: bool,
     /// What makes a run implausible ([`crate::flags`]).
     pub flags: crate::flags::FlagOptions,
+    /// Most runs whose series are held at once ([`group_batches`]); results do not depend on it.
+    pub batch_runs: usize,
 }
 
 impl Default for Options {
@@ -68,6 +70,7 @@ impl Default for Options {
             nakamoto_threshold: crate::concentration::MAJORITY,
             bands: true,
             flags: crate::flags::FlagOptions::default(),
+            batch_runs: BATCH_RUNS,
         }
     }
 }
@@ -193,6 +196,44 @@ struct RunPass {
     long: Vec<LongSummary>,
     /// Whether the run's event log was read (an event kind it lacks then happened 0 times).
     events_read: bool,
+}
+
+/// What the analysis keeps of a run once its batch's bands are drawn.
+#[derive(Clone, Debug, Default)]
+struct Kept {
+    /// Its computed metrics and flags, by [`Interner`] id.
+    metrics: Vec<(u32, f64)>,
+    notes: Vec<String>,
+    events_read: bool,
+    /// Why its pass failed, if it did.
+    failure: Option<String>,
+}
+
+/// Metric names by number: each name is stored once however many runs compute it.
+#[derive(Debug, Default)]
+struct Interner {
+    names: Vec<String>,
+    ids: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn id(&mut self, name: String) -> u32 {
+        if let Some(&id) = self.ids.get(&name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).unwrap_or(u32::MAX);
+        self.names.push(name.clone());
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    fn len(&self) -> usize {
+        self.names.len()
+    }
 }
 
 /// What pass 1 learns of a long table in one run.
@@ -349,6 +390,37 @@ fn bands_of(grids: &[&Grid]) -> Vec<Band> {
         .collect()
 }
 
+/// Most runs whose series a report holds at once by default (more only when one group has
+/// more runs): see [`group_batches`].
+pub const BATCH_RUNS: usize = 256;
+
+/// The study's groups in batches, in group order: each batch holds whole groups and at most
+/// `cap` runs, or one group alone when it has more. A batch's runs are read in parallel and
+/// its groups' bands computed before the next batch is read, so peak memory follows the
+/// largest batch, not the number of runs. Groups are contiguous in a sweep (point-major), so a
+/// batch is a run range there; in a folder of runs a batch may interleave.
+pub fn group_batches(study: &Study, cap: usize) -> Vec<Vec<usize>> {
+    let mut sizes = vec![0usize; study.groups.len()];
+    for run in &study.runs {
+        sizes[run.group] += 1;
+    }
+    let mut batches: Vec<Vec<usize>> = Vec::new();
+    let mut current: Vec<usize> = Vec::new();
+    let mut held = 0usize;
+    for (g, &size) in sizes.iter().enumerate() {
+        if !current.is_empty() && held + size > cap {
+            batches.push(std::mem::take(&mut current));
+            held = 0;
+        }
+        current.push(g);
+        held += size;
+    }
+    if !current.is_empty() {
+        batches.push(current);
+    }
+    batches
+}
+
 /// Whether a metric counts events of one kind (`events.panic_count`).
 pub fn is_event_count(name: &str) -> bool {
     name.starts_with("events.") && name.ends_with("_count")
@@ -368,28 +440,55 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
     // Rankings of long-table entities per group, from the group's first runs (the pilot).
     let rankings: Vec<Vec<EntityRanking>> =
         if options.bands { rank_entities(&study, stride, options) } else { vec![Vec::new(); groups] };
-    // One pass over the runs, parallel, collected in run order.
-    let passes: Vec<std::result::Result<RunPass, String>> = study
-        .runs
-        .par_iter()
-        .map(|r| pass_one(r, stride, options, &rankings[r.group]).map_err(|e| format!("run {}: {e}", r.id)))
-        .collect();
-    let mut notes: BTreeMap<String, usize> = study.notes.iter().map(|n| (n.clone(), 1)).collect();
-    let passes: Vec<RunPass> = passes
-        .into_iter()
-        .zip(&study.runs)
-        .map(|(p, run)| {
-            let mut pass = p.unwrap_or_else(|message| {
-                notes.insert(format!("{message} (its computed metrics and series are left out)"), 1);
-                RunPass::default()
-            });
+    // One pass over the runs, parallel, collected in run order, in batches of whole groups:
+    // a group's bands are computed as soon as its batch is read, then its runs' series are
+    // dropped and their metrics kept by interned name, so memory holds one batch's series
+    // and a few numbers per run and metric, not every run's series and names.
+    let mut kept: Vec<Kept> = (0..study.runs.len()).map(|_| Kept::default()).collect();
+    let mut names = Interner::default();
+    let mut bands: Vec<Vec<Band>> = vec![Vec::new(); groups];
+    for batch in group_batches(&study, options.batch_runs) {
+        let members: Vec<usize> = (0..study.runs.len()).filter(|&i| batch.contains(&study.runs[i].group)).collect();
+        let read: Vec<std::result::Result<RunPass, String>> = members
+            .par_iter()
+            .map(|&i| {
+                let r = &study.runs[i];
+                pass_one(r, stride, options, &rankings[r.group]).map_err(|e| format!("run {}: {e}", r.id))
+            })
+            .collect();
+        if options.bands {
+            for &g in &batch {
+                let grids: Vec<&Grid> = members
+                    .iter()
+                    .zip(&read)
+                    .filter(|(i, _)| study.runs[**i].group == g)
+                    .filter_map(|(_, pass)| pass.as_ref().ok().map(|p| &p.grid))
+                    .collect();
+                bands[g] = bands_of(&grids);
+            }
+        }
+        for (&i, pass) in members.iter().zip(read) {
+            let run = &study.runs[i];
+            let (mut pass, failure) = match pass {
+                Ok(pass) => (pass, None),
+                Err(message) => (RunPass::default(), Some(message)),
+            };
             let flags = crate::flags::run_flags(&run.summary, &pass.metrics, &options.flags);
             pass.metrics.extend(flags);
-            pass
-        })
-        .collect();
-    for pass in &passes {
-        let mut distinct: Vec<&String> = pass.notes.iter().collect();
+            kept[i] = Kept {
+                metrics: pass.metrics.into_iter().map(|(name, v)| (names.id(name), v)).collect(),
+                notes: pass.notes,
+                events_read: pass.events_read,
+                failure,
+            };
+        }
+    }
+    let mut notes: BTreeMap<String, usize> = study.notes.iter().map(|n| (n.clone(), 1)).collect();
+    for run in &kept {
+        if let Some(message) = &run.failure {
+            notes.insert(format!("{message} (its computed metrics and series are left out)"), 1);
+        }
+        let mut distinct: Vec<&String> = run.notes.iter().collect();
         distinct.sort();
         distinct.dedup();
         for note in distinct {
@@ -397,33 +496,46 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
         }
     }
 
-    // Metric names and the [run][metric] matrix.
+    // Metric names (headline scalars, then computed metrics, each in first-seen run order)
+    // and the [run][metric] matrix.
     let mut metric_names: Vec<String> = Vec::new();
     let mut metric_sources: Vec<MetricSource> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
-    for (source, lists) in [
-        (MetricSource::Summary, study.runs.iter().map(|r| &r.summary).collect::<Vec<_>>()),
-        (MetricSource::Computed, passes.iter().map(|p| &p.metrics).collect::<Vec<_>>()),
-    ] {
-        for list in lists {
-            for (name, _) in list {
-                if !index.contains_key(name) {
-                    index.insert(name.clone(), metric_names.len());
-                    metric_names.push(name.clone());
-                    metric_sources.push(source);
-                }
+    for run in &study.runs {
+        for (name, _) in &run.summary {
+            if !index.contains_key(name) {
+                index.insert(name.clone(), metric_names.len());
+                metric_names.push(name.clone());
+                metric_sources.push(MetricSource::Summary);
+            }
+        }
+    }
+    let mut column_of_id: Vec<Option<usize>> = vec![None; names.len()];
+    for run in &kept {
+        for &(id, _) in &run.metrics {
+            let slot = &mut column_of_id[id as usize];
+            if slot.is_none() {
+                let name = names.name(id);
+                *slot = Some(*index.entry(name.to_string()).or_insert_with(|| {
+                    metric_names.push(name.to_string());
+                    metric_sources.push(MetricSource::Computed);
+                    metric_names.len() - 1
+                }));
             }
         }
     }
     let mut values: Vec<Vec<f64>> = study
         .runs
         .iter()
-        .zip(&passes)
+        .zip(&kept)
         .map(|(run, pass)| {
             let mut row = vec![f64::NAN; metric_names.len()];
-            for (name, v) in run.summary.iter().chain(&pass.metrics) {
-                if let Some(&i) = index.get(name) {
-                    row[i] = *v;
+            for (name, v) in &run.summary {
+                row[index[name]] = *v;
+            }
+            for &(id, v) in &pass.metrics {
+                if let Some(m) = column_of_id[id as usize] {
+                    row[m] = v;
                 }
             }
             row
@@ -434,7 +546,7 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
     // 0 there, not missing (pandas would read NaN, and the statistics would drop the run).
     for (m, name) in metric_names.iter().enumerate() {
         if is_event_count(name) {
-            for (row, pass) in values.iter_mut().zip(&passes) {
+            for (row, pass) in values.iter_mut().zip(&kept) {
                 if pass.events_read && row[m].is_nan() {
                     row[m] = 0.0;
                 }
@@ -461,18 +573,6 @@ pub fn analyse(study: Study, options: &Options) -> Result<Analysis> {
     let stats: Vec<Vec<Option<MetricStat>>> =
         flat.chunks(metric_names.len().max(1)).map(<[Option<MetricStat>]>::to_vec).take(groups).collect();
     let stats = if metric_names.is_empty() { vec![Vec::new(); groups] } else { stats };
-
-    let bands: Vec<Vec<Band>> = if options.bands {
-        (0..groups)
-            .map(|g| {
-                let grids: Vec<&Grid> =
-                    study.runs.iter().zip(&passes).filter(|(r, _)| r.group == g).map(|(_, p)| &p.grid).collect();
-                bands_of(&grids)
-            })
-            .collect()
-    } else {
-        vec![Vec::new(); groups]
-    };
 
     Ok(Analysis {
         study,
@@ -526,6 +626,78 @@ mod tests {
         let bands = bands_of(&gaps.iter().collect::<Vec<_>>());
         assert_eq!((bands[0].blocks.clone(), bands[0].n.clone()), (vec![0, 200], vec![2, 1]));
         assert_eq!(bands[0].levels[2], vec![2.0, 5.0]);
+    }
+
+    fn study_of(group_sizes: &[usize]) -> Study {
+        use crate::study::{Group, RunEntry, StudyKind};
+        let mut study = Study {
+            kind: StudyKind::Sweep,
+            name: "s".into(),
+            root: "s".into(),
+            facts: Vec::new(),
+            params: Vec::new(),
+            groups: Vec::new(),
+            runs: Vec::new(),
+            failed: Vec::new(),
+            notes: Vec::new(),
+        };
+        for (g, &size) in group_sizes.iter().enumerate() {
+            study.groups.push(Group { key: format!("g{g}"), label: format!("g{g}"), values: Vec::new() });
+            for k in 0..size {
+                study.runs.push(RunEntry {
+                    id: format!("g{g}-{k}"),
+                    group: g,
+                    seed: Some(k as u64),
+                    dir: None,
+                    summary: Vec::new(),
+                });
+            }
+        }
+        study
+    }
+
+    #[test]
+    fn batches_hold_whole_groups_up_to_the_cap_or_one_larger_group() {
+        let batches = group_batches(&study_of(&[100, 100, 100, 300, 10, 10]), 256);
+        assert_eq!(batches, vec![vec![0, 1], vec![2], vec![3], vec![4, 5]]);
+        // Every group once, in order.
+        let flat: Vec<usize> = batches.concat();
+        assert_eq!(flat, (0..6).collect::<Vec<_>>());
+        assert_eq!(group_batches(&study_of(&[1; 5]), 256), vec![vec![0, 1, 2, 3, 4]]);
+        assert_eq!(group_batches(&study_of(&[3, 3]), 2), vec![vec![0], vec![1]]);
+        assert!(group_batches(&study_of(&[]), 256).is_empty());
+    }
+
+    #[test]
+    fn reading_in_small_batches_gives_the_same_analysis() {
+        use crate::synthetic::{Spec, write_sweep};
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let spec = |depth: f64| Spec {
+            days: 4,
+            sample_every_blocks: 600,
+            subnets: 6,
+            subnet_sample_every_blocks: 1_200,
+            miners: 50,
+            depth_usd: depth,
+            halving_day: Some(2.0),
+            ..Spec::default()
+        };
+        let points: Vec<(Vec<String>, Spec)> =
+            [1e6, 4e6, 9e6].iter().map(|&d| (vec![d.to_string()], spec(d))).collect();
+        write_sweep(tmp.path(), &["market.depth_usd".to_string()], &points, &[1, 2, 3], &[(1, 2)]).expect("sweep");
+        let whole = analyse_folder(tmp.path(), &Options::default()).expect("analysis");
+        assert_eq!(whole.study.groups.len(), 3);
+        assert!(whole.bands.iter().all(|b| !b.is_empty()), "every group has bands");
+        for cap in [1, 3, 5] {
+            let batched =
+                analyse_folder(tmp.path(), &Options { batch_runs: cap, ..Options::default() }).expect("analysis");
+            assert_eq!(batched.bands, whole.bands, "batches of {cap} runs");
+            assert_eq!(batched.values.len(), whole.values.len());
+            for (a, b) in batched.values.iter().zip(&whole.values) {
+                assert!(a.iter().zip(b).all(|(x, y)| x.to_bits() == y.to_bits()), "batches of {cap} runs");
+            }
+            assert_eq!(batched.notes, whole.notes);
+        }
     }
 
     #[test]
