@@ -54,6 +54,13 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The sweep's files that must be identical however it was run: summary, Parquet, manifest.
+fn sweep_files(dir: &Path) -> (String, Vec<u8>, String) {
+    let parquet = dir.join("timeseries.parquet");
+    let bytes = fs::read(&parquet).unwrap_or_else(|e| panic!("{}: {e}", parquet.display()));
+    (read(&dir.join("summary.csv")), bytes, read(&dir.join("manifest.json")))
+}
+
 fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
@@ -66,7 +73,7 @@ fn summary_is_byte_identical_for_any_thread_count_and_for_merged_shards() {
     for jobs in ["1", "2", "8"] {
         let out = tmp.path().join(format!("jobs{jobs}"));
         ok(&["sweep", p(&file), "--out", p(&out), "--jobs", jobs, "--quiet"]);
-        summaries.insert(format!("jobs {jobs}"), (read(&out.join("summary.csv")), read(&out.join("manifest.json"))));
+        summaries.insert(format!("jobs {jobs}"), sweep_files(&out));
     }
     let mut shard_dirs = Vec::new();
     for k in 1..=3 {
@@ -77,14 +84,17 @@ fn summary_is_byte_identical_for_any_thread_count_and_for_merged_shards() {
     let merged = tmp.path().join("merged");
     // Shards given in any order.
     ok(&["merge", p(&shard_dirs[2]), p(&shard_dirs[0]), p(&shard_dirs[1]), "--out", p(&merged), "--quiet"]);
-    summaries
-        .insert("3 shards merged".into(), (read(&merged.join("summary.csv")), read(&merged.join("manifest.json"))));
+    summaries.insert("3 shards merged".into(), sweep_files(&merged));
 
-    let (reference, manifest) = summaries["jobs 1"].clone();
-    for (what, (summary, m)) in &summaries {
+    let (reference, parquet, manifest) = summaries["jobs 1"].clone();
+    for (what, (summary, table, m)) in &summaries {
         assert_eq!(summary, &reference, "{what}: summary.csv differs");
+        assert!(table == &parquet, "{what}: timeseries.parquet differs");
         assert_eq!(m, &manifest, "{what}: manifest.json differs");
     }
+    // A shard's own folder gathers only its runs: a smaller file than the whole sweep's.
+    let shard_parquet = fs::metadata(shard_dirs[0].join("timeseries.parquet")).expect("shard parquet").len();
+    assert!(shard_parquet < parquet.len() as u64, "shard {shard_parquet} vs whole {}", parquet.len());
     // The summary has every run in plan order, 6 failed runs with their error, and metrics.
     let lines: Vec<&str> = reference.lines().collect();
     assert_eq!(lines.len(), 19);
@@ -112,6 +122,7 @@ fn summary_is_byte_identical_for_any_thread_count_and_for_merged_shards() {
     // Merging again is a no-op that gives the same bytes.
     ok(&["merge", p(&shard_dirs[0]), p(&shard_dirs[1]), p(&shard_dirs[2]), "--out", p(&merged), "--quiet"]);
     assert_eq!(read(&merged.join("summary.csv")), reference);
+    assert!(sweep_files(&merged).1 == parquet, "merging again changed timeseries.parquet");
 }
 
 /// Non-hidden entries of `runs/` (complete run folders) with their inode numbers.
@@ -154,6 +165,7 @@ fn a_killed_sweep_resumes_to_the_same_summary_without_recomputing_finished_runs(
     let finished = run_folders(&out);
     assert!(finished.len() >= 4 && finished.len() < 40, "killed part-way: {} runs finished", finished.len());
     assert!(!out.join("summary.csv").exists(), "an interrupted sweep publishes no summary");
+    assert!(!out.join("timeseries.parquet").exists(), "an interrupted sweep publishes no Parquet file");
     let mtimes: BTreeMap<String, std::time::SystemTime> = finished
         .keys()
         .map(|id| {
@@ -169,8 +181,7 @@ fn a_killed_sweep_resumes_to_the_same_summary_without_recomputing_finished_runs(
     let again = ok(&["sweep", p(&file), "--out", p(&out), "--jobs", "2"]);
     let stderr = text(&again.stderr);
     assert!(stderr.contains(&format!("{} reused", finished.len())), "{stderr}");
-    assert_eq!(read(&out.join("summary.csv")), read(&reference.join("summary.csv")));
-    assert_eq!(read(&out.join("manifest.json")), read(&reference.join("manifest.json")));
+    assert!(sweep_files(&out) == sweep_files(&reference), "the resumed sweep's files differ");
     let after = run_folders(&out);
     assert_eq!(after.len(), 40);
     for (id, inode) in &finished {

@@ -106,8 +106,7 @@ impl Study {
     /// every CSV row and chart names a setting by it, and `settings.csv` maps it to the
     /// parameters' full values (which can be long TOML, e.g. a list of events).
     pub fn setting_label(&self, g: usize) -> String {
-        let width = self.groups.len().to_string().len().max(2);
-        format!("s{:0width$}", g + 1)
+        sim::sweep::setting_label(g, self.groups.len())
     }
 
     /// Indices of the runs of group `g`.

@@ -14,6 +14,7 @@
 //! Catching panics needs `panic = "unwind"` (the default) in the profile taosim is built with.
 
 use super::SweepError;
+use super::columnar;
 use super::folder::{self, RUNS, SUMMARY, SUMMARY_PARTIAL, Shard, verify_run};
 use super::plan::{Plan, errors_text};
 use super::summary::{Metrics, RowStatus, SummaryWriter, read_metrics};
@@ -97,7 +98,9 @@ pub fn run_sweep(
     let runs_dir = dir.join(RUNS);
     let indices: Vec<usize> = options.shard.unwrap_or(Shard::WHOLE).runs(plan.runs()).collect();
     let runner = |index: usize| run_one(plan, &runs_dir, index);
-    execute(plan, dir, &indices, jobs, window_for(jobs), &runner, progress)
+    columnar::clear_partial(dir).map_err(|e| Error::io(dir, "cannot remove a stale partial file", e))?;
+    let gather = |finished: &[usize]| columnar::write_timeseries(dir, plan, finished);
+    execute(plan, dir, &indices, jobs, window_for(jobs), &runner, &gather, progress)
 }
 
 /// One run: its scenario, a verified folder to reuse, or a fresh simulation.
@@ -140,8 +143,15 @@ fn panic_text(payload: Box<dyn Any + Send>) -> String {
     format!("panic: {message}")
 }
 
+/// What a sweep gathers from its finished runs (their run numbers, in run order) once all
+/// have ended, before its summary is renamed into place: the sweep's Parquet file.
+pub(crate) type Gather<'a> = dyn Fn(&[usize]) -> Result<(), Error> + 'a;
+
 /// Runs `indices` (run numbers, ascending) with `runner` on `jobs` threads and writes the
-/// summary of `dir` in order. `runner` must be safe to call from any thread.
+/// summary of `dir` in order; then `gather`s the finished runs and renames the summary into
+/// place (so a sweep folder with a `summary.csv` has its Parquet file too). `runner` must be
+/// safe to call from any thread.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn execute(
     plan: &Plan,
     dir: &Path,
@@ -149,6 +159,7 @@ pub(crate) fn execute(
     jobs: usize,
     window: usize,
     runner: &(dyn Fn(usize) -> Outcome + Sync),
+    gather: &Gather<'_>,
     progress: &mut dyn FnMut(&Progress),
 ) -> Result<Stats, SweepError> {
     let partial = dir.join(SUMMARY_PARTIAL);
@@ -164,6 +175,7 @@ pub(crate) fn execute(
     progress(&counts);
     let mut reorder_peak = 0usize;
     let mut fatal: Option<Error> = None;
+    let mut finished: Vec<usize> = Vec::new();
     let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
 
     pool.in_place_scope(|scope| {
@@ -202,7 +214,10 @@ pub(crate) fn execute(
             reorder_peak = reorder_peak.max(pending.len());
             while let Some(outcome) = pending.remove(&next_write) {
                 let status = match outcome {
-                    Outcome::Ran(m) | Outcome::Reused(m) => RowStatus::Ok(m),
+                    Outcome::Ran(m) | Outcome::Reused(m) => {
+                        finished.push(indices[next_write]);
+                        RowStatus::Ok(m)
+                    }
                     Outcome::Failed(e) => RowStatus::Failed(e),
                     Outcome::Fatal(e) => {
                         fatal = Some(e);
@@ -227,6 +242,7 @@ pub(crate) fn execute(
     let file = buffered.into_inner().map_err(|e| Error::io(&partial, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&partial, "cannot write", e))?;
     drop(file);
+    gather(&finished)?;
     let summary = dir.join(SUMMARY);
     fs::rename(&partial, &summary).map_err(|e| Error::io(&summary, "cannot rename into place", e))?;
     Ok(Stats { progress: counts, sweep_runs: plan.runs(), reorder_peak, summary })
@@ -265,7 +281,8 @@ mod tests {
     fn summary_with(plan: &Plan, jobs: usize, window: usize) -> (String, Stats) {
         let tmp = tempfile::tempdir().expect("tempdir");
         let indices: Vec<usize> = (0..plan.runs()).collect();
-        let stats = execute(plan, tmp.path(), &indices, jobs, window, &uneven, &mut |_| {}).expect("sweep");
+        let stats =
+            execute(plan, tmp.path(), &indices, jobs, window, &uneven, &|_| Ok(()), &mut |_| {}).expect("sweep");
         (fs::read_to_string(tmp.path().join(SUMMARY)).expect("summary"), stats)
     }
 
@@ -299,7 +316,7 @@ mod tests {
             }
         };
         let indices: Vec<usize> = (0..p.runs()).collect();
-        let err = execute(&p, tmp.path(), &indices, 2, 4, &runner, &mut |_| {}).expect_err("fatal");
+        let err = execute(&p, tmp.path(), &indices, 2, 4, &runner, &|_| Ok(()), &mut |_| {}).expect_err("fatal");
         assert!(err.to_string().contains("disk full"), "{err}");
         assert!(!err.is_bad_input());
         assert!(!tmp.path().join(SUMMARY).exists());

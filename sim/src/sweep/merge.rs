@@ -16,6 +16,7 @@
 //! rather than taken from the shards.
 
 use super::SweepError;
+use super::columnar;
 use super::execute::Progress;
 use super::execute::Stats;
 use super::folder::{self, ManifestHead, RUNS, SUMMARY, SUMMARY_PARTIAL, link_run, read_sweep_head, verify_run};
@@ -133,6 +134,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
     let file = fs::File::create(&partial).map_err(|e| Error::io(&partial, "cannot create", e))?;
     let mut writer = SummaryWriter::new(&plan, BufWriter::new(file), &partial);
     let mut counts = Progress { total: plan.runs(), ..Progress::default() };
+    let mut finished: Vec<usize> = Vec::new();
     let runs_out = building.join(RUNS);
     let runs_earlier = out.join(RUNS);
     for index in 0..plan.runs() {
@@ -180,6 +182,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
                             .ok_or_else(|| SweepError::folder(&target, "does not verify after linking it into place"))?
                     }
                 };
+                finished.push(index);
                 RowStatus::Ok(metrics)
             }
             "failed" => {
@@ -208,6 +211,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
     let file = buffered.into_inner().map_err(|e| Error::io(&partial, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&partial, "cannot write", e))?;
     drop(file);
+    columnar::write_timeseries(&building, &plan, &finished)?;
     let summary = building.join(SUMMARY);
     fs::rename(&partial, &summary).map_err(|e| Error::io(&summary, "cannot rename into place", e))?;
     staging.finish(earlier).map_err(|e| Error::io(out, "cannot move the merged folder into place", e))?;
