@@ -380,7 +380,7 @@ pub fn risk_summary_section(a: &Analysis, out: &mut String) {
     let _ = writeln!(out, "<section id=\"risk-summary\">\n<h2>Risk summary</h2>");
     let _ = writeln!(
         out,
-        "<p>Measured from the event (the first scripted shock, else halving, after the burn-in{}): TAO's market cap (total issuance x TAO/USD) at the last sample before it and its largest fall after it, in USD; incomes as their mean over the {} days before the event and the {} days from it.</p>",
+        "<p>Measured from the event (the first scripted shock, attack or halt of emission, else halving, after the burn-in{}): TAO's market cap (total issuance x TAO/USD) at the last sample before it and its largest fall after it, in USD; incomes as their mean over the {} days before the event and the {} days from it.</p>",
         event_day
             .map_or_else(String::new, |s| format!("; day {} in the median run", display_number(s.spread.median()))),
         crate::metrics::INCOME_WINDOW_DAYS,

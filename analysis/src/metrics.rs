@@ -8,7 +8,7 @@
 //! |---|---|---|
 //! | `<price>.min`, `.max` | any column with the token `price` | over the samples after `run.burn_in` (for [`crate::flags`]) |
 //! | `<price>.max_drawdown_fraction` | any column with the token `price` | [`risk::max_drawdown`] over every sample after `run.burn_in` |
-//! | `<price>.event.max_drawdown_fraction`, `.event.trough_days`, `.event.recovery_days`, `.event.recovered`, `.event.never_recovered`, `.event.var95_daily_loss_fraction`, ... | same, and a `shock` or `halving` event | [`event_price_metrics`], from the first shock (else halving) at or after `run.burn_in` |
+//! | `<price>.event.max_drawdown_fraction`, `.event.trough_days`, `.event.recovery_days`, `.event.recovered`, `.event.never_recovered`, `.event.var95_daily_loss_fraction`, ... | same, and a `shock`, `attack_step`, `halt_emission` or `halving` event | [`event_price_metrics`], from the first stress (else halving) at or after `run.burn_in` |
 //! | `<price>.recovery_days`, `.recovered` | same | days from the trough back to the peak; 0/1 |
 //! | `<price>.var95_daily_loss_fraction`, `.es95_...`, `.var99_...`, `.es99_...` | same | historical VaR/ES of daily simple returns ([`risk::historical_var_es`]) |
 //! | `sell_pressure_over_depth.peak_per_day` | `sell_pressure_<ccy>_per_day` and `depth_<ccy>` | [`risk::peak_ratio`] |
@@ -94,14 +94,30 @@ pub struct Window {
 /// The event kind of a scripted shock (a price jump, a depth cut, a forced halving...).
 pub const SHOCK_EVENT: &str = "shock";
 
-/// The block event-relative metrics are measured from: the first scripted shock at or after
-/// the burn-in, else the first halving at or after it (a halving is the event of a halving
-/// study; a shock scripted after it is a second event).
+/// The event kind of an attack's steps (a cabal's or takeover's stake purchases, a
+/// governance attack's seat purchase or conviction lock).
+pub const ATTACK_EVENT: &str = "attack_step";
+
+/// The event kind of a governance halt of emission.
+pub const HALT_EVENT: &str = "halt_emission";
+
+/// What a scenario scripts as its stress: a shock, an attack's first step, a halt of
+/// emission. The earliest one is the event of event-relative metrics.
+pub const STRESS_EVENTS: [&str; 3] = [SHOCK_EVENT, ATTACK_EVENT, HALT_EVENT];
+
+/// The block event-relative metrics are measured from: the first scripted stress (a shock,
+/// an attack's first step, a halt of emission; [`STRESS_EVENTS`]) at or after the burn-in,
+/// else the first halving at or after it (a halving is the event of a halving study; a
+/// stress scripted after it is a second event).
 pub fn event_block(events: &[Event], window: Window) -> Option<u64> {
-    let first = |kind: &str| {
-        events.iter().filter(|e| e.kind == kind && e.block >= window.burn_in_blocks).map(|e| e.block).min()
+    let first = |kinds: &[&str]| {
+        events
+            .iter()
+            .filter(|e| kinds.contains(&e.kind.as_str()) && e.block >= window.burn_in_blocks)
+            .map(|e| e.block)
+            .min()
     };
-    first(SHOCK_EVENT).or_else(|| first(HALVING_EVENT))
+    first(&STRESS_EVENTS).or_else(|| first(&[HALVING_EVENT]))
 }
 
 /// Drawdown, time to trough, recovery and daily tail risk measured from an event, pushed as
@@ -237,7 +253,7 @@ pub fn run_metrics(table: &Table, events: &[Event], window: Window) -> RunMetric
     match event {
         Some(e) => out.push("event.day", days_between(0, e)),
         None if !prices.is_empty() => out.note(
-            "no shock or halving in events.csv at or after the burn-in: the event-relative price metrics (<price>.event.*) skipped; the whole-run ones include whatever happens first",
+            "no shock, attack, halt of emission or halving in events.csv at or after the burn-in: the event-relative price metrics (<price>.event.*) skipped; the whole-run ones include whatever happens first",
         ),
         None => {}
     }
@@ -513,8 +529,15 @@ mod tests {
         // Without a shock the halving is the event; without either, a note.
         let halving = [event(6 * BLOCKS_PER_DAY, HALVING_EVENT)];
         assert_eq!(event_block(&halving, Window::default()), Some(6 * BLOCKS_PER_DAY));
+        // An attack's first step, or a halt of emission, is a scripted stress like a shock:
+        // it comes before a halving, and the earliest stress wins.
+        let day = BLOCKS_PER_DAY;
+        let attack = [event(6 * day, HALVING_EVENT), event(9 * day, ATTACK_EVENT), event(10 * day, ATTACK_EVENT)];
+        assert_eq!(event_block(&attack, Window::default()), Some(9 * day));
+        let both = [event(8 * day, HALT_EVENT), event(9 * day, SHOCK_EVENT), event(3 * day, ATTACK_EVENT)];
+        assert_eq!(event_block(&both, Window { burn_in_blocks: 4 * day }), Some(8 * day));
         let m = run_metrics(&t, &[], Window::default());
-        assert!(m.notes.iter().any(|n| n.contains("no shock or halving")), "{:?}", m.notes);
+        assert!(m.notes.iter().any(|n| n.contains("no shock, attack, halt of emission or halving")), "{:?}", m.notes);
         assert_eq!(value(&m, "tao_price_usd.event.max_drawdown_fraction"), None);
     }
 
