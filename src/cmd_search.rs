@@ -3,10 +3,11 @@
 //! Glue only: the search is `sim::search`.
 
 use clap::Args;
+use sim::debris::StagingDir;
 use sim::scenario::{self, Scenario, Source};
 use sim::search::{self, Threshold};
 use std::fs;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -100,10 +101,18 @@ pub fn search(args: SearchArgs) -> ExitCode {
         return bad_input(format!("{}: no participants or no events: nothing can capture", args.scenario.display()));
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("search-{}", base.name)));
-    let files = [out.join("thresholds.csv"), out.join("curve.csv"), out.join("curve.svg")];
-    if !args.force && files.iter().any(|f| f.exists()) {
-        return bad_input(format!("{} holds a search already; pass --force to replace it", out.display()));
+    if let Some(problem) = occupied(&out, args.force) {
+        return bad_input(problem);
     }
+    // The folder is built beside `out` and renamed into place when complete: an interrupted
+    // or failed search leaves nothing (the watcher removes the staging folder after a kill).
+    let staging = match StagingDir::create(&out) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {}: cannot create the output folder: {e}", out.display());
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
     let scenario_at = |v: f64| load_at(v).map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
     let rows = match search::search(args.seeds, base.seed, args.lo, args.hi, args.steps, &scenario_at) {
         Ok(rows) => rows,
@@ -118,10 +127,13 @@ pub fn search(args: SearchArgs) -> ExitCode {
     grid.sort_by(f64::total_cmp);
     grid.dedup();
     let curve = search::curve(&thresholds, &grid);
-    let written = fs::create_dir_all(&out)
-        .and_then(|()| fs::write(&files[0], search::thresholds_csv(&args.param, &rows)))
-        .and_then(|()| fs::write(&files[1], search::curve_csv(&args.param, &curve)))
-        .and_then(|()| fs::write(&files[2], curve_svg(&base.name, &args.param, rows.len(), &curve)));
+    let files = [
+        (FILES[0], search::thresholds_csv(&args.param, &rows)),
+        (FILES[1], search::curve_csv(&args.param, &curve)),
+        (FILES[2], curve_svg(&base.name, &args.param, rows.len(), &curve)),
+    ];
+    let written = write_folder(staging.path(), &files, |outputs| manifest(&args, &base, &rows, outputs))
+        .and_then(|()| staging.finish(args.force).map(|_| ()));
     if let Err(e) = written {
         eprintln!("error: cannot write {}: {e}", out.display());
         return ExitCode::from(EXIT_FAILED);
@@ -141,6 +153,80 @@ pub fn search(args: SearchArgs) -> ExitCode {
         eprintln!("{} seeds in {:.1} s; wrote {}", rows.len(), started.elapsed().as_secs_f64(), out.display());
     }
     ExitCode::SUCCESS
+}
+
+/// The files of a search folder besides its manifest.
+const FILES: [&str; 3] = ["thresholds.csv", "curve.csv", "curve.svg"];
+/// The search manifest's format tag.
+pub const SEARCH_MANIFEST_FORMAT: &str = "taosim-search/1";
+
+/// Why `out` may not be written: a file, a folder with something in it (without `force`), or
+/// (with `force`) a folder that is not a search folder: `--force` never wipes a folder it did
+/// not write.
+fn occupied(out: &Path, force: bool) -> Option<String> {
+    if !out.exists() {
+        return None;
+    }
+    if !out.is_dir() {
+        return Some(format!("{}: exists and is not a folder", out.display()));
+    }
+    if fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_none()) {
+        return None;
+    }
+    if !force {
+        return Some(format!("{} holds files already; pass --force to replace a search there", out.display()));
+    }
+    (!out.join(FILES[0]).is_file()).then(|| {
+        format!(
+            "{}: is not a search folder (no thresholds.csv); --force replaces only search folders: remove it yourself or choose another --out",
+            out.display()
+        )
+    })
+}
+
+/// What a search folder records about how it was made: the command's settings, the resolved
+/// scenario at `--lo` (the searched field aside, every run's scenario), the seeds, the build
+/// and the SHA-256 of each file, so a published threshold names what produced it.
+fn manifest(
+    args: &SearchArgs,
+    base: &Scenario,
+    rows: &[(u64, Threshold)],
+    outputs: serde_json::Map<String, serde_json::Value>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "format": SEARCH_MANIFEST_FORMAT,
+        "taosim_version": sim::VERSION,
+        "build": sim::output::build_info(),
+        "search": {
+            "scenario_file": args.scenario.display().to_string(),
+            "param": args.param,
+            "lo": args.lo,
+            "hi": args.hi,
+            "steps": args.steps,
+            "points": args.points,
+            "horizon": args.horizon,
+            "set": args.set,
+        },
+        "seeds": rows.iter().map(|(seed, _)| *seed).collect::<Vec<u64>>(),
+        "scenario": serde_json::to_value(base).unwrap_or(serde_json::Value::Null),
+        "outputs": outputs,
+    })
+}
+
+/// Writes the files into the staging folder, then the manifest made from their SHA-256.
+fn write_folder(
+    dir: &Path,
+    files: &[(&str, String)],
+    manifest: impl FnOnce(serde_json::Map<String, serde_json::Value>) -> serde_json::Value,
+) -> std::io::Result<()> {
+    let mut outputs = serde_json::Map::new();
+    for (name, text) in files {
+        let path = dir.join(name);
+        fs::write(&path, text)?;
+        outputs.insert(name.to_string(), serde_json::Value::String(sim::output::file_digest(&path)?));
+    }
+    let text = serde_json::to_string_pretty(&manifest(outputs)).map_err(std::io::Error::other)?;
+    fs::write(dir.join(sim::output::MANIFEST), text + "\n")
 }
 
 /// The capture probability against the parameter as an SVG chart (the report's band chart,

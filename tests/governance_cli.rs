@@ -1,6 +1,7 @@
 //! `taosim search` and the shipped governance scenarios as a user meets them: the smallest
 //! budget that captures, its CSVs, bad input; each governance scenario's attack at work.
 
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -39,9 +40,78 @@ fn search_brackets_the_senate_capture_budget_and_writes_the_curve() {
     assert_eq!(curve, "attacker.budget_tao,capture_probability\n100000,0\n700000,1\n1300000,1\n");
     let svg = std::fs::read_to_string(tmp.path().join("o/curve.svg")).expect("svg");
     assert!(svg.starts_with("<svg") && svg.contains("Capture probability against attacker.budget_tao"), "{svg}");
+    // The manifest names the search, its seeds and scenario, and each file's SHA-256.
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("o/manifest.json")).expect("manifest"))
+            .expect("json");
+    assert_eq!(manifest["format"], "taosim-search/1");
+    assert_eq!(manifest["search"]["param"], "attacker.budget_tao");
+    assert_eq!((manifest["search"]["lo"].as_f64(), manifest["search"]["hi"].as_f64()), (Some(1e5), Some(1.3e6)));
+    assert_eq!(manifest["seeds"], serde_json::json!([11]));
+    assert_eq!(manifest["scenario"]["name"], "governance-senate-seat-capture");
+    for file in ["thresholds.csv", "curve.csv", "curve.svg"] {
+        let bytes = std::fs::read(tmp.path().join("o").join(file)).expect("file");
+        assert_eq!(
+            manifest["outputs"][file].as_str(),
+            Some(hex::encode(sha2::Sha256::digest(&bytes)).as_str()),
+            "{file}"
+        );
+    }
     // Again without --force: refused, nothing changed.
     let again = taosim(&["search", &s, "--lo", "1", "--hi", "2", "--out", "o"], tmp.path());
     assert_eq!(again.status.code(), Some(2), "{}", text(&again.stderr));
+    assert_eq!(std::fs::read_to_string(tmp.path().join("o/thresholds.csv")).expect("kept"), thresholds);
+}
+
+#[test]
+fn search_force_replaces_only_a_search_folder_and_leaves_no_staging() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let s = scenario("governance-senate-seat-capture.toml");
+    let quick = |out: &str, force: bool| {
+        let mut args = vec![
+            "search",
+            &s,
+            "--lo",
+            "100000",
+            "--hi",
+            "1300000",
+            "--seeds",
+            "1",
+            "--steps",
+            "1",
+            "--points",
+            "2",
+            "--horizon",
+            "2d",
+            "--out",
+            out,
+            "-q",
+        ];
+        if force {
+            args.push("--force");
+        }
+        taosim(&args, tmp.path())
+    };
+    // A folder of someone else's files: refused even with --force, and left as it was.
+    std::fs::create_dir(tmp.path().join("mine")).expect("mkdir");
+    std::fs::write(tmp.path().join("mine/notes.txt"), "keep me").expect("write");
+    let refused = quick("mine", true);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("is not a search folder"), "{}", text(&refused.stderr));
+    assert_eq!(std::fs::read_to_string(tmp.path().join("mine/notes.txt")).expect("kept"), "keep me");
+    // A search folder is replaced with --force, whole.
+    assert!(quick("o", false).status.success());
+    std::fs::write(tmp.path().join("o/stale.txt"), "old").expect("write");
+    let forced = quick("o", true);
+    assert!(forced.status.success(), "{}", text(&forced.stderr));
+    assert!(!tmp.path().join("o/stale.txt").exists(), "the old folder was replaced whole");
+    assert!(tmp.path().join("o/manifest.json").is_file());
+    let mut names: Vec<String> = std::fs::read_dir(tmp.path())
+        .expect("dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["mine", "o"], "no staging folder left");
 }
 
 #[test]
