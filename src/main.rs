@@ -110,7 +110,12 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     if matches!(
         cli.command,
-        Command::Run(_) | Command::Replay { .. } | Command::Sweep(_) | Command::Merge(_) | Command::Validate(_)
+        Command::Run(_)
+            | Command::Replay { .. }
+            | Command::Sweep(_)
+            | Command::Merge(_)
+            | Command::Validate(_)
+            | Command::Search(_)
     ) {
         start_debris_watcher();
     }

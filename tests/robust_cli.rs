@@ -90,6 +90,28 @@ fn killed_runs_leave_no_staging_folder() {
     assert_eq!(entries(tmp.path()), Vec::<String>::new());
 }
 
+/// A killed search leaves no staging folder and no search folder (it wrote its files into
+/// `--out` one by one before, and had no watcher).
+#[cfg(unix)]
+#[test]
+fn a_killed_search_leaves_nothing() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/governance-senate-seat-capture.toml");
+    let mut child = taosim()
+        .args(["search", scenario.to_str().expect("utf-8"), "--lo", "1", "--hi", "1300000", "--seeds", "4"])
+        .args(["--out", "s", "--quiet"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("search starts");
+    wait_for("the search's staging folder appears", || has_staging(tmp.path()));
+    child.kill().expect("kill");
+    assert!(!child.wait().expect("wait").success());
+    wait_for("the watcher removes the staging folder", || !has_staging(tmp.path()));
+    assert_eq!(entries(tmp.path()), Vec::<String>::new());
+}
+
 /// Item 2: a killed replay leaves nothing in the temporary folder.
 #[cfg(unix)]
 #[test]
