@@ -12,7 +12,7 @@ python3 -m venv "$venv"
 # shellcheck disable=SC1091
 . "$venv/bin/activate"
 python -m pip install --quiet --upgrade pip
-python -m pip install --quiet maturin pytest pandas polars nbformat nbclient ipykernel matplotlib
+python -m pip install --quiet maturin pytest pandas pyarrow polars nbformat nbclient ipykernel matplotlib
 
 echo "== python: cargo fmt --check and clippy of the native module"
 cargo fmt --manifest-path python/Cargo.toml --check

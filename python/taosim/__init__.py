@@ -183,11 +183,12 @@ def run(
 
 
 class Sweep:
-    """A sweep folder (as ``taosim sweep`` writes it): ``summary.csv`` and ``runs/``.
+    """A sweep folder (as ``taosim sweep`` writes it): ``summary.csv``, ``timeseries.parquet``
+    and ``runs/``.
 
-    ``runs`` is the runs table (one row per run: id, seed, varied fields, status, metrics).
-    There is no sweep-wide Parquet file yet: :meth:`timeseries` reads each run's CSV lazily,
-    one run at a time, so a large sweep never sits in memory whole unless you concatenate it.
+    ``runs`` is the runs table (one row per run: id, seed, varied fields, status, metrics);
+    :meth:`timeseries` every finished run's timeseries in one DataFrame, from the sweep's
+    Parquet file; :meth:`iter_tables` one run's table at a time, from its CSV.
     """
 
     def __init__(self, path: PathLike, backend: str = "pandas", stats: Optional[dict] = None):
@@ -219,9 +220,38 @@ class Sweep:
         for run_id in self.run_ids():
             yield self.run(run_id)
 
-    def timeseries(self, table: str = "timeseries") -> Iterator[tuple]:
-        """``(run_id, DataFrame)`` for each finished run's table, read lazily, one run at a time
-        (``table``: ``timeseries``, ``subnets`` or ``events``)."""
+    @property
+    def timeseries_path(self) -> Path:
+        """The sweep's ``timeseries.parquet`` (for ``polars.scan_parquet`` and the like)."""
+        return self.path / "timeseries.parquet"
+
+    def timeseries(self, columns: Optional[Sequence[str]] = None):
+        """Every finished run's ``timeseries.csv`` in one DataFrame, read from the sweep's
+        ``timeseries.parquet``: columns ``run_id``, ``setting`` (``s01``.., as reports label
+        settings), ``point``, ``seed``, then the runs' columns (integers as int64, the rest
+        float64, empty cells null). ``columns`` reads only those (the four labels are always
+        read)."""
+        path = self.timeseries_path
+        if not path.is_file():
+            raise ScenarioError(
+                f"{self.path}: no timeseries.parquet (an unfinished sweep, or one written by an older "
+                "taosim): run the same sweep command again to resume it and write the file"
+            )
+        wanted = None
+        if columns is not None:
+            labels = ["run_id", "setting", "point", "seed"]
+            wanted = labels + [c for c in columns if c not in labels]
+        if self.backend == "pandas":
+            import pandas as pd
+
+            return pd.read_parquet(path, columns=wanted)
+        import polars as pl
+
+        return pl.read_parquet(path, columns=wanted)
+
+    def iter_tables(self, table: str = "timeseries") -> Iterator[tuple]:
+        """``(run_id, DataFrame)`` for each finished run's table, read lazily from its CSV, one
+        run at a time (``table``: ``timeseries``, ``subnets`` or ``events``)."""
         if table not in _TABLES:
             raise ValueError(f"table must be one of {_TABLES}, not {table!r}")
         for run_id in self.run_ids():

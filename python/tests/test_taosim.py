@@ -207,17 +207,62 @@ def test_sweep_runs_resumes_and_matches_the_cli(tmp_path):
         assert digests(tmp_path / "py" / "runs" / run_id) == digests(tmp_path / "cli" / "runs" / run_id)
 
 
-def test_sweep_shards_and_lazy_timeseries(tmp_path):
+def test_sweep_shards_and_lazy_tables(tmp_path):
     shard = taosim.sweep(SWEEP, tmp_path / "k1", jobs=1, shard="1/2")
     assert shard.stats["total"] == 2 and shard.stats["sweep_runs"] == 4
     assert shard.run_ids() == ["p0000-s1", "p0001-s1"]
-    tables = list(shard.timeseries())
+    tables = list(shard.iter_tables())
     assert [run_id for run_id, _ in tables] == shard.run_ids()
     assert all(len(df) == 2000 // 500 + 1 for _, df in tables)
     # The two settings (halving, smooth) sample the same blocks with different emission.
     (_, halving), (_, smooth) = tables
     assert halving["block"].equals(smooth["block"])
     assert not halving["block_emission_tao"].equals(smooth["block_emission_tao"])
+
+
+@pytest.mark.parametrize("backend", ["pandas", "polars"])
+def test_sweep_timeseries_is_every_run_in_one_table(tmp_path, backend):
+    (tmp_path / "s.toml").write_text(SWEEP)
+    sweep = taosim.sweep(tmp_path / "s.toml", tmp_path / "s", jobs=2, backend=backend)
+    table = sweep.timeseries()
+    rows = 2000 // 500 + 1
+    assert len(table) == 4 * rows
+    assert list(table.columns[:5]) == ["run_id", "setting", "point", "seed", "block"]
+    ids = list(table["run_id"])
+    assert ids == [run_id for run_id in sweep.run_ids() for _ in range(rows)]
+    assert list(table["setting"])[:: rows] == ["s01", "s01", "s02", "s02"]
+    assert list(table["seed"])[:: rows] == [1, 2, 1, 2]
+    # Every run's rows equal its own CSV, column by column.
+    for run_id, csv_table in sweep.iter_tables():
+        if backend == "pandas":
+            part = table[table["run_id"] == run_id].reset_index(drop=True)
+            assert str(part["block"].dtype) == "int64"
+            for column in csv_table.columns:
+                # equals: NaN (an empty cell) matches NaN.
+                assert part[column].astype(float).equals(csv_table[column].astype(float)), column
+        else:
+            import polars as pl
+
+            part = table.filter(pl.col("run_id") == run_id)
+            assert part["block"].dtype == pl.Int64
+            for column in csv_table.columns:
+                assert part[column].cast(pl.Float64).to_list() == csv_table[column].cast(pl.Float64).to_list(), column
+    # Only the columns asked for (and the labels).
+    narrow = sweep.timeseries(columns=["day", "block_emission_tao"])
+    assert list(narrow.columns) == ["run_id", "setting", "point", "seed", "day", "block_emission_tao"]
+    # The CLI writes the same bytes.
+    done = run_cli("sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "cli"), "--jobs", "1", "-q")
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "cli" / "timeseries.parquet").read_bytes() == sweep.timeseries_path.read_bytes()
+
+
+def test_sweep_timeseries_without_its_file_says_how_to_get_it(tmp_path):
+    sweep = taosim.sweep(SWEEP, tmp_path / "s", jobs=2)
+    sweep.timeseries_path.unlink()
+    with pytest.raises(taosim.ScenarioError, match="run the same sweep command again"):
+        sweep.timeseries()
+    again = taosim.sweep(SWEEP, tmp_path / "s", jobs=2)
+    assert again.stats["reused"] == 4 and len(again.timeseries()) == 4 * 5
 
 
 def test_sweep_errors(tmp_path):
