@@ -114,24 +114,14 @@ pub fn search(args: SearchArgs) -> ExitCode {
         }
     };
     let scenario_at = |v: f64| load_at(v).map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "));
-    let rows = match search::search(args.seeds, base.seed, args.lo, args.hi, args.steps, &scenario_at) {
-        Ok(rows) => rows,
+    let settings = Settings { param: &args.param, lo: args.lo, hi: args.hi, steps: args.steps, points: args.points };
+    let (rows, files) = match outcome(&settings, args.seeds, base.seed, &base.name, &scenario_at) {
+        Ok(done) => done,
         Err(e) => {
             eprintln!("error: {e}");
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let thresholds: Vec<Threshold> = rows.iter().map(|(_, t)| *t).collect();
-    let mut grid = search::grid(args.lo, args.hi, args.points);
-    grid.extend(thresholds.iter().map(Threshold::value).filter(|v| v.is_finite()));
-    grid.sort_by(f64::total_cmp);
-    grid.dedup();
-    let curve = search::curve(&thresholds, &grid);
-    let files = [
-        (FILES[0], search::thresholds_csv(&args.param, &rows)),
-        (FILES[1], search::curve_csv(&args.param, &curve)),
-        (FILES[2], curve_svg(&base.name, &args.param, rows.len(), &curve)),
-    ];
     let written = write_folder(staging.path(), &files, |outputs| manifest(&args, &base, &rows, outputs))
         .and_then(|()| staging.finish(args.force).map(|_| ()));
     if let Err(e) = written {
@@ -142,7 +132,7 @@ pub fn search(args: SearchArgs) -> ExitCode {
     for (seed, t) in &rows {
         println!("{seed:<5} {:<12} {}", t.status(), t.value());
     }
-    let mut finite: Vec<f64> = thresholds.iter().map(Threshold::value).filter(|v| v.is_finite()).collect();
+    let mut finite: Vec<f64> = rows.iter().map(|(_, t)| t.value()).filter(|v| v.is_finite()).collect();
     finite.sort_by(f64::total_cmp);
     if let (Some(min), Some(max)) = (finite.first(), finite.last()) {
         println!("captures from {min} to {max} across {} of {} seeds", finite.len(), rows.len());
@@ -153,6 +143,111 @@ pub fn search(args: SearchArgs) -> ExitCode {
         eprintln!("{} seeds in {:.1} s; wrote {}", rows.len(), started.elapsed().as_secs_f64(), out.display());
     }
     ExitCode::SUCCESS
+}
+
+/// What a search computes, as its manifest records it.
+struct Settings<'a> {
+    param: &'a str,
+    lo: f64,
+    hi: f64,
+    steps: u32,
+    points: usize,
+}
+
+/// A search folder's files besides its manifest: (name, text).
+type Files = [(&'static str, String); 3];
+
+/// The seeds' thresholds and the folder's files (name, text): the search itself, shared by
+/// `taosim search` and the replay of a search folder.
+fn outcome(
+    settings: &Settings<'_>,
+    seeds: u64,
+    first_seed: u64,
+    name: &str,
+    scenario_at: &(dyn Fn(f64) -> Result<Scenario, String> + Sync),
+) -> Result<(Vec<(u64, Threshold)>, Files), String> {
+    let Settings { param, lo, hi, steps, points } = *settings;
+    let rows = search::search(seeds, first_seed, lo, hi, steps, scenario_at).map_err(|e| e.to_string())?;
+    let thresholds: Vec<Threshold> = rows.iter().map(|(_, t)| *t).collect();
+    let mut grid = search::grid(lo, hi, points);
+    grid.extend(thresholds.iter().map(Threshold::value).filter(|v| v.is_finite()));
+    grid.sort_by(f64::total_cmp);
+    grid.dedup();
+    let curve = search::curve(&thresholds, &grid);
+    let files = [
+        (FILES[0], search::thresholds_csv(param, &rows)),
+        (FILES[1], search::curve_csv(param, &curve)),
+        (FILES[2], curve_svg(name, param, rows.len(), &curve)),
+    ];
+    Ok((rows, files))
+}
+
+/// `taosim replay DIR` of a search folder: the search re-run from its manifest (the recorded
+/// scenario with the parameter set to each value tried, the recorded seeds and settings), and
+/// each file's digest compared with the manifest's and the file's on disk. Exit 0 when all
+/// match, 1 when one differs, 2 when the manifest cannot be read.
+pub fn replay(dir: &Path, manifest: &serde_json::Value) -> ExitCode {
+    let bad = |message: String| bad_input(format!("{}: {message}", dir.join(sim::output::MANIFEST).display()));
+    let search = &manifest["search"];
+    let (Some(param), Some(lo), Some(hi), Some(steps), Some(points)) = (
+        search["param"].as_str(),
+        search["lo"].as_f64(),
+        search["hi"].as_f64(),
+        search["steps"].as_u64().and_then(|s| u32::try_from(s).ok()),
+        search["points"].as_u64().and_then(|p| usize::try_from(p).ok()),
+    ) else {
+        return bad("not a search manifest (search.param, lo, hi, steps and points are needed)".into());
+    };
+    let seeds: Vec<u64> =
+        manifest["seeds"].as_array().map(|a| a.iter().filter_map(|s| s.as_u64()).collect()).unwrap_or_default();
+    let consecutive = seeds.windows(2).all(|w| w[1] == w[0].wrapping_add(1));
+    let (Some(&first_seed), true) = (seeds.first(), consecutive) else {
+        return bad("seeds: a list of consecutive seeds is needed".into());
+    };
+    let recorded: Scenario = match serde_json::from_value(manifest["scenario"].clone()) {
+        Ok(s) => s,
+        Err(e) => return bad(format!("the recorded scenario is not valid: {e}")),
+    };
+    let text = recorded.to_toml();
+    let source = format!("{} (recorded scenario)", dir.join(sim::output::MANIFEST).display());
+    let scenario_at = |v: f64| {
+        scenario::load(Source::Text { name: &source, text: &text }, &[format!("{param}={v:?}")])
+            .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
+    };
+    if let Err(e) = scenario_at(lo) {
+        return bad(e);
+    }
+    let settings = Settings { param, lo, hi, steps, points };
+    let files = match outcome(&settings, seeds.len() as u64, first_seed, &recorded.name, &scenario_at) {
+        Ok((_, files)) => files,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_FAILED);
+        }
+    };
+    let mut all = true;
+    for (name, text) in &files {
+        let recorded = manifest["outputs"][*name].as_str().unwrap_or("");
+        let replayed = sim::output::bytes_digest(text.as_bytes());
+        let on_disk = sim::output::file_digest(&dir.join(name)).ok();
+        let status = match on_disk.as_deref() {
+            _ if replayed == recorded && on_disk.as_deref() == Some(recorded) => "match".to_string(),
+            None => "MISSING from the search folder".to_string(),
+            Some(d) if d != recorded && replayed == recorded => {
+                "MODIFIED since the search (re-run matches the manifest)".to_string()
+            }
+            Some(_) => format!("DIFFERS: re-run gives {replayed}"),
+        };
+        all &= status == "match";
+        println!("{name:<16}{status}");
+    }
+    if all {
+        println!("all {} digests match", files.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("replay does NOT match the manifest");
+        ExitCode::from(EXIT_FAILED)
+    }
 }
 
 /// The files of a search folder besides its manifest.

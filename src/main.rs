@@ -46,9 +46,9 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Re-run a run folder from its manifest and check every output digest.
+    /// Re-run a run (or search) folder from its manifest and check every output digest.
     Replay {
-        /// The run folder (it holds manifest.json).
+        /// The run or search folder (it holds manifest.json).
         run_dir: PathBuf,
         /// No progress bar.
         #[arg(long, short)]
@@ -307,6 +307,14 @@ fn cmd_check(files: &[PathBuf]) -> ExitCode {
 }
 
 fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
+    // A search folder's manifest: the search re-run.
+    if let Some(manifest) = std::fs::read_to_string(run_dir.join(sim::output::MANIFEST))
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .filter(|m| m["format"] == cmd_search::SEARCH_MANIFEST_FORMAT)
+    {
+        return cmd_search::replay(run_dir, &manifest);
+    }
     let bar = progress_bar(quiet, "replay");
     let mut on_progress = |done: u64, total: u64| {
         bar.set_length(total);

@@ -112,6 +112,26 @@ fn search_force_replaces_only_a_search_folder_and_leaves_no_staging() {
         .collect();
     names.sort();
     assert_eq!(names, ["mine", "o"], "no staging folder left");
+
+    // `taosim replay` re-runs the search from its manifest: all match; a changed file is
+    // named as modified (exit 1); a manifest that is not a search's is refused.
+    let replay = taosim(&["replay", "o", "-q"], tmp.path());
+    assert!(replay.status.success(), "{}{}", text(&replay.stdout), text(&replay.stderr));
+    assert!(text(&replay.stdout).contains("all 3 digests match"), "{}", text(&replay.stdout));
+    let curve = tmp.path().join("o/curve.csv");
+    let original = std::fs::read_to_string(&curve).expect("curve");
+    std::fs::write(&curve, original.replace(",1\n", ",0.5\n")).expect("edit");
+    let changed = taosim(&["replay", "o", "-q"], tmp.path());
+    assert_eq!(changed.status.code(), Some(1), "{}", text(&changed.stdout));
+    assert!(text(&changed.stdout).contains("curve.csv       MODIFIED since the search"), "{}", text(&changed.stdout));
+    let path = tmp.path().join("o/manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("json");
+    manifest["search"]["lo"] = serde_json::Value::Null;
+    std::fs::write(&path, manifest.to_string()).expect("write");
+    let refused = taosim(&["replay", "o", "-q"], tmp.path());
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(text(&refused.stderr).contains("not a search manifest"), "{}", text(&refused.stderr));
 }
 
 #[test]

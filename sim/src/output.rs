@@ -131,6 +131,11 @@ impl Write for OutputFile {
     }
 }
 
+/// SHA-256 (hex) of bytes in memory, as [`file_digest`] gives it for a file holding them.
+pub fn bytes_digest(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
 /// SHA-256 (hex) of a file's bytes.
 pub fn file_digest(path: &Path) -> io::Result<String> {
     let mut hasher = Sha256::new();
