@@ -225,29 +225,16 @@ pub fn replay(dir: &Path, manifest: &serde_json::Value) -> ExitCode {
             return ExitCode::from(EXIT_FAILED);
         }
     };
-    let mut all = true;
-    for (name, text) in &files {
-        let recorded = manifest["outputs"][*name].as_str().unwrap_or("");
-        let replayed = sim::output::bytes_digest(text.as_bytes());
-        let on_disk = sim::output::file_digest(&dir.join(name)).ok();
-        let status = match on_disk.as_deref() {
-            _ if replayed == recorded && on_disk.as_deref() == Some(recorded) => "match".to_string(),
-            None => "MISSING from the search folder".to_string(),
-            Some(d) if d != recorded && replayed == recorded => {
-                "MODIFIED since the search (re-run matches the manifest)".to_string()
-            }
-            Some(_) => format!("DIFFERS: re-run gives {replayed}"),
-        };
-        all &= status == "match";
-        println!("{name:<16}{status}");
-    }
-    if all {
-        println!("all {} digests match", files.len());
-        ExitCode::SUCCESS
-    } else {
-        println!("replay does NOT match the manifest");
-        ExitCode::from(EXIT_FAILED)
-    }
+    let checks: Vec<sim::run::FileCheck> = files
+        .iter()
+        .map(|(name, text)| sim::run::FileCheck {
+            name: name.to_string(),
+            recorded: manifest["outputs"][*name].as_str().unwrap_or("").to_string(),
+            on_disk: sim::output::file_digest(&dir.join(name)).ok(),
+            replayed: Some(sim::output::bytes_digest(text.as_bytes())),
+        })
+        .collect();
+    super::print_checks(&checks)
 }
 
 /// The files of a search folder besides its manifest.

@@ -324,35 +324,40 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
     bar.finish_and_clear();
     match result {
         Ok(checks) => {
-            let mut all = true;
-            let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0) + 2;
-            for c in &checks {
-                let status = match (&c.on_disk, &c.replayed) {
-                    _ if c.matches() => "match".to_string(),
-                    (None, _) => "MISSING from the run folder".to_string(),
-                    (_, None) => "NOT PRODUCED by the re-run".to_string(),
-                    (Some(d), Some(r)) if d != &c.recorded && r == &c.recorded => {
-                        "MODIFIED since the run (re-run matches the manifest)".to_string()
-                    }
-                    (Some(d), Some(r)) if d == &c.recorded => format!("DIFFERS: re-run gives {r}"),
-                    (Some(_), Some(r)) => format!("DIFFERS: file modified and re-run gives {r}"),
-                };
-                all &= c.matches();
-                println!("{:<width$}{status}", c.name);
-            }
+            let code = print_checks(&checks);
             note_other_build(run_dir);
-            if all {
-                println!("all {} digests match", checks.len());
-                ExitCode::SUCCESS
-            } else {
-                println!("replay does NOT match the manifest");
-                ExitCode::from(EXIT_FAILED)
-            }
+            code
         }
         Err(e) => {
             eprintln!("error: {e}");
             exit_for(&e)
         }
+    }
+}
+
+/// Prints each file's replay check (match, missing, modified, differs) and the verdict: exit 0
+/// when every file matches its recorded digest, 1 otherwise. Shared by run and search replays.
+pub(crate) fn print_checks(checks: &[sim::run::FileCheck]) -> ExitCode {
+    let width = checks.iter().map(|c| c.name.len()).max().unwrap_or(0) + 2;
+    for c in checks {
+        let status = match (&c.on_disk, &c.replayed) {
+            _ if c.matches() => "match".to_string(),
+            (None, _) => "MISSING from the folder".to_string(),
+            (_, None) => "NOT PRODUCED by the re-run".to_string(),
+            (Some(d), Some(r)) if d != &c.recorded && r == &c.recorded => {
+                "MODIFIED since it was written (re-run matches the manifest)".to_string()
+            }
+            (Some(d), Some(r)) if d == &c.recorded => format!("DIFFERS: re-run gives {r}"),
+            (Some(_), Some(r)) => format!("DIFFERS: file modified and re-run gives {r}"),
+        };
+        println!("{:<width$}{status}", c.name);
+    }
+    if checks.iter().all(sim::run::FileCheck::matches) {
+        println!("all {} digests match", checks.len());
+        ExitCode::SUCCESS
+    } else {
+        println!("replay does NOT match the manifest");
+        ExitCode::from(EXIT_FAILED)
     }
 }
 

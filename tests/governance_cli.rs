@@ -123,7 +123,11 @@ fn search_force_replaces_only_a_search_folder_and_leaves_no_staging() {
     std::fs::write(&curve, original.replace(",1\n", ",0.5\n")).expect("edit");
     let changed = taosim(&["replay", "o", "-q"], tmp.path());
     assert_eq!(changed.status.code(), Some(1), "{}", text(&changed.stdout));
-    assert!(text(&changed.stdout).contains("curve.csv       MODIFIED since the search"), "{}", text(&changed.stdout));
+    assert!(
+        text(&changed.stdout).contains("curve.csv       MODIFIED since it was written"),
+        "{}",
+        text(&changed.stdout)
+    );
     let path = tmp.path().join("o/manifest.json");
     let mut manifest: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&path).expect("manifest")).expect("json");
