@@ -54,10 +54,13 @@ fn read(path: &Path) -> String {
     fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The sweep's files that must be identical however it was run: summary, Parquet, manifest.
-fn sweep_files(dir: &Path) -> (String, Vec<u8>, String) {
-    let parquet = dir.join("timeseries.parquet");
-    let bytes = fs::read(&parquet).unwrap_or_else(|e| panic!("{}: {e}", parquet.display()));
+/// The sweep's files that must be identical however it was run: summary, the Parquet files
+/// (timeseries, subnets), manifest.
+fn sweep_files(dir: &Path) -> (String, Vec<Vec<u8>>, String) {
+    let bytes = ["timeseries.parquet", "subnets.parquet"]
+        .iter()
+        .map(|name| fs::read(dir.join(name)).unwrap_or_else(|e| panic!("{}/{name}: {e}", dir.display())))
+        .collect();
     (read(&dir.join("summary.csv")), bytes, read(&dir.join("manifest.json")))
 }
 
@@ -89,12 +92,12 @@ fn summary_is_byte_identical_for_any_thread_count_and_for_merged_shards() {
     let (reference, parquet, manifest) = summaries["jobs 1"].clone();
     for (what, (summary, table, m)) in &summaries {
         assert_eq!(summary, &reference, "{what}: summary.csv differs");
-        assert!(table == &parquet, "{what}: timeseries.parquet differs");
+        assert!(table == &parquet, "{what}: a Parquet file differs");
         assert_eq!(m, &manifest, "{what}: manifest.json differs");
     }
     // A shard's own folder gathers only its runs: a smaller file than the whole sweep's.
     let shard_parquet = fs::metadata(shard_dirs[0].join("timeseries.parquet")).expect("shard parquet").len();
-    assert!(shard_parquet < parquet.len() as u64, "shard {shard_parquet} vs whole {}", parquet.len());
+    assert!(shard_parquet < parquet[0].len() as u64, "shard {shard_parquet} vs whole {}", parquet[0].len());
     // The summary has every run in plan order, 6 failed runs with their error, and metrics.
     let lines: Vec<&str> = reference.lines().collect();
     assert_eq!(lines.len(), 19);
@@ -122,7 +125,7 @@ fn summary_is_byte_identical_for_any_thread_count_and_for_merged_shards() {
     // Merging again is a no-op that gives the same bytes.
     ok(&["merge", p(&shard_dirs[0]), p(&shard_dirs[1]), p(&shard_dirs[2]), "--out", p(&merged), "--quiet"]);
     assert_eq!(read(&merged.join("summary.csv")), reference);
-    assert!(sweep_files(&merged).1 == parquet, "merging again changed timeseries.parquet");
+    assert!(sweep_files(&merged).1 == parquet, "merging again changed a Parquet file");
 }
 
 /// Non-hidden entries of `runs/` (complete run folders) with their inode numbers.
@@ -166,6 +169,7 @@ fn a_killed_sweep_resumes_to_the_same_summary_without_recomputing_finished_runs(
     assert!(finished.len() >= 4 && finished.len() < 40, "killed part-way: {} runs finished", finished.len());
     assert!(!out.join("summary.csv").exists(), "an interrupted sweep publishes no summary");
     assert!(!out.join("timeseries.parquet").exists(), "an interrupted sweep publishes no Parquet file");
+    assert!(!out.join("subnets.parquet").exists(), "an interrupted sweep publishes no Parquet file");
     let mtimes: BTreeMap<String, std::time::SystemTime> = finished
         .keys()
         .map(|id| {

@@ -183,12 +183,12 @@ def run(
 
 
 class Sweep:
-    """A sweep folder (as ``taosim sweep`` writes it): ``summary.csv``, ``timeseries.parquet``
-    and ``runs/``.
+    """A sweep folder (as ``taosim sweep`` writes it): ``summary.csv``, ``timeseries.parquet``,
+    ``subnets.parquet`` and ``runs/``.
 
     ``runs`` is the runs table (one row per run: id, seed, varied fields, status, metrics);
-    :meth:`timeseries` every finished run's timeseries in one DataFrame, from the sweep's
-    Parquet file; :meth:`iter_tables` one run's table at a time, from its CSV.
+    :meth:`timeseries` and :meth:`subnets` every finished run's series in one DataFrame each,
+    from the sweep's Parquet files; :meth:`iter_tables` one run's table at a time, from its CSV.
     """
 
     def __init__(self, path: PathLike, backend: str = "pandas", stats: Optional[dict] = None):
@@ -225,16 +225,29 @@ class Sweep:
         """The sweep's ``timeseries.parquet`` (for ``polars.scan_parquet`` and the like)."""
         return self.path / "timeseries.parquet"
 
+    @property
+    def subnets_path(self) -> Path:
+        """The sweep's ``subnets.parquet``."""
+        return self.path / "subnets.parquet"
+
     def timeseries(self, columns: Optional[Sequence[str]] = None):
         """Every finished run's ``timeseries.csv`` in one DataFrame, read from the sweep's
         ``timeseries.parquet``: columns ``run_id``, ``setting`` (``s01``.., as reports label
         settings), ``point``, ``seed``, then the runs' columns (integers as int64, the rest
         float64, empty cells null). ``columns`` reads only those (the four labels are always
         read)."""
-        path = self.timeseries_path
+        return self._parquet(self.timeseries_path, columns)
+
+    def subnets(self, columns: Optional[Sequence[str]] = None):
+        """Every finished run's ``subnets.csv`` (one row per subnet per sample) in one
+        DataFrame, from the sweep's ``subnets.parquet``; labelled and typed as
+        :meth:`timeseries`."""
+        return self._parquet(self.subnets_path, columns)
+
+    def _parquet(self, path: Path, columns: Optional[Sequence[str]]):
         if not path.is_file():
             raise ScenarioError(
-                f"{self.path}: no timeseries.parquet (an unfinished sweep, or one written by an older "
+                f"{self.path}: no {path.name} (an unfinished sweep, or one written by an older "
                 "taosim): run the same sweep command again to resume it and write the file"
             )
         wanted = None

@@ -247,13 +247,28 @@ def test_sweep_timeseries_is_every_run_in_one_table(tmp_path, backend):
             assert part["block"].dtype == pl.Int64
             for column in csv_table.columns:
                 assert part[column].cast(pl.Float64).to_list() == csv_table[column].cast(pl.Float64).to_list(), column
+    # The subnets' table: every run's rows, a row per subnet per sample.
+    subnets = sweep.subnets(columns=["netuid", "price_tao_per_alpha"])
+    for run_id, csv_table in sweep.iter_tables("subnets"):
+        if backend == "pandas":
+            part = subnets[subnets["run_id"] == run_id].reset_index(drop=True)
+            assert part["netuid"].tolist() == csv_table["netuid"].tolist()
+            assert part["price_tao_per_alpha"].equals(csv_table["price_tao_per_alpha"].astype(float))
+        else:
+            import polars as pl
+
+            part = subnets.filter(pl.col("run_id") == run_id)
+            assert part["netuid"].to_list() == csv_table["netuid"].to_list()
+            assert part["price_tao_per_alpha"].to_list() == csv_table["price_tao_per_alpha"].cast(pl.Float64).to_list()
     # Only the columns asked for (and the labels).
+
     narrow = sweep.timeseries(columns=["day", "block_emission_tao"])
     assert list(narrow.columns) == ["run_id", "setting", "point", "seed", "day", "block_emission_tao"]
     # The CLI writes the same bytes.
     done = run_cli("sweep", str(tmp_path / "s.toml"), "--out", str(tmp_path / "cli"), "--jobs", "1", "-q")
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "cli" / "timeseries.parquet").read_bytes() == sweep.timeseries_path.read_bytes()
+    assert (tmp_path / "cli" / "subnets.parquet").read_bytes() == sweep.subnets_path.read_bytes()
 
 
 def test_sweep_timeseries_without_its_file_says_how_to_get_it(tmp_path):

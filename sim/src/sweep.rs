@@ -10,10 +10,11 @@
 //! DIR/manifest.json    the sweep: resolved sweep, taosim version, the runs, shard info
 //! DIR/summary.csv      one row per run in plan order (point-major, then seed)
 //! DIR/timeseries.parquet  every finished run's timeseries, labelled by run, setting and seed
+//! DIR/subnets.parquet     every finished run's per-subnet series, labelled the same way
 //! DIR/runs/<run_id>/   each run's own run folder (run_id like `p0003-s42`)
 //! ```
 //!
-//! Every byte of `summary.csv`, `timeseries.parquet` and `manifest.json` is a function of the resolved sweep alone:
+//! Every byte of `summary.csv`, the Parquet files and `manifest.json` is a function of the resolved sweep alone:
 //! not of the thread count, the completion order, the shard split or earlier interruptions.
 //! [`merge`] combines the folders of `--shard K/N` runs into the folder a single machine would
 //! have written.
@@ -25,7 +26,7 @@ pub mod merge;
 pub mod plan;
 pub mod summary;
 
-pub use columnar::{TIMESERIES_PARQUET, setting_label};
+pub use columnar::{TABLES, TIMESERIES_PARQUET, setting_label};
 pub use execute::{Options, Progress, Stats, run_sweep};
 pub use folder::{ManifestHead, SWEEP_MANIFEST_FORMAT, Shard, SweepManifest, read_sweep_head, read_sweep_manifest};
 pub use merge::merge;

@@ -1,7 +1,8 @@
-//! `timeseries.parquet`: every finished run's `timeseries.csv` in one columnar file, so that
-//! pandas or polars load a sweep of thousands of runs in one call (`pd.read_parquet`).
+//! `timeseries.parquet` and `subnets.parquet`: every finished run's `timeseries.csv` (and
+//! `subnets.csv`, one row per subnet per sample) in one columnar file each, so that pandas or
+//! polars load a sweep of thousands of runs in one call (`pd.read_parquet`).
 //!
-//! Rows come in run order (point-major, then seed; within a run, in sample order) and carry
+//! Rows come in run order (point-major, then seed; within a run, in the CSV's order) and carry
 //! four leading columns: `run_id` (`p0003-s42`), `setting` (the point's short label, `s04`,
 //! as `taosim report` names it in `settings.csv`), `point` and `seed`; then the runs' own
 //! columns, in the order they first appear. A column is 64-bit integer when every cell of it
@@ -31,12 +32,30 @@ use std::io::{self, BufWriter};
 use std::path::Path;
 use std::sync::Arc;
 
-/// The file's name in a sweep folder.
-pub const TIMESERIES_PARQUET: &str = "timeseries.parquet";
-/// The file while it is being written (renamed to [`TIMESERIES_PARQUET`] when complete).
-pub const TIMESERIES_PARQUET_PARTIAL: &str = ".timeseries.parquet.partial";
-/// The run file gathered.
-const RUN_FILE: &str = "timeseries.csv";
+/// A run file gathered into a sweep-wide Parquet file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Table {
+    /// The run folder's CSV file.
+    pub run_file: &'static str,
+    /// The sweep folder's Parquet file.
+    pub name: &'static str,
+}
+
+impl Table {
+    /// The file while it is being written (renamed to [`Table::name`] when complete).
+    pub fn partial(&self) -> String {
+        format!(".{}.partial", self.name)
+    }
+}
+
+/// The network's series: one row per sample.
+pub const TIMESERIES: Table = Table { run_file: "timeseries.csv", name: "timeseries.parquet" };
+/// The subnets' series: one row per subnet per sample.
+pub const SUBNETS: Table = Table { run_file: "subnets.csv", name: "subnets.parquet" };
+/// Every table a sweep gathers.
+pub const TABLES: [Table; 2] = [TIMESERIES, SUBNETS];
+/// The timeseries file's name in a sweep folder.
+pub const TIMESERIES_PARQUET: &str = TIMESERIES.name;
 /// Rows per row group: large enough for good compression and fast scans, small enough that
 /// the writer's buffer stays a few tens of MB with a hundred columns.
 const ROW_GROUP_ROWS: usize = 65_536;
@@ -103,12 +122,12 @@ fn open(path: &Path) -> Result<csv::Reader<fs::File>, Error> {
 
 /// First pass: the union of the runs' columns (in order of first appearance) and each one's
 /// type. Checks every cell is a number or empty.
-fn settle_columns(runs_dir: &Path, plan: &Plan, runs: &[usize]) -> Result<Vec<(String, Kind)>, Error> {
+fn settle_columns(runs_dir: &Path, plan: &Plan, runs: &[usize], table: Table) -> Result<Vec<(String, Kind)>, Error> {
     let mut columns: Vec<(String, Kind)> = Vec::new();
     let mut position: BTreeMap<String, usize> = BTreeMap::new();
     let mut record = csv::StringRecord::new();
     for &index in runs {
-        let path = runs_dir.join(plan.run_id(index)).join(RUN_FILE);
+        let path = runs_dir.join(plan.run_id(index)).join(table.run_file);
         let mut reader = open(&path)?;
         let header = reader.headers().map_err(|e| csv_error(&path, e))?.clone();
         let mut at = Vec::with_capacity(header.len());
@@ -203,12 +222,17 @@ fn run_batch(
         .map_err(|e| Error::Write { path: path.to_path_buf(), message: format!("cannot gather its columns: {e}") })
 }
 
-/// Writes `dir/timeseries.parquet` from the `timeseries.csv` of runs `runs` (run numbers in
-/// run order, each a finished run folder under `dir/runs/`). Staged and renamed: an error
-/// leaves any earlier file as it was.
-pub fn write_timeseries(dir: &Path, plan: &Plan, runs: &[usize]) -> Result<(), Error> {
+/// Writes every table of [`TABLES`] for runs `runs` (see [`write_table`]).
+pub fn write_tables(dir: &Path, plan: &Plan, runs: &[usize]) -> Result<(), Error> {
+    TABLES.iter().try_for_each(|&table| write_table(dir, plan, runs, table))
+}
+
+/// Writes `dir/<table.name>` from the `table.run_file` of runs `runs` (run numbers in run
+/// order, each a finished run folder under `dir/runs/`). Staged and renamed: an error leaves
+/// any earlier file as it was.
+pub fn write_table(dir: &Path, plan: &Plan, runs: &[usize], table: Table) -> Result<(), Error> {
     let runs_dir = dir.join(RUNS);
-    let columns = settle_columns(&runs_dir, plan, runs)?;
+    let columns = settle_columns(&runs_dir, plan, runs, table)?;
     let mut fields = vec![
         Field::new("run_id", DataType::Utf8, false),
         Field::new("setting", DataType::Utf8, false),
@@ -224,7 +248,7 @@ pub fn write_timeseries(dir: &Path, plan: &Plan, runs: &[usize]) -> Result<(), E
         .set_created_by(format!("taosim {}", env!("CARGO_PKG_VERSION")))
         .build();
 
-    let partial = dir.join(TIMESERIES_PARQUET_PARTIAL);
+    let partial = dir.join(table.partial());
     let write_error = |e: parquet::errors::ParquetError| Error::Write { path: partial.clone(), message: e.to_string() };
     let file = fs::File::create(&partial).map_err(|e| Error::io(&partial, "cannot create", e))?;
     let mut writer =
@@ -235,7 +259,7 @@ pub fn write_timeseries(dir: &Path, plan: &Plan, runs: &[usize]) -> Result<(), E
             let point = plan.point_of(index);
             let setting = setting_label(point, plan.points());
             let point = u32::try_from(point).unwrap_or(u32::MAX);
-            let path = runs_dir.join(&run_id).join(RUN_FILE);
+            let path = runs_dir.join(&run_id).join(table.run_file);
             let batch = run_batch(&path, &schema, &columns, (&run_id, &setting, point, plan.seed_of(index)))?;
             writer.write(&batch).map_err(write_error)?;
         }
@@ -247,16 +271,19 @@ pub fn write_timeseries(dir: &Path, plan: &Plan, runs: &[usize]) -> Result<(), E
         let _ = fs::remove_file(&partial);
         return Err(e);
     }
-    let target = dir.join(TIMESERIES_PARQUET);
+    let target = dir.join(table.name);
     fs::rename(&partial, &target).map_err(|e| Error::io(&target, "cannot rename into place", e))
 }
 
-/// Removes a stale partial file (a sweep killed while writing it).
-pub fn clear_partial(dir: &Path) -> io::Result<()> {
-    match fs::remove_file(dir.join(TIMESERIES_PARQUET_PARTIAL)) {
-        Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
+/// Removes stale partial files (a sweep killed while writing them).
+pub fn clear_partials(dir: &Path) -> io::Result<()> {
+    for table in TABLES {
+        match fs::remove_file(dir.join(table.partial())) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+            _ => {}
+        }
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -275,7 +302,7 @@ mod tests {
     fn write_run(dir: &Path, plan: &Plan, index: usize, csv: &str) {
         let run = dir.join(RUNS).join(plan.run_id(index));
         fs::create_dir_all(&run).expect("run dir");
-        fs::write(run.join(RUN_FILE), csv).expect("csv");
+        fs::write(run.join(TIMESERIES.run_file), csv).expect("csv");
     }
 
     fn read_back(path: &Path) -> RecordBatch {
@@ -303,8 +330,8 @@ mod tests {
         write_run(tmp.path(), &plan, 0, "block,day,price,count\n0,0,250.5,1\n10,0.5,,-0\n");
         write_run(tmp.path(), &plan, 2, "block,day,price,count\n0,0,250,2\n");
         write_run(tmp.path(), &plan, 3, "block,day,price,count,extra\n0,0,1e2,3,9\n10,0.5,99.25,4,\n");
-        write_timeseries(tmp.path(), &plan, &[0, 2, 3]).expect("written");
-        assert!(!tmp.path().join(TIMESERIES_PARQUET_PARTIAL).exists());
+        write_table(tmp.path(), &plan, &[0, 2, 3], TIMESERIES).expect("written");
+        assert!(!tmp.path().join(TIMESERIES.partial()).exists());
         let batch = read_back(&tmp.path().join(TIMESERIES_PARQUET));
         let names: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
         assert_eq!(names, ["run_id", "setting", "point", "seed", "block", "day", "price", "count", "extra"]);
@@ -333,19 +360,19 @@ mod tests {
         let plan = plan();
         write_run(tmp.path(), &plan, 0, "block,price\n0,250.5\n");
         write_run(tmp.path(), &plan, 1, "block,price\n0,251\n");
-        write_timeseries(tmp.path(), &plan, &[0, 1]).expect("written");
+        write_table(tmp.path(), &plan, &[0, 1], TIMESERIES).expect("written");
         let first = fs::read(tmp.path().join(TIMESERIES_PARQUET)).expect("bytes");
-        write_timeseries(tmp.path(), &plan, &[0, 1]).expect("again");
+        write_table(tmp.path(), &plan, &[0, 1], TIMESERIES).expect("again");
         assert_eq!(fs::read(tmp.path().join(TIMESERIES_PARQUET)).expect("bytes"), first);
         // A changed value changes the file.
         write_run(tmp.path(), &plan, 1, "block,price\n0,252\n");
-        write_timeseries(tmp.path(), &plan, &[0, 1]).expect("changed");
+        write_table(tmp.path(), &plan, &[0, 1], TIMESERIES).expect("changed");
         assert_ne!(fs::read(tmp.path().join(TIMESERIES_PARQUET)).expect("bytes"), first);
 
         write_run(tmp.path(), &plan, 1, "block,price\n0,251\n1,cheap\n");
-        let err = write_timeseries(tmp.path(), &plan, &[0, 1]).expect_err("not a number").to_string();
+        let err = write_table(tmp.path(), &plan, &[0, 1], TIMESERIES).expect_err("not a number").to_string();
         assert!(err.contains("p0000-s3/timeseries.csv") && err.contains("line 3, column `price`: `cheap`"), "{err}");
-        assert!(!tmp.path().join(TIMESERIES_PARQUET_PARTIAL).exists(), "no partial file left");
+        assert!(!tmp.path().join(TIMESERIES.partial()).exists(), "no partial file left");
         assert!(tmp.path().join(TIMESERIES_PARQUET).exists(), "the earlier file stays");
     }
 

@@ -98,8 +98,8 @@ pub fn run_sweep(
     let runs_dir = dir.join(RUNS);
     let indices: Vec<usize> = options.shard.unwrap_or(Shard::WHOLE).runs(plan.runs()).collect();
     let runner = |index: usize| run_one(plan, &runs_dir, index);
-    columnar::clear_partial(dir).map_err(|e| Error::io(dir, "cannot remove a stale partial file", e))?;
-    let gather = |finished: &[usize]| columnar::write_timeseries(dir, plan, finished);
+    columnar::clear_partials(dir).map_err(|e| Error::io(dir, "cannot remove a stale partial file", e))?;
+    let gather = |finished: &[usize]| columnar::write_tables(dir, plan, finished);
     execute(plan, dir, &indices, jobs, window_for(jobs), &runner, &gather, progress)
 }
 

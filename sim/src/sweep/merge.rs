@@ -211,7 +211,7 @@ pub fn merge(inputs: &[PathBuf], out: &Path, progress: &mut dyn FnMut(&Progress)
     let file = buffered.into_inner().map_err(|e| Error::io(&partial, "cannot write", e.into_error()))?;
     file.sync_all().map_err(|e| Error::io(&partial, "cannot write", e))?;
     drop(file);
-    columnar::write_timeseries(&building, &plan, &finished)?;
+    columnar::write_tables(&building, &plan, &finished)?;
     let summary = building.join(SUMMARY);
     fs::rename(&partial, &summary).map_err(|e| Error::io(&summary, "cannot rename into place", e))?;
     staging.finish(earlier).map_err(|e| Error::io(out, "cannot move the merged folder into place", e))?;
