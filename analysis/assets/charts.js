@@ -376,8 +376,10 @@
         var el = point.tips[0], b = el.getBBox();
         var p = new DOMPoint(b.x + b.width / 2, b.y + b.height / 2).matrixTransform(point.svg.getScreenCTM());
         point.svg.dispatchEvent(new MouseEvent("mousemove", { clientX: p.x, clientY: p.y, bubbles: true }));
+        var code = point.svg.parentNode.querySelector("figcaption code");
         out.point = {
           kind: point.kind,
+          metric: code ? code.textContent : null,
           label: el.getAttribute("data-label"),
           values: el.getAttribute("data-v"),
           text: pointText(el, point.yname),
