@@ -3,7 +3,8 @@
 //! the first chart over time, drags a zoom, hovers again, resets, and hovers over the first
 //! error-bar point, then writes what the page showed into `<pre id="taosim-selftest">`.
 //! The tooltips must show the runs' own values (from their `timeseries.csv` and `runs.csv`)
-//! at the sample nearest the pointer, and the zoomed axis the days the drag covered.
+//! at the sample nearest the pointer, and the zoomed axis the days the drag covered. A
+//! comparison's forest plot must show a row's change and interval from `compare.csv`.
 //!
 //! Ignored by default (it needs Chromium: `apt-get install -y chromium`); `.ci/run` runs it
 //! with `--ignored`, where a missing browser fails it rather than skipping it.
@@ -34,9 +35,9 @@ fn chromium() -> String {
 }
 
 /// The DOM of `page#selftest` after its scripts ran, as headless Chromium dumps it.
-fn dump_dom(page: &Path, profile: &Path) -> String {
+fn dump_dom(browser: &str, page: &Path, profile: &Path) -> String {
     let url = format!("file://{}#selftest", page.display());
-    let mut child = Command::new(chromium())
+    let mut child = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900", "--dump-dom"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg(&url)
@@ -191,6 +192,7 @@ fn check_tooltip(tip: &[String], c: &Chart, day: f64, runs: &[PathBuf], series: 
 #[test]
 #[ignore = "needs Chromium"]
 fn hover_and_zoom_show_the_runs_values_in_a_browser() {
+    let browser = chromium();
     let tmp = tempfile::tempdir().expect("tmp");
     let dir = tmp.path();
     let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/liquidity-shock.toml");
@@ -205,7 +207,7 @@ fn hover_and_zoom_show_the_runs_values_in_a_browser() {
     taosim(&["report", "--quiet", "runs", "--out", "report"], dir);
     let page = dir.join("report/report.html");
     let html = std::fs::read_to_string(&page).expect("report.html");
-    let result = selftest(&dump_dom(&page, &dir.join("chromium")));
+    let result = selftest(&dump_dom(&browser, &page, &dir.join("chromium")));
     assert!(result.get("error").is_none(), "{result}");
 
     let runs = [dir.join("runs/a-thin"), dir.join("runs/b-deep")];
@@ -266,4 +268,45 @@ fn hover_and_zoom_show_the_runs_values_in_a_browser() {
     let row = rows.iter().find(|r| r[1] == "s01").expect("s01's run");
     let run_value: f64 = row[col].parse().expect("a value");
     assert_eq!(values[0], analysis::format::round_significant(run_value, 5), "{metric}");
+}
+
+#[test]
+#[ignore = "needs Chromium"]
+fn a_forest_row_shows_its_change_and_interval_in_a_browser() {
+    let browser = chromium();
+    let tmp = tempfile::tempdir().expect("tmp");
+    let dir = tmp.path();
+    let scenario = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios/liquidity-shock.toml");
+    let scenario = scenario.to_str().expect("path");
+    // Three seeds a side (an interval needs 3 runs), the same seeds: paired.
+    for (side, depth) in [("A", "2000000.0"), ("B", "20000000.0")] {
+        for seed in ["1", "2", "3"] {
+            let set = format!("market.venue.depth_2pct_usd={depth}");
+            let out = format!("{side}/s{seed}");
+            taosim(&["run", scenario, "--quiet", "--horizon", "3d", "--seed", seed, "--set", &set, "--out", &out], dir);
+        }
+    }
+    taosim(&["compare", "--quiet", "A", "B", "--out", "cmp"], dir);
+    let result = selftest(&dump_dom(&browser, &dir.join("cmp/compare.html"), &dir.join("chromium")));
+    assert!(result.get("error").is_none(), "{result}");
+    // The forest's first row is compare.csv's first row with an interval.
+    let (header, rows) = read_csv(&dir.join("cmp/compare.csv"));
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("{name}"));
+    let row = rows.iter().find(|r| !r[col("diff_ci_low")].is_empty()).expect("a row with an interval");
+    let value = |name: &str| -> f64 { row[col(name)].parse().expect("a number") };
+    let scale = value("mean_a").abs();
+    let point = &result["point"];
+    assert_eq!(point["kind"], "forest", "{result}");
+    let lines = strings(&point["lines"]);
+    assert_eq!(lines[0], row[col("metric")]);
+    let percent = analysis::format::display_percent;
+    assert_eq!(
+        lines[1],
+        format!(
+            "{} (interval {} to {})",
+            percent(value("relative_change")),
+            percent(value("diff_ci_low") / scale),
+            percent(value("diff_ci_high") / scale)
+        )
+    );
 }
