@@ -67,10 +67,16 @@ figure svg{display:block;max-width:100%;height:auto}figcaption{font-size:12px;co
 .muted{color:#777}.scroll{overflow-x:auto;max-width:100%}.up{color:#b03a2e}.down{color:#1f618d}details{margin:6px 0}summary{cursor:pointer;color:#333}\
 dl dt{font-weight:600;margin-top:8px}dl dd{margin-left:18px}";
 
-/// The HTML page around a body.
+/// The script of reports and comparisons: hover values and x-axis zoom on the charts, from
+/// the data they carry ([`crate::svg`]). Ours, inlined: the page loads nothing, and without
+/// JavaScript the charts are the same static SVG.
+pub const CHARTS_SCRIPT: &str = include_str!("../assets/charts.js");
+
+/// The HTML page around a body, with [`CHARTS_SCRIPT`] at its end. The script sits in a
+/// commented-out CDATA section, so the page stays well-formed XML (its `<` and `&`).
 pub fn page(title: &str, body: &str) -> String {
     format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n</body>\n</html>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>\n{body}</main>\n<script>//<![CDATA[\n{CHARTS_SCRIPT}//]]>\n</script>\n</body>\n</html>\n",
         escape(title)
     )
 }
@@ -676,6 +682,44 @@ mod tests {
         let chart = |name: &str| series_chart(name, series_text(name, String::new()), std::slice::from_ref(&layer));
         assert!(chart("tao_price_usd").contains("(log scale)"));
         assert!(!chart("active_miners").contains("(log scale)"), "counts stay linear");
+    }
+
+    #[test]
+    fn the_page_inlines_its_script_and_loads_nothing() {
+        let values = vec![100.0, 1_000.0, 10.0];
+        let layer = BandLayer {
+            name: "s01".into(),
+            color: "#000".into(),
+            x: vec![0.0, 1.0, 2.0],
+            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
+            shade: false,
+        };
+        let chart = series_chart("tao_price_usd", series_text("tao_price_usd", String::new()), &[layer]);
+        let html = page("a & b", &format!("<figure>{chart}</figure>"));
+        // Well-formed XML (the script's `<` and `&` in a CDATA section), the script inline once.
+        let doc = roxmltree::Document::parse_with_options(
+            &html,
+            roxmltree::ParsingOptions { allow_dtd: true, ..roxmltree::ParsingOptions::default() },
+        )
+        .expect("well-formed");
+        let scripts: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("script")).collect();
+        assert_eq!(scripts.len(), 1);
+        assert!(scripts[0].attributes().len() == 0, "no src, no type: inline JavaScript");
+        let text: String = scripts[0].children().filter_map(|n| n.text()).collect();
+        assert!(text.contains(CHARTS_SCRIPT.trim()), "the whole script, inline");
+        assert!(!CHARTS_SCRIPT.contains("]]>") && !CHARTS_SCRIPT.to_ascii_lowercase().contains("</script"));
+        // Nothing fetched at view time: no URL to load in the page or the script.
+        for needle in ["http://", "https://", "src=", "fetch(", "XMLHttpRequest", "import(", "@import"] {
+            assert!(!CHARTS_SCRIPT.contains(needle), "{needle} in the script");
+        }
+        for node in doc.descendants() {
+            for a in node.attributes().filter(|a| matches!(a.name(), "src" | "href")) {
+                assert!(!a.value().contains("//"), "{}={}", a.name(), a.value());
+            }
+        }
+        let svg = doc.descendants().find(|n| n.has_tag_name("svg")).expect("the chart");
+        assert_eq!(svg.attribute("data-chart"), Some("band"));
+        assert_eq!(svg.attribute("data-ylog"), Some("1"), "a price spanning a factor of 100");
     }
 
     #[test]

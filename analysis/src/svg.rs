@@ -6,9 +6,25 @@
 //! title, axis labels with units and a legend; coordinates are printed with one decimal, so
 //! the bytes are the same on every machine. Colours: Tableau 10 (distinguishable in print
 //! and by most colour-blind readers), grey for an aggregated "rest".
+//!
+//! Charts also carry their data in `data-*` attributes, for the page's script
+//! (`assets/charts.js`: hover values and zoom) to read; they change nothing drawn. The root
+//! `<svg>` of a chart with hover has `data-chart` (`band`, `errorbar` or `forest`), the plot
+//! box in pixels (`data-x0`, `data-x1`, `data-y0`, `data-y1`), the axis ends in values
+//! (`data-xmin`... `data-ymax`), `data-ylog="1"` on a logarithmic value axis and the value
+//! axis's label (`data-yname`). A band chart's drawing is in `<g data-role="series">`, its
+//! x ticks in `<g data-role="xticks">`, and each median line has `data-label`, `data-y`
+//! (the values drawn) and `data-x` (days; left out when the same as the previous line's),
+//! written compactly by [`data_series`]. Each error-bar point is a `<g>` with `data-label`
+//! and `data-v` (P5, P25, P50, P75, P95), each forest row one with `data-label` and
+//! `data-tip` (the values as text). Values keep [`DATA_SIGNIFICANT_DIGITS`] significant digits.
 
 use crate::format::escape;
 use std::fmt::Write as _;
+
+mod data;
+use data::chart_data;
+pub use data::{DATA_SIGNIFICANT_DIGITS, data_decode, data_list, data_number, data_series};
 
 /// Series colours, in order.
 pub const PALETTE: [&str; 10] =
@@ -238,10 +254,12 @@ impl Frame {
     }
 }
 
-fn open_svg(out: &mut String, f: &Frame, text: &ChartText) {
+/// Opens the `<svg>` with `data` (attributes, [`chart_data`]) on it, its background and
+/// its title.
+fn open_svg(out: &mut String, f: &Frame, text: &ChartText, data: &str) {
     let _ = write!(
         out,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" font-family="{FONT}" role="img"><title>{t}</title><rect x="0" y="0" width="{w:.0}" height="{h:.0}" fill="{WHITE}"/><text x="12" y="22" font-size="15" font-weight="600" fill="{INK}">{t}</text>"#,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0} {h:.0}" width="{w:.0}" height="{h:.0}" font-family="{FONT}" role="img"{data}><title>{t}</title><rect x="0" y="0" width="{w:.0}" height="{h:.0}" fill="{WHITE}"/><text x="12" y="22" font-size="15" font-weight="600" fill="{INK}">{t}</text>"#,
         w = f.width,
         h = f.height,
         t = escape(&text.title),
@@ -282,6 +300,7 @@ fn axes_labelled(
             label = escape(&label),
         );
     }
+    out.push_str(r#"<g data-role="xticks">"#);
     for (tick, label) in xs.ticks.iter().zip(tick_labels(&xs.ticks, xs.step, x_percent)) {
         let x = f.x(xs, *tick);
         let _ = write!(
@@ -292,6 +311,7 @@ fn axes_labelled(
             label = escape(&label),
         );
     }
+    out.push_str("</g>");
     let _ = write!(
         out,
         r#"<line x1="{l:.1}" y1="{b:.1}" x2="{r:.1}" y2="{b:.1}" stroke="{AXIS}" stroke-width="1"/><line x1="{l:.1}" y1="{t:.1}" x2="{l:.1}" y2="{b:.1}" stroke="{AXIS}" stroke-width="1"/>"#
@@ -406,15 +426,8 @@ pub fn band_chart_auto(text: &ChartText, layers: &[BandLayer]) -> (String, bool)
         return (band_chart(text, layers), false);
     }
     let (lo, hi) = value_range(layers);
-    let logged: Vec<BandLayer> = layers
-        .iter()
-        .map(|l| BandLayer {
-            levels: l.levels.clone().map(|level| level.iter().map(|v| libm::log10(*v)).collect()),
-            ..l.clone()
-        })
-        .collect();
     let (ys, labels) = log_scale(lo, hi);
-    (band_chart_on(text, &logged, Some((ys, labels))), true)
+    (band_chart_on(text, layers, Some((ys, labels))), true)
 }
 
 /// Whether [`band_chart_auto`] draws `layers` on a logarithmic axis: every value drawn is
@@ -446,8 +459,23 @@ pub fn band_chart(text: &ChartText, layers: &[BandLayer]) -> String {
     band_chart_on(text, layers, None)
 }
 
-/// [`band_chart`] on a given value axis (positions and labels), or a linear one.
-fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, Vec<String>)>) -> String {
+/// [`band_chart`] on a given logarithmic value axis (positions in log10 of the values, and
+/// labels), or a linear one. The median lines carry the values (not their logarithms).
+fn band_chart_on(text: &ChartText, values: &[BandLayer], log_axis: Option<(Scale, Vec<String>)>) -> String {
+    let y_log = log_axis.is_some();
+    let logged: Vec<BandLayer>;
+    let layers = if y_log {
+        logged = values
+            .iter()
+            .map(|l| BandLayer {
+                levels: l.levels.clone().map(|level| level.iter().map(|v| libm::log10(*v)).collect()),
+                ..l.clone()
+            })
+            .collect();
+        logged.as_slice()
+    } else {
+        values
+    };
     let entries: Vec<LegendEntry> =
         layers.iter().map(|l| LegendEntry { color: l.color.clone(), name: l.name.clone() }).collect();
     let mut f = Frame { width: BAND_CHART_WIDTH, height: 0.0, left: 64.0, right: 18.0, top: 68.0, bottom: 48.0 };
@@ -470,7 +498,7 @@ fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, 
         }
     }
     let xs = nice_scale(x_lo, x_hi, 8);
-    let (ys, y_labels) = match y_axis {
+    let (ys, y_labels) = match log_axis {
         Some(axis) => axis,
         None => {
             let ys = nice_scale(y_lo, y_hi, 5);
@@ -479,19 +507,31 @@ fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, 
         }
     };
     let mut out = String::new();
-    open_svg(&mut out, &f, text);
+    open_svg(&mut out, &f, text, &chart_data("band", &f, &xs, &ys, y_log, &text.y_label));
     axes_labelled(&mut out, &f, &xs, &ys, text, false, y_labels);
-    for l in layers {
+    out.push_str(r#"<g data-role="series">"#);
+    // The days of the previous line, which a line with the same days does not repeat.
+    let mut previous_days = String::new();
+    for (l, v) in layers.iter().zip(values) {
         let idx = thinned(l.x.len(), MAX_POINTS_DRAWN);
         if idx.is_empty() {
             continue;
         }
+        let (x_exponent, days) = data_series(&idx.iter().map(|&i| l.x[i]).collect::<Vec<f64>>());
+        let days = format!(r#" data-xexp="{x_exponent}" data-x="{days}""#);
+        let (y_exponent, medians) = data_series(&idx.iter().map(|&i| v.levels[2][i]).collect::<Vec<f64>>());
+        let data = format!(
+            r#" data-label="{}"{} data-yexp="{y_exponent}" data-y="{medians}""#,
+            escape(&l.name),
+            if days == previous_days { "" } else { &days },
+        );
+        previous_days = days;
         if idx.len() == 1 {
             let (x, lo, mid, hi) =
                 (f.x(&xs, l.x[0]), f.y(&ys, l.levels[0][0]), f.y(&ys, l.levels[2][0]), f.y(&ys, l.levels[4][0]));
             let _ = write!(
                 out,
-                r#"<line x1="{x:.1}" y1="{lo:.1}" x2="{x:.1}" y2="{hi:.1}" stroke="{c}" stroke-width="2"/><circle cx="{x:.1}" cy="{mid:.1}" r="4" fill="{c}"/>"#,
+                r#"<line x1="{x:.1}" y1="{lo:.1}" x2="{x:.1}" y2="{hi:.1}" stroke="{c}" stroke-width="2"/><circle cx="{x:.1}" cy="{mid:.1}" r="4" fill="{c}"{data}/>"#,
                 c = l.color
             );
             continue;
@@ -507,11 +547,12 @@ fn band_chart_on(text: &ChartText, layers: &[BandLayer], y_axis: Option<(Scale, 
         }
         let _ = write!(
             out,
-            r#"<path d="{}" fill="none" stroke="{c}" stroke-width="1.8" stroke-linejoin="round"/>"#,
+            r#"<path d="{}" fill="none" stroke="{c}" stroke-width="1.8" stroke-linejoin="round"{data}/>"#,
             polyline(&f, &xs, &ys, &l.x, &l.levels[2], &idx),
             c = l.color
         );
     }
+    out.push_str("</g>");
     legend(&mut out, &f, &entries, f.height - legend_height + 4.0);
     out.push_str("</svg>");
     out
@@ -535,7 +576,7 @@ pub fn histogram(text: &ChartText, values: &[f64], color: &str) -> String {
     let top = counts.iter().copied().max().unwrap_or(0).max(1);
     let ys = nice_scale(0.0, top as f64, 4);
     let mut out = String::new();
-    open_svg(&mut out, &f, text);
+    open_svg(&mut out, &f, text, "");
     axes(&mut out, &f, &xs, &ys, text, false, false);
     for (b, &count) in counts.iter().enumerate() {
         if count == 0 {
@@ -619,7 +660,7 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
     let ys = nice_scale(lo, hi, 5);
     let xs = Scale { min: -0.5, max: n - 0.5, ticks: Vec::new(), step: 1.0 };
     let mut out = String::new();
-    open_svg(&mut out, &f, text);
+    open_svg(&mut out, &f, text, &chart_data("errorbar", &f, &xs, &ys, false, &text.y_label));
     // The x label goes below the slanted category labels.
     let mut axis_text = text.clone();
     if slanted {
@@ -677,6 +718,13 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
         for p in &s.points {
             let x = f.x(&xs, p.category as f64) + offset;
             let [p5, p25, p50, p75, p95] = p.levels.map(|v| f.y(&ys, v));
+            let category = categories.get(p.category).map_or("", String::as_str);
+            let _ = write!(
+                out,
+                r#"<g data-label="{}" data-v="{}">"#,
+                escape(&format!("{category} · {}", s.name)),
+                data_list(p.levels),
+            );
             let _ = write!(
                 out,
                 r#"<line x1="{x:.1}" y1="{p5:.1}" x2="{x:.1}" y2="{p95:.1}" stroke="{c}" stroke-width="1.2"/><line x1="{a:.1}" y1="{p5:.1}" x2="{z:.1}" y2="{p5:.1}" stroke="{c}" stroke-width="1.2"/><line x1="{a:.1}" y1="{p95:.1}" x2="{z:.1}" y2="{p95:.1}" stroke="{c}" stroke-width="1.2"/><rect x="{rx:.1}" y="{p75:.1}" width="6" height="{h:.1}" fill="{c}" fill-opacity="0.45" stroke="{c}" stroke-width="1"/><circle cx="{x:.1}" cy="{p50:.1}" r="3.5" fill="{WHITE}" stroke="{c}" stroke-width="2"/>"#,
@@ -686,6 +734,7 @@ pub fn errorbar_chart(text: &ChartText, categories: &[String], series: &[ErrorSe
                 rx = x - 3.0,
                 h = (p25 - p75).max(0.5),
             );
+            out.push_str("</g>");
         }
     }
     legend(&mut out, &f, &entries, f.height - legend_height + 4.0);
@@ -734,7 +783,7 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
     let clip = |v: f64| v.clamp(xs.min, xs.max);
     let ys = Scale { min: 0.0, max: rows.len().max(1) as f64, ticks: Vec::new(), step: 1.0 };
     let mut out = String::new();
-    open_svg(&mut out, &f, text);
+    open_svg(&mut out, &f, text, &chart_data("forest", &f, &xs, &ys, false, &text.x_label));
     axes(&mut out, &f, &xs, &ys, text, percent, false);
     let zero = f.x(&xs, 0.0);
     let _ = write!(
@@ -754,6 +803,17 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
                 w = f.width - 8.0 - f.right
             );
         }
+        let shown = |v: f64| {
+            if percent { crate::format::display_percent(v) } else { crate::format::display_number(v) }
+        };
+        let _ = write!(
+            out,
+            r#"<g data-label="{}" data-tip="{} (interval {} to {})">"#,
+            escape(&r.label),
+            escape(&shown(r.estimate)),
+            escape(&shown(r.low)),
+            escape(&shown(r.high)),
+        );
         let _ = write!(
             out,
             r#"<text x="{lx:.1}" y="{ty:.1}" font-size="11.5" fill="{INK}" text-anchor="end"><title>{full}</title>{label}</text>"#,
@@ -791,13 +851,10 @@ pub fn forest_plot(text: &ChartText, rows: &[ForestRow], percent: bool, limit: f
                 x = if r.estimate > xs.max { f.x(&xs, xs.max) - 10.0 } else { f.x(&xs, xs.min) + 10.0 },
                 ty = y - 3.0,
                 anchor = if r.estimate > xs.max { "end" } else { "start" },
-                value = escape(&if percent {
-                    crate::format::display_percent(r.estimate)
-                } else {
-                    crate::format::display_number(r.estimate)
-                }),
+                value = escape(&shown(r.estimate)),
             );
         }
+        out.push_str("</g>");
     }
     out.push_str("</svg>");
     out

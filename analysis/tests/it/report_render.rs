@@ -29,8 +29,43 @@ fn check_numbers(node: roxmltree::Node<'_, '_>) {
                 assert!(v.is_finite(), "path {value}");
             }
         }
+        // Labels (a setting, a metric) are text: checked word by word, like the page's text.
+        if matches!(attr.name(), "data-label" | "data-tip" | "data-yname") {
+            check_words(value);
+            continue;
+        }
         let lower = value.to_ascii_lowercase();
         assert!(!lower.contains("nan") && !lower.contains("inf"), "{}={value}", attr.name());
+        // The values for the page's script: numbers, or `-` for a missing one.
+        let data = [
+            "data-x",
+            "data-y",
+            "data-v",
+            "data-x0",
+            "data-x1",
+            "data-y0",
+            "data-y1",
+            "data-xmin",
+            "data-xmax",
+            "data-ymin",
+            "data-ymax",
+            "data-xexp",
+            "data-yexp",
+        ];
+        if data.contains(&attr.name()) {
+            for token in value.split(' ').filter(|t| *t != "-") {
+                let v: f64 = token.parse().unwrap_or_else(|_| panic!("{}={value}", attr.name()));
+                assert!(v.is_finite());
+            }
+        }
+    }
+}
+
+/// No NaN or infinity among the words of a text.
+fn check_words(text: &str) {
+    for word in text.split(|c: char| !c.is_ascii_alphanumeric() && c != '-') {
+        let w = word.trim_start_matches('-');
+        assert!(!matches!(w, "NaN" | "nan" | "inf" | "Inf" | "infinity" | "Infinity"), "no NaN or infinity in: {text}");
     }
 }
 
@@ -56,14 +91,11 @@ fn check_html(html: &str) -> Vec<String> {
     // `fair_price` is not "inf").
     let text: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
     for node in text {
-        for word in node.split(|c: char| !c.is_ascii_alphanumeric() && c != '-') {
-            let w = word.trim_start_matches('-');
-            assert!(
-                !matches!(w, "NaN" | "nan" | "inf" | "Inf" | "infinity" | "Infinity"),
-                "no NaN or infinity in: {node}"
-            );
-        }
+        check_words(node);
     }
+    // The charts' script is inline: nothing to fetch when the page is viewed.
+    assert!(html.contains(analysis::report::CHARTS_SCRIPT));
+    assert!(!html.contains("<script src") && !html.contains("src=\"http") && !html.contains("href=\"http"));
     titles
 }
 
