@@ -93,7 +93,8 @@ impl AnalysisArgs {
 /// `taosim report`.
 #[derive(Args, Clone, Debug)]
 pub struct ReportArgs {
-    /// A run folder, a sweep folder (summary.csv + runs/) or a folder of run folders.
+    /// A run folder, a sweep folder (summary.csv + runs/), a folder of run folders or a
+    /// search folder (taosim search).
     dir: PathBuf,
     /// Where to write report.html and the CSV tables (default: DIR itself).
     #[arg(long)]
@@ -154,6 +155,16 @@ pub fn report(args: ReportArgs) -> ExitCode {
             return ExitCode::from(EXIT_BAD_INPUT);
         }
     };
+    if analysis::search_report::is_search_folder(&args.dir) {
+        let out = args.out.clone().unwrap_or_else(|| args.dir.clone());
+        return match analysis::search_report::write_search_report(&args.dir, &out) {
+            Ok(files) => {
+                print_paths(&files);
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(&e),
+        };
+    }
     let analysis = match analyse_folder(&args.dir, &options) {
         Ok(a) => a,
         Err(e) => return fail(&e),

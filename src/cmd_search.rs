@@ -175,9 +175,9 @@ fn outcome(
     grid.dedup();
     let curve = search::curve(&thresholds, &grid);
     let files = [
-        (FILES[0], search::thresholds_csv(param, &rows)),
-        (FILES[1], search::curve_csv(param, &curve)),
-        (FILES[2], curve_svg(name, param, rows.len(), &curve)),
+        (search::FILES[0], search::thresholds_csv(param, &rows)),
+        (search::FILES[1], search::curve_csv(param, &curve)),
+        (search::FILES[2], curve_svg(name, param, rows.len(), &curve)),
     ];
     Ok((rows, files))
 }
@@ -237,11 +237,6 @@ pub fn replay(dir: &Path, manifest: &serde_json::Value) -> ExitCode {
     super::print_checks(&checks)
 }
 
-/// The files of a search folder besides its manifest.
-const FILES: [&str; 3] = ["thresholds.csv", "curve.csv", "curve.svg"];
-/// The search manifest's format tag.
-pub const SEARCH_MANIFEST_FORMAT: &str = "taosim-search/1";
-
 /// Why `out` may not be written: a file, a folder with something in it (without `force`), or
 /// (with `force`) a folder that is not a search folder: `--force` never wipes a folder it did
 /// not write.
@@ -258,7 +253,7 @@ fn occupied(out: &Path, force: bool) -> Option<String> {
     if !force {
         return Some(format!("{} holds files already; pass --force to replace a search there", out.display()));
     }
-    (!out.join(FILES[0]).is_file()).then(|| {
+    (!out.join(search::FILES[0]).is_file()).then(|| {
         format!(
             "{}: is not a search folder (no thresholds.csv); --force replaces only search folders: remove it yourself or choose another --out",
             out.display()
@@ -276,7 +271,7 @@ fn manifest(
     outputs: serde_json::Map<String, serde_json::Value>,
 ) -> serde_json::Value {
     serde_json::json!({
-        "format": SEARCH_MANIFEST_FORMAT,
+        "format": search::MANIFEST_FORMAT,
         "taosim_version": sim::VERSION,
         "build": sim::output::build_info(),
         "search": {

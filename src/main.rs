@@ -311,7 +311,7 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
     if let Some(manifest) = std::fs::read_to_string(run_dir.join(sim::output::MANIFEST))
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .filter(|m| m["format"] == cmd_search::SEARCH_MANIFEST_FORMAT)
+        .filter(|m| m["format"] == sim::search::MANIFEST_FORMAT)
     {
         return cmd_search::replay(run_dir, &manifest);
     }

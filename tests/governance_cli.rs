@@ -113,6 +113,22 @@ fn search_force_replaces_only_a_search_folder_and_leaves_no_staging() {
     names.sort();
     assert_eq!(names, ["mine", "o"], "no staging folder left");
 
+    // `taosim report` draws the search: the range, the curve, each seed.
+    let report = taosim(&["report", "o", "--out", "rep", "-q"], tmp.path());
+    assert!(report.status.success(), "{}", text(&report.stderr));
+    let html = std::fs::read_to_string(tmp.path().join("rep/report.html")).expect("report");
+    assert!(html.contains("How much attacker.budget_tao captures: governance-senate-seat-capture"), "{html}");
+    assert!(html.contains("<td>11</td>") && html.contains("<svg"), "a seed row and the curve");
+    let thresholds = std::fs::read_to_string(tmp.path().join("o/thresholds.csv")).expect("thresholds");
+    let seed_row = thresholds.lines().nth(1).expect("one seed");
+    let status = seed_row.split(',').nth(1).expect("status");
+    let wanted = match status {
+        "above" => "does not capture at the upper end",
+        "at_or_below" => "captures already at the lower end",
+        _ => "captures within the bracket",
+    };
+    assert!(html.contains(wanted), "{status}: {html}");
+
     // `taosim replay` re-runs the search from its manifest: all match; a changed file is
     // named as modified (exit 1); a manifest that is not a search's is refused.
     let replay = taosim(&["replay", "o", "-q"], tmp.path());

@@ -29,6 +29,7 @@ pub mod integrity;
 pub mod metrics;
 pub mod report;
 pub mod risk;
+pub mod search_report;
 pub mod stats;
 pub mod study;
 pub mod svg;

@@ -118,6 +118,12 @@ pub fn search(
         .collect()
 }
 
+/// The search folder manifest's format tag.
+pub const MANIFEST_FORMAT: &str = "taosim-search/1";
+
+/// The files of a search folder besides its `manifest.json`.
+pub const FILES: [&str; 3] = ["thresholds.csv", "curve.csv", "curve.svg"];
+
 /// `thresholds.csv`: one row per seed.
 pub fn thresholds_csv(param: &str, rows: &[(u64, Threshold)]) -> String {
     let mut out = format!("seed,status,{param}_low,{param}_capturing\n");
