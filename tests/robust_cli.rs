@@ -440,7 +440,7 @@ fn a_failed_merge_leaves_nothing_half_built() {
     assert!(good.status.success(), "{}", text(&good.stderr));
     let merged_before = entries(&tmp.path().join("merged"));
     let summary_before = fs::read(tmp.path().join("merged/summary.csv")).expect("summary");
-    assert_eq!(merged_before, ["manifest.json", "runs", "summary.csv"]);
+    assert_eq!(merged_before, ["manifest.json", "runs", "subnets.parquet", "summary.csv", "timeseries.parquet"]);
     let damaged_run = entries(&dirs[1].join("runs")).into_iter().next().expect("a run");
     fs::write(dirs[1].join("runs").join(&damaged_run).join("events.csv"), "damaged\n").expect("damage");
     // Remove the earlier merge's copy too, so the merge must take the damaged one.
