@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use super::{EXIT_BAD_INPUT, EXIT_FAILED, bad_input};
 
 /// Arguments of `taosim search`.
 #[derive(Args)]
@@ -51,11 +51,6 @@ pub struct SearchArgs {
     /// No timing line on stderr.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn bad_input(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
 }
 
 /// Runs `taosim search`.
@@ -101,7 +96,7 @@ pub fn search(args: SearchArgs) -> ExitCode {
         return bad_input(format!("{}: no participants or no events: nothing can capture", args.scenario.display()));
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("search-{}", base.name)));
-    if let Some(problem) = occupied(&out, args.force) {
+    if let Some(problem) = super::occupied(&out, args.force, "search", search::FILES[0]) {
         return bad_input(problem);
     }
     // The folder is built beside `out` and renamed into place when complete: an interrupted
@@ -235,30 +230,6 @@ pub fn replay(dir: &Path, manifest: &serde_json::Value) -> ExitCode {
         })
         .collect();
     super::print_checks(&checks)
-}
-
-/// Why `out` may not be written: a file, a folder with something in it (without `force`), or
-/// (with `force`) a folder that is not a search folder: `--force` never wipes a folder it did
-/// not write.
-fn occupied(out: &Path, force: bool) -> Option<String> {
-    if !out.exists() {
-        return None;
-    }
-    if !out.is_dir() {
-        return Some(format!("{}: exists and is not a folder", out.display()));
-    }
-    if fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_none()) {
-        return None;
-    }
-    if !force {
-        return Some(format!("{} holds files already; pass --force to replace a search there", out.display()));
-    }
-    (!out.join(search::FILES[0]).is_file()).then(|| {
-        format!(
-            "{}: is not a search folder (no thresholds.csv); --force replaces only search folders: remove it yourself or choose another --out",
-            out.display()
-        )
-    })
 }
 
 /// What a search folder records about how it was made: the command's settings, the resolved

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
-use super::{EXIT_BAD_INPUT, EXIT_FAILED};
+use super::{EXIT_FAILED, bad_input};
 
 /// Most seeds one validation runs.
 const MAX_SEEDS: u64 = 1_000;
@@ -42,11 +42,6 @@ pub struct ValidateArgs {
     /// No progress bar or timing line on stderr.
     #[arg(long, short)]
     quiet: bool,
-}
-
-fn bad_input(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(EXIT_BAD_INPUT)
 }
 
 fn failed(message: impl std::fmt::Display) -> ExitCode {
@@ -126,7 +121,7 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         Err(e) => return failed(e),
     }
     let out = args.out.clone().unwrap_or_else(|| PathBuf::from("runs").join(format!("validate-{}", scenario.name)));
-    if let Some(problem) = occupied(&out, args.force) {
+    if let Some(problem) = super::occupied(&out, args.force, "validate", "validation.csv") {
         return bad_input(problem);
     }
     let staging = match StagingDir::create(&out) {
@@ -182,31 +177,6 @@ pub fn validate(args: ValidateArgs) -> ExitCode {
         );
     }
     if within == rows.len() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_FAILED) }
-}
-
-/// Why `out` may not be written: a file, a folder with something in it (without `force`), or
-/// (with `force`) a folder that is not a validate folder: `--force` never wipes a folder
-/// `validate` did not write.
-fn occupied(out: &Path, force: bool) -> Option<String> {
-    if !out.exists() {
-        return None;
-    }
-    if !out.is_dir() {
-        return Some(format!("{}: exists and is not a folder", out.display()));
-    }
-    let empty = fs::read_dir(out).map(|mut entries| entries.next().is_none()).unwrap_or(false);
-    if empty {
-        return None;
-    }
-    if !force {
-        return Some(format!("{}: already exists and is not empty; use --force to replace it", out.display()));
-    }
-    (!out.join("validation.csv").is_file()).then(|| {
-        format!(
-            "{}: is not a validate folder (no validation.csv); --force replaces only validate folders: remove it yourself or choose another --out",
-            out.display()
-        )
-    })
 }
 
 #[cfg(test)]

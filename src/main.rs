@@ -335,6 +335,37 @@ fn cmd_replay(run_dir: &Path, quiet: bool) -> ExitCode {
     }
 }
 
+/// Prints `error: MESSAGE` and gives the bad-input exit code (2).
+pub(crate) fn bad_input(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {message}");
+    ExitCode::from(EXIT_BAD_INPUT)
+}
+
+/// Why a command's output folder `out` may not be written: a file, a folder with something in
+/// it (without `force`), or (with `force`) a folder that is not one of this command's
+/// (`kind`, recognised by its `marker` file): `--force` never wipes a folder the command did
+/// not write.
+pub(crate) fn occupied(out: &Path, force: bool, kind: &str, marker: &str) -> Option<String> {
+    if !out.exists() {
+        return None;
+    }
+    if !out.is_dir() {
+        return Some(format!("{}: exists and is not a folder", out.display()));
+    }
+    if std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_none()) {
+        return None;
+    }
+    if !force {
+        return Some(format!("{}: already exists and is not empty; use --force to replace it", out.display()));
+    }
+    (!out.join(marker).is_file()).then(|| {
+        format!(
+            "{}: is not a {kind} folder (no {marker}); --force replaces only {kind} folders: remove it yourself or choose another --out",
+            out.display()
+        )
+    })
+}
+
 /// Prints each file's replay check (match, missing, modified, differs) and the verdict: exit 0
 /// when every file matches its recorded digest, 1 otherwise. Shared by run and search replays.
 pub(crate) fn print_checks(checks: &[sim::run::FileCheck]) -> ExitCode {

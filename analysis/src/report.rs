@@ -669,16 +669,21 @@ mod tests {
         assert_eq!(compact_labels(&v(&["halving", "smooth"])), v(&["halving", "smooth"]));
     }
 
-    #[test]
-    fn prices_that_span_a_factor_of_3_get_a_log_axis() {
+    /// One setting whose values span a factor of 100 (a log axis for prices).
+    fn spiky_layer() -> BandLayer {
         let values = vec![100.0, 1_000.0, 10.0];
-        let layer = BandLayer {
+        BandLayer {
             name: "s01".into(),
             color: "#000".into(),
             x: vec![0.0, 1.0, 2.0],
             levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
             shade: false,
-        };
+        }
+    }
+
+    #[test]
+    fn prices_that_span_a_factor_of_3_get_a_log_axis() {
+        let layer = spiky_layer();
         let chart = |name: &str| series_chart(name, series_text(name, String::new()), std::slice::from_ref(&layer));
         assert!(chart("tao_price_usd").contains("(log scale)"));
         assert!(!chart("active_miners").contains("(log scale)"), "counts stay linear");
@@ -686,14 +691,7 @@ mod tests {
 
     #[test]
     fn the_page_inlines_its_script_and_loads_nothing() {
-        let values = vec![100.0, 1_000.0, 10.0];
-        let layer = BandLayer {
-            name: "s01".into(),
-            color: "#000".into(),
-            x: vec![0.0, 1.0, 2.0],
-            levels: [values.clone(), values.clone(), values.clone(), values.clone(), values],
-            shade: false,
-        };
+        let layer = spiky_layer();
         let chart = series_chart("tao_price_usd", series_text("tao_price_usd", String::new()), &[layer]);
         let html = page("a & b", &format!("<figure>{chart}</figure>"));
         // Well-formed XML (the script's `<` and `&` in a CDATA section), the script inline once.
